@@ -1,0 +1,33 @@
+"""gke-native: Google Kubernetes Engine clusters and Google Cloud Storage for Dataiku DSS.
+
+The logic is Rust (``dss_gke._native``); this package re-exports it for DSS components,
+notebooks and the command line (``python -m dss_gke``).
+"""
+
+from dss_gke._native import (
+    ApiError,
+    AuthError,
+    EnvironmentReport,
+    GkeError,
+    OperationFailed,
+    OperationTimeout,
+    RegistryError,
+    StorageError,
+    ValidationError,
+    __version__,
+    environment_report,
+)
+
+__all__ = [
+    "ApiError",
+    "AuthError",
+    "EnvironmentReport",
+    "GkeError",
+    "OperationFailed",
+    "OperationTimeout",
+    "RegistryError",
+    "StorageError",
+    "ValidationError",
+    "__version__",
+    "environment_report",
+]

@@ -1,0 +1,86 @@
+"""The native module of gke-native, built from rust/gke-py. Every name it exposes is here."""
+
+from typing import Any, Optional, final
+
+__version__: str
+__all__ = [
+    "ApiError",
+    "AuthError",
+    "EnvironmentReport",
+    "GkeError",
+    "OperationFailed",
+    "OperationTimeout",
+    "RegistryError",
+    "StorageError",
+    "ValidationError",
+    "__version__",
+    "environment_report",
+]
+
+class GkeError(Exception):
+    """Every error gke-native raises."""
+
+class ValidationError(GkeError):
+    """The configuration is wrong; nothing was called.
+
+    ``problems`` lists every problem as ``{"field": ..., "message": ...}``.
+    """
+
+    problems: list[dict[str, str]]
+
+class ApiError(GkeError):
+    """A Google API refused a request.
+
+    ``status`` is the HTTP status (0 when no answer came), ``code`` Google's status name
+    (e.g. ``ALREADY_EXISTS``), ``message`` what the server said, ``request`` the method and path.
+    """
+
+    status: int
+    code: str
+    message: str
+    request: str
+
+class OperationFailed(GkeError):
+    """A GKE operation ended in error; the message is GKE's."""
+
+class OperationTimeout(GkeError):
+    """A GKE operation did not finish in time; it goes on in GKE."""
+
+class AuthError(GkeError):
+    """Credentials are missing, invalid or refused."""
+
+class RegistryError(GkeError):
+    """An image push or registry call failed."""
+
+class StorageError(GkeError):
+    """A GCS call or transfer failed."""
+
+@final
+class EnvironmentReport:
+    """What the plugin sees of the host it runs on (see ``environment_report``)."""
+
+    @property
+    def version(self) -> str:
+        """The plugin's version."""
+
+    @property
+    def on_gce(self) -> bool:
+        """``True`` when a GCE metadata server answered: the host is a Google Cloud VM."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain data (JSON types only)."""
+
+    def to_html(self) -> str:
+        """The report as an HTML fragment, as the DSS macro shows it."""
+
+    def _repr_html_(self) -> str: ...
+
+def environment_report(
+    metadata_host: Optional[str] = None, timeout: float = 2.0
+) -> EnvironmentReport:
+    """Checks the DSS host: the plugin's build and, on Google Cloud, the host's project, zone,
+    network and service account from the metadata server.
+
+    ``metadata_host`` is ``host[:port]`` (default: ``GCE_METADATA_HOST``, else
+    metadata.google.internal); ``timeout`` bounds each request, in seconds.
+    """

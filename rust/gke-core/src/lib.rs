@@ -1,0 +1,15 @@
+//! gke-native's product: everything the DSS plugin does, with no knowledge of Python or DSS objects.
+//!
+//! Callers hand in typed configuration (deserialized from DSS's JSON) and get typed results or a
+//! [`GkeError`] whose message a DSS admin can act on.
+
+pub mod environment;
+pub mod error;
+pub mod metadata;
+pub mod report;
+pub mod retry;
+
+pub use error::{ApiFailure, GkeError, Problem, Result};
+
+/// The plugin's version, shared by the native module, the zip and `plugin.json`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

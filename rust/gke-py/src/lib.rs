@@ -1,0 +1,106 @@
+//! `dss_gke._native`: the PyO3 face of gke-core. Conversions only — no product logic lives here.
+
+mod errors;
+mod logging;
+mod runtime;
+
+use std::time::Duration;
+
+use pyo3::prelude::*;
+
+use gke_core::environment::{self, EnvironmentReport as CoreEnvironmentReport};
+use gke_core::metadata::MetadataServer;
+
+/// What the plugin sees of the host it runs on (see `environment_report`).
+#[pyclass(module = "dss_gke._native", frozen)]
+struct EnvironmentReport {
+    inner: CoreEnvironmentReport,
+}
+
+#[pymethods]
+impl EnvironmentReport {
+    /// The plugin's version.
+    #[getter]
+    fn version(&self) -> &str {
+        &self.inner.version
+    }
+
+    /// `True` when a GCE metadata server answered: the host is a Google Cloud VM.
+    #[getter]
+    fn on_gce(&self) -> bool {
+        self.inner.gce.is_some()
+    }
+
+    /// The report as plain data (JSON types only).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner)
+    }
+
+    /// The report as an HTML fragment, as the DSS macro shows it.
+    fn to_html(&self) -> String {
+        self.inner.to_html()
+    }
+
+    fn _repr_html_(&self) -> String {
+        self.inner.to_html()
+    }
+
+    fn __repr__(&self) -> String {
+        match &self.inner.gce {
+            Some(gce) => format!(
+                "EnvironmentReport(version={:?}, project={:?}, zone={:?})",
+                self.inner.version, gce.project_id, gce.zone
+            ),
+            None => format!("EnvironmentReport(version={:?}, on_gce=False)", self.inner.version),
+        }
+    }
+}
+
+/// Checks the DSS host: the plugin's build and, on Google Cloud, the host's project, zone,
+/// network and service account from the metadata server.
+///
+/// `metadata_host` is `host[:port]` (default: `GCE_METADATA_HOST`, else
+/// metadata.google.internal); `timeout` bounds each request, in seconds.
+#[pyfunction]
+#[pyo3(signature = (metadata_host=None, timeout=2.0))]
+fn environment_report(
+    py: Python<'_>,
+    metadata_host: Option<String>,
+    timeout: f64,
+) -> PyResult<EnvironmentReport> {
+    logging::refresh_level(py);
+    let timeout = seconds("timeout", timeout)?;
+    let server = match metadata_host {
+        Some(host) => MetadataServer::new(&host, timeout),
+        None => MetadataServer::from_env(timeout),
+    }
+    .map_err(errors::to_py)?;
+    let inner = runtime::block_on(py, async move { environment::check(&server).await })?;
+    Ok(EnvironmentReport { inner })
+}
+
+fn seconds(field: &str, value: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        errors::to_py(gke_core::GkeError::validation(
+            field,
+            format!("{value} is not a number of seconds"),
+        ))
+    })
+}
+
+fn to_python<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
+    let json = serde_json::to_value(value)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    Ok(pythonize::pythonize(py, &json)?)
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("__version__", gke_core::VERSION)?;
+    errors::register(m)?;
+    logging::install(py)?;
+    m.add_class::<EnvironmentReport>()?;
+    m.add_function(wrap_pyfunction!(environment_report, m)?)?;
+    Ok(())
+}

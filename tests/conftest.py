@@ -1,0 +1,43 @@
+import os
+import pathlib
+import zipfile
+
+import pytest
+
+from tests.dsshost import DssHost, make_code_env
+from tests.support.metadata import MetadataServer
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def plugin_zip() -> pathlib.Path:
+    path = pathlib.Path(os.environ.get("GKE_NATIVE_ZIP", ""))
+    if not path.is_file():
+        pytest.fail("GKE_NATIVE_ZIP does not name the built plugin zip: run the tests with `make test`")
+    return path
+
+
+@pytest.fixture(scope="session")
+def code_env(plugin_zip, tmp_path_factory) -> pathlib.Path:
+    """The plugin's code env, built from the zip's code-env spec only (no dss_gke wheel)."""
+    spec = tmp_path_factory.mktemp("code-env-spec")
+    with zipfile.ZipFile(plugin_zip) as z:
+        for name in z.namelist():
+            if name.startswith("code-env/"):
+                z.extract(name, spec)
+    return make_code_env(spec, tmp_path_factory.mktemp("code-env") / "venv")
+
+
+@pytest.fixture
+def dss(plugin_zip, code_env, tmp_path) -> DssHost:
+    """A DSS host with the built gke-native zip installed."""
+    host = DssHost(tmp_path / "dip_home", code_env)
+    host.install(plugin_zip)
+    return host
+
+
+@pytest.fixture
+def metadata_server():
+    with MetadataServer() as server:
+        yield server

@@ -1,0 +1,110 @@
+"""Stand-in for DSS's `dataiku` package, as much of it as gke-native's components use.
+
+It lives only under tests/ and never enters the plugin zip. State is read from the DSS host
+harness's files under DIP_HOME/harness/ and the context file named by DKU_HARNESS_CONTEXT.
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import sys
+
+__all__ = ["Dataset", "Folder", "api_client", "default_project_key", "use_plugin_libs"]
+
+
+def _dip_home() -> pathlib.Path:
+    return pathlib.Path(os.environ["DIP_HOME"])
+
+
+def _context() -> dict:
+    return json.loads(pathlib.Path(os.environ["DKU_HARNESS_CONTEXT"]).read_text())
+
+
+def default_project_key() -> str:
+    return _context().get("project_key", "PROJECT")
+
+
+def use_plugin_libs(plugin_id: str) -> None:
+    """Puts an installed plugin's python-lib on sys.path, as DSS does in notebooks."""
+    lib = _dip_home() / "plugins" / "installed" / plugin_id / "python-lib"
+    if not lib.is_dir():
+        raise Exception(f"Plugin {plugin_id} is not installed")
+    if str(lib) not in sys.path:
+        sys.path.insert(0, str(lib))
+
+
+class _ClusterSettings:
+    def __init__(self, record: dict):
+        self._record = record
+
+    def get_raw(self) -> dict:
+        return self._record["raw"]
+
+    def get_plugin_data(self):
+        return self._record.get("plugin_data")
+
+
+class _Cluster:
+    def __init__(self, cluster_id: str):
+        self.cluster_id = cluster_id
+
+    def get_settings(self) -> _ClusterSettings:
+        path = _dip_home() / "harness" / "clusters" / f"{self.cluster_id}.json"
+        if not path.is_file():
+            raise Exception(f"Cluster {self.cluster_id} does not exist")
+        return _ClusterSettings(json.loads(path.read_text()))
+
+
+class _Client:
+    def get_cluster(self, cluster_id: str) -> _Cluster:
+        return _Cluster(cluster_id)
+
+
+def api_client() -> _Client:
+    return _Client()
+
+
+class Folder:
+    """A local managed folder: DIP_HOME/managed_folders/NAME."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._root = _dip_home() / "managed_folders" / name
+        self._root.mkdir(parents=True, exist_ok=True)
+
+    def get_path(self) -> str:
+        return str(self._root)
+
+    def _file(self, path: str) -> pathlib.Path:
+        return self._root / path.lstrip("/")
+
+    def list_paths_in_partition(self, partition: str = "") -> list:
+        return sorted(
+            "/" + p.relative_to(self._root).as_posix() for p in self._root.rglob("*") if p.is_file()
+        )
+
+    def get_download_stream(self, path: str):
+        return open(self._file(path), "rb")
+
+    def upload_stream(self, path: str, f) -> None:
+        target = self._file(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as out:
+            shutil.copyfileobj(f, out)
+
+    def delete_path(self, path: str) -> None:
+        self._file(path).unlink()
+
+
+class Dataset:
+    """A dataset stored as JSON records: DIP_HOME/datasets/NAME.json."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._path = _dip_home() / "datasets" / f"{name}.json"
+
+    def write_with_schema(self, df) -> None:
+        records = df.to_dict(orient="records") if hasattr(df, "to_dict") else list(df)
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._path.write_text(json.dumps(records))
