@@ -14,7 +14,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 def plugin_zip() -> pathlib.Path:
     path = pathlib.Path(os.environ.get("GKE_NATIVE_ZIP", ""))
     if not path.is_file():
-        pytest.fail("GKE_NATIVE_ZIP does not name the built plugin zip: run the tests with `make test`")
+        pytest.fail(
+            "GKE_NATIVE_ZIP does not name the built plugin zip: run the tests with `make test`"
+        )
     return path
 
 

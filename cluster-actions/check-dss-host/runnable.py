@@ -1,6 +1,5 @@
-from dataiku.runnables import Runnable
-
 import dss_gke
+from dataiku.runnables import Runnable
 
 
 class CheckDssHost(Runnable):

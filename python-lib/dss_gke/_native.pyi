@@ -1,6 +1,6 @@
 """The native module of gke-native, built from rust/gke-py. Every name it exposes is here."""
 
-from typing import Any, Optional, final
+from typing import Any, final
 
 __version__: str
 __all__ = [
@@ -75,9 +75,7 @@ class EnvironmentReport:
 
     def _repr_html_(self) -> str: ...
 
-def environment_report(
-    metadata_host: Optional[str] = None, timeout: float = 2.0
-) -> EnvironmentReport:
+def environment_report(metadata_host: str | None = None, timeout: float = 2.0) -> EnvironmentReport:
     """Checks the DSS host: the plugin's build and, on Google Cloud, the host's project, zone,
     network and service account from the metadata server.
 

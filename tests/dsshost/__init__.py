@@ -269,7 +269,7 @@ class DssHost:
 
     def run_recipe(self, recipe: str, inputs: dict, outputs: dict, config: dict, env=None):
         desc = self.descriptor("custom-recipes", recipe)
-        result, log = self._run(
+        _, log = self._run(
             {
                 "kind": "script",
                 "component": str(self.plugin_dir / "custom-recipes" / recipe),
@@ -285,7 +285,7 @@ class DssHost:
 
     def run_step(self, step: str, config: dict, env=None) -> ComponentRun:
         desc = self.descriptor("python-steps", step)
-        result, log = self._run(
+        _, log = self._run(
             {
                 "kind": "script",
                 "component": str(self.plugin_dir / "python-steps" / step),

@@ -122,7 +122,9 @@ def validate_plugin(root: pathlib.Path) -> list:
         problems.append("plugin.json: no meta.label")
 
     sets_dir = root / "parameter-sets"
-    parameter_sets = {p.name for p in sets_dir.iterdir() if p.is_dir()} if sets_dir.is_dir() else set()
+    parameter_sets = (
+        {p.name for p in sets_dir.iterdir() if p.is_dir()} if sets_dir.is_dir() else set()
+    )
     problems += check_params(plugin.get("params", []), "plugin.json", parameter_sets)
     for set_id in sorted(parameter_sets):
         desc = _load(sets_dir / set_id / "parameter-set.json", problems)

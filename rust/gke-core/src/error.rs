@@ -162,7 +162,10 @@ mod tests {
     #[test]
     fn validation_lists_every_problem() {
         let e = GkeError::Validation(vec![
-            Problem::new("node pool 'gpu' › Min nodes", "must be at most Max nodes (3)"),
+            Problem::new(
+                "node pool 'gpu' › Min nodes",
+                "must be at most Max nodes (3)",
+            ),
             Problem::new("Cluster name", "must start with a lowercase letter"),
         ]);
         let text = e.to_string();
@@ -174,9 +177,13 @@ mod tests {
     #[test]
     fn google_error_body_is_kept() {
         let body = r#"{"error":{"code":409,"message":"Already exists: projects/p/locations/z/clusters/c.","status":"ALREADY_EXISTS"}}"#;
-        let f = ApiFailure::from_response(409, "POST /v1/projects/p/locations/z/clusters".into(), body);
+        let f =
+            ApiFailure::from_response(409, "POST /v1/projects/p/locations/z/clusters".into(), body);
         assert_eq!(f.code, "ALREADY_EXISTS");
-        assert_eq!(f.message, "Already exists: projects/p/locations/z/clusters/c.");
+        assert_eq!(
+            f.message,
+            "Already exists: projects/p/locations/z/clusters/c."
+        );
         let text = GkeError::Api(f).to_string();
         assert!(text.contains("409 ALREADY_EXISTS"), "{text}");
         assert!(text.contains("attach the existing one"), "{text}");
@@ -189,7 +196,10 @@ mod tests {
         assert_eq!(f.message, "upstream down");
         assert!(GkeError::Api(f).is_retryable());
         let f = ApiFailure::from_response(403, "GET /x".into(), "");
-        assert_eq!((f.code.as_str(), f.message.as_str()), ("PERMISSION_DENIED", "no message"));
+        assert_eq!(
+            (f.code.as_str(), f.message.as_str()),
+            ("PERMISSION_DENIED", "no message")
+        );
         assert!(!GkeError::Api(f).is_retryable());
     }
 }

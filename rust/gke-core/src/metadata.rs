@@ -99,7 +99,9 @@ impl MetadataServer {
         match status {
             200 => Ok(Some(body)),
             404 => Ok(None),
-            _ => Err(GkeError::Api(ApiFailure::from_response(status, request, &body))),
+            _ => Err(GkeError::Api(ApiFailure::from_response(
+                status, request, &body,
+            ))),
         }
     }
 
@@ -148,7 +150,10 @@ fn unreachable(host: &str, request: &str, e: &reqwest::Error) -> GkeError {
     GkeError::Api(ApiFailure {
         status: 0,
         code: "UNAVAILABLE".into(),
-        message: format!("could not reach the metadata server at {host}: {}", error_chain(e)),
+        message: format!(
+            "could not reach the metadata server at {host}: {}",
+            error_chain(e)
+        ),
         request: request.to_string(),
     })
 }
@@ -210,7 +215,11 @@ mod tests {
 
     #[test]
     fn hosts_are_checked() {
-        for ok in ["metadata.google.internal", "127.0.0.1:8080", "169.254.169.254"] {
+        for ok in [
+            "metadata.google.internal",
+            "127.0.0.1:8080",
+            "169.254.169.254",
+        ] {
             assert!(validate_host(ok).is_ok(), "{ok}");
         }
         for bad in ["", "http://x", "x:0", "x:99999", "a/b", "x:"] {
@@ -222,6 +231,9 @@ mod tests {
     #[test]
     fn timeouts_are_checked() {
         let err = MetadataServer::new("localhost", Duration::ZERO).unwrap_err();
-        assert!(err.to_string().contains("timeout: must be more than 0"), "{err}");
+        assert!(
+            err.to_string().contains("timeout: must be more than 0"),
+            "{err}"
+        );
     }
 }

@@ -87,7 +87,11 @@ impl Report {
             "<table style=\"border-collapse:collapse\" border=\"1\" cellpadding=\"4\"><thead><tr>",
         );
         for h in headers {
-            let _ = write!(self.html, "<th style=\"text-align:left\">{}</th>", escape(h));
+            let _ = write!(
+                self.html,
+                "<th style=\"text-align:left\">{}</th>",
+                escape(h)
+            );
         }
         self.html.push_str("</tr></thead><tbody>");
         for row in rows {

@@ -54,7 +54,10 @@ impl Backoff {
             match call().await {
                 Err(e) if e.is_retryable() && retry + 1 < self.attempts => {
                     let pause = self.delay(retry);
-                    tracing::info!("{what} failed ({e}); retrying in {:.1}s", pause.as_secs_f64());
+                    tracing::info!(
+                        "{what} failed ({e}); retrying in {:.1}s",
+                        pause.as_secs_f64()
+                    );
                     tokio::time::sleep(pause).await;
                     retry += 1;
                 }

@@ -7,7 +7,12 @@ use pyo3::types::{PyDict, PyList};
 
 use gke_core::GkeError as CoreError;
 
-create_exception!(dss_gke._native, GkeError, PyException, "Every error gke-native raises.");
+create_exception!(
+    dss_gke._native,
+    GkeError,
+    PyException,
+    "Every error gke-native raises."
+);
 create_exception!(
     dss_gke._native,
     ValidationError,
@@ -20,16 +25,36 @@ create_exception!(
     GkeError,
     "A Google API refused a request: `.status`, `.code`, `.message`, `.request`."
 );
-create_exception!(dss_gke._native, OperationFailed, GkeError, "A GKE operation ended in error.");
+create_exception!(
+    dss_gke._native,
+    OperationFailed,
+    GkeError,
+    "A GKE operation ended in error."
+);
 create_exception!(
     dss_gke._native,
     OperationTimeout,
     GkeError,
     "A GKE operation did not finish in time; it goes on in GKE."
 );
-create_exception!(dss_gke._native, AuthError, GkeError, "Credentials are missing, invalid or refused.");
-create_exception!(dss_gke._native, RegistryError, GkeError, "An image push or registry call failed.");
-create_exception!(dss_gke._native, StorageError, GkeError, "A GCS call or transfer failed.");
+create_exception!(
+    dss_gke._native,
+    AuthError,
+    GkeError,
+    "Credentials are missing, invalid or refused."
+);
+create_exception!(
+    dss_gke._native,
+    RegistryError,
+    GkeError,
+    "An image push or registry call failed."
+);
+create_exception!(
+    dss_gke._native,
+    StorageError,
+    GkeError,
+    "A GCS call or transfer failed."
+);
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();

@@ -51,7 +51,10 @@ impl EnvironmentReport {
                 "EnvironmentReport(version={:?}, project={:?}, zone={:?})",
                 self.inner.version, gce.project_id, gce.zone
             ),
-            None => format!("EnvironmentReport(version={:?}, on_gce=False)", self.inner.version),
+            None => format!(
+                "EnvironmentReport(version={:?}, on_gce=False)",
+                self.inner.version
+            ),
         }
     }
 }

@@ -35,18 +35,11 @@ where
             let mut ticks = tokio::time::interval(SIGNAL_CHECK);
             loop {
                 tokio::select! {
-                    out = &mut future => return Ok(out),
-                    _ = ticks.tick() => {
-                        if let Err(signal) = Python::attach(|py| py.check_signals()) {
-                            return Err(signal);
-                        }
-                    }
+                    out = &mut future => return Ok::<_, PyErr>(out),
+                    _ = ticks.tick() => Python::attach(|py| py.check_signals())?,
                 }
             }
         })
     });
-    match outcome {
-        Ok(result) => result.map_err(errors::to_py),
-        Err(signal) => Err(signal),
-    }
+    outcome?.map_err(errors::to_py)
 }

@@ -1,0 +1,40 @@
+"""`make bench`: gke-native side by side with the reference tools, in the same run.
+
+Import and client start-up: `import dss_gke` versus building the discovery-based Python client
+of the GKE API (`googleapiclient.discovery.build("container", "v1")`), each in a fresh process.
+"""
+
+import statistics
+import subprocess
+import sys
+import time
+
+RUNS = 7
+
+CASES = {
+    "import dss_gke": "import dss_gke",
+    "googleapiclient container v1 client": (
+        "from googleapiclient.discovery import build\n"
+        "from google.auth.credentials import AnonymousCredentials\n"
+        "build('container', 'v1', credentials=AnonymousCredentials(), static_discovery=True)"
+    ),
+}
+
+
+def timed(code: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    baseline = statistics.median(timed("pass") for _ in range(RUNS))
+    print(f"Python start-up alone: {baseline * 1000:.0f} ms (subtracted below)")
+    print(f"{'case':40} {'median ms':>10}")
+    for name, code in CASES.items():
+        median = statistics.median(timed(code) for _ in range(RUNS)) - baseline
+        print(f"{name:40} {median * 1000:10.0f}")
+
+
+if __name__ == "__main__":
+    main()
