@@ -23,7 +23,8 @@ FOLDERS = {
     "resource": "resource",
     "python-lib": "python-lib",
 }
-SKIP = re.compile(r"(__pycache__|\.pyc$|\.so$|/\.|^\.)")
+# Folder READMEs document the repository; DSS has no use for them.
+SKIP = re.compile(r"(__pycache__|\.pyc$|\.so$|/\.|^\.|^README\.md$)")
 
 
 def cargo_version() -> str:
