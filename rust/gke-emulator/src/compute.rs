@@ -1,0 +1,168 @@
+//! Compute v1 `instances.get` and `instanceGroups.get`: the VM the client runs on (from the
+//! instance metadata) and the node VMs and instance groups of every node pool.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+use crate::container::nodes::{instance_groups, InstanceGroup};
+use crate::container::ClusterRecord;
+use crate::metadata::{last_segment, InstanceMetadata};
+use crate::state::State;
+
+const COMPUTE: &str = "https://www.googleapis.com/compute/v1";
+
+/// Answers `/compute/v1/projects/{p}/zones/{z}/{collection}/{name}`.
+pub fn serve(state: &State, path: &str) -> Response {
+    let segments: Vec<&str> = path.split('/').collect();
+    let found = match segments.as_slice() {
+        ["projects", project, "zones", zone, "instances", name] => {
+            instance(state, project, zone, name)
+        }
+        ["projects", project, "zones", zone, "instanceGroups", name] => {
+            group(state, project, zone, name).map(|g| group_json(&g))
+        }
+        _ => None,
+    };
+    match found {
+        Some(body) => axum::Json(body).into_response(),
+        None => not_found(path),
+    }
+}
+
+fn instance(state: &State, project: &str, zone: &str, name: &str) -> Option<Value> {
+    let host = &state.instance;
+    if host.project_id == project && host.zone == zone && host.instance_name == name {
+        return Some(host_json(host));
+    }
+    state
+        .clusters
+        .values()
+        .filter(|c| c.project == project)
+        .find_map(|cluster| {
+            instance_groups(cluster)
+                .into_iter()
+                .filter(|g| g.zone == zone)
+                .find(|g| g.node_names().iter().any(|n| n == name))
+                .map(|g| node_json(state, cluster, &g, name))
+        })
+}
+
+fn group(state: &State, project: &str, zone: &str, name: &str) -> Option<InstanceGroup> {
+    state
+        .clusters
+        .values()
+        .filter(|c| c.project == project)
+        .find_map(|cluster| {
+            instance_groups(cluster)
+                .into_iter()
+                .find(|g| g.zone == zone && g.name == name)
+        })
+}
+
+fn region_of(zone: &str) -> &str {
+    zone.rsplit_once('-').map_or(zone, |(region, _)| region)
+}
+
+/// Full Compute URL of a network given as a name or a `projects/…` path.
+fn network_url(project: &str, network: &str) -> String {
+    if network.starts_with("projects/") {
+        format!("{COMPUTE}/{network}")
+    } else {
+        format!("{COMPUTE}/projects/{project}/global/networks/{network}")
+    }
+}
+
+fn subnetwork_url(project: &str, region: &str, subnetwork: &str) -> String {
+    if subnetwork.starts_with("projects/") {
+        format!("{COMPUTE}/{subnetwork}")
+    } else {
+        format!("{COMPUTE}/projects/{project}/regions/{region}/subnetworks/{subnetwork}")
+    }
+}
+
+fn host_json(host: &InstanceMetadata) -> Value {
+    let project = &host.project_id;
+    let zone_url = format!("{COMPUTE}/projects/{project}/zones/{}", host.zone);
+    json!({
+        "kind": "compute#instance",
+        "id": host.instance_id,
+        "name": host.instance_name,
+        "zone": zone_url,
+        "machineType": format!("{zone_url}/machineTypes/{}", host.machine_type),
+        "status": "RUNNING",
+        "selfLink": format!("{zone_url}/instances/{}", host.instance_name),
+        "networkInterfaces": [{
+            "kind": "compute#networkInterface",
+            "name": "nic0",
+            "network": network_url(project, &host.network),
+            "subnetwork": subnetwork_url(project, host.region(), &host.subnetwork),
+            "networkIP": host.ip,
+        }],
+        "serviceAccounts": [{"email": host.service_account_email, "scopes": host.scopes}],
+    })
+}
+
+fn node_json(state: &State, cluster: &ClusterRecord, group: &InstanceGroup, name: &str) -> Value {
+    let project = &cluster.project;
+    let zone_url = format!("{COMPUTE}/projects/{project}/zones/{}", group.zone);
+    let config = &cluster
+        .pool(&group.pool)
+        .map_or(Value::Null, |p| p["config"].clone());
+    let account = match config["serviceAccount"].as_str() {
+        None | Some("default") => format!(
+            "{}-compute@developer.gserviceaccount.com",
+            state.instance.project_number
+        ),
+        Some(email) => email.to_string(),
+    };
+    let network = cluster.resource["network"].as_str().unwrap_or("default");
+    let subnetwork = cluster.resource["subnetwork"].as_str().unwrap_or("default");
+    json!({
+        "kind": "compute#instance",
+        "name": name,
+        "zone": zone_url,
+        "machineType": format!("{zone_url}/machineTypes/{}", config["machineType"].as_str().unwrap_or("e2-medium")),
+        "status": "RUNNING",
+        "selfLink": format!("{zone_url}/instances/{name}"),
+        "labels": {"goog-k8s-cluster-name": cluster.name(), "goog-k8s-node-pool-name": group.pool},
+        "networkInterfaces": [{
+            "kind": "compute#networkInterface",
+            "name": "nic0",
+            "network": network_url(project, last_segment_if_name(network)),
+            "subnetwork": subnetwork_url(project, region_of(&group.zone), last_segment_if_name(subnetwork)),
+        }],
+        "serviceAccounts": [{"email": account, "scopes": config["oauthScopes"]}],
+    })
+}
+
+/// GKE reports networks as names; clients may have given paths, which are kept as they are.
+fn last_segment_if_name(network: &str) -> &str {
+    if network.starts_with("projects/") {
+        network
+    } else {
+        last_segment(network)
+    }
+}
+
+fn group_json(group: &InstanceGroup) -> Value {
+    json!({
+        "kind": "compute#instanceGroup",
+        "name": group.name,
+        "zone": format!("{COMPUTE}/projects/{}/zones/{}", group.project, group.zone),
+        "size": group.size,
+        "selfLink": group.url(),
+    })
+}
+
+/// Compute's error shape: Google's `error` with the legacy `errors[]` list.
+fn not_found(path: &str) -> Response {
+    let message = format!("The resource '{path}' was not found");
+    let body = json!({"error": {
+        "code": 404,
+        "message": message,
+        "status": "NOT_FOUND",
+        "errors": [{"message": message, "domain": "global", "reason": "notFound"}],
+    }});
+    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+}

@@ -1,0 +1,184 @@
+//! GKE's container v1 API, locations form: clusters, node pools and operations.
+
+pub mod clusters;
+pub mod node_pools;
+pub mod nodes;
+pub mod operations;
+pub mod rules;
+
+use std::collections::BTreeMap;
+
+use axum::http::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ca::ClusterCa;
+use crate::errors::{ApiError, ApiResult};
+use crate::state::State;
+
+/// One API call's view of the emulator: the state, the clock, and how long new operations take.
+pub struct Call<'a> {
+    pub state: &'a mut State,
+    pub now_ms: u64,
+    pub operation_ms: u64,
+}
+
+/// A cluster as the emulator keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterRecord {
+    pub project: String,
+    pub location: String,
+    /// The `Cluster` exactly as `clusters.get` answers it.
+    pub resource: Value,
+    /// Signs the cluster's Kubernetes API certificates; its certificate is `masterAuth.clusterCaCertificate`.
+    pub ca: ClusterCa,
+    /// Nodes per zone of each node pool (GKE counts nodes per zone), by pool name.
+    pub node_counts: BTreeMap<String, i64>,
+}
+
+impl ClusterRecord {
+    pub fn name(&self) -> &str {
+        self.resource["name"].as_str().unwrap_or_default()
+    }
+
+    pub fn key(&self) -> String {
+        cluster_key(&self.project, &self.location, self.name())
+    }
+
+    pub fn pools(&self) -> &[Value] {
+        self.resource["nodePools"]
+            .as_array()
+            .map_or(&[], Vec::as_slice)
+    }
+
+    pub fn pool(&self, name: &str) -> Option<&Value> {
+        self.pools().iter().find(|p| p["name"] == name)
+    }
+
+    pub fn pool_mut(&mut self, name: &str) -> Option<&mut Value> {
+        self.resource["nodePools"]
+            .as_array_mut()?
+            .iter_mut()
+            .find(|p| p["name"] == name)
+    }
+
+    pub fn set_status(&mut self, status: &str) {
+        self.resource["status"] = Value::from(status);
+    }
+
+    pub fn set_pool_status(&mut self, pool: &str, status: &str) {
+        if let Some(pool) = self.pool_mut(pool) {
+            pool["status"] = Value::from(status);
+        }
+    }
+
+    /// Recomputes what GKE derives from the node pools: instance groups and node counts.
+    pub fn refresh(&mut self) {
+        let groups = nodes::instance_groups(self);
+        let mut all_urls = Vec::new();
+        let mut total = 0;
+        for pool in self.resource["nodePools"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            let name = pool["name"].as_str().unwrap_or_default().to_string();
+            let urls: Vec<Value> = groups
+                .iter()
+                .filter(|g| g.pool == name)
+                .map(|g| Value::from(g.manager_url()))
+                .collect();
+            all_urls.extend(urls.iter().cloned());
+            total += groups
+                .iter()
+                .filter(|g| g.pool == name)
+                .map(|g| g.size)
+                .sum::<i64>();
+            pool["instanceGroupUrls"] = Value::from(urls);
+        }
+        self.resource["instanceGroupUrls"] = Value::from(all_urls);
+        self.resource["currentNodeCount"] = Value::from(total);
+    }
+}
+
+pub fn cluster_key(project: &str, location: &str, cluster: &str) -> String {
+    format!("projects/{project}/locations/{location}/clusters/{cluster}")
+}
+
+pub fn not_found(resource: &str) -> ApiError {
+    ApiError::not_found(format!("Not found: {resource}."))
+}
+
+/// Routes `/v1/projects/{project}/locations/{location}/{rest…}` to the container handlers.
+pub fn route(
+    call: &mut Call,
+    method: &Method,
+    project: &str,
+    location: &str,
+    rest: &[&str],
+    body: Value,
+) -> ApiResult {
+    let (last, verb) = match rest.last() {
+        Some(last) => match last.split_once(':') {
+            Some((name, verb)) => (name, Some(verb)),
+            None => (*last, None),
+        },
+        None => ("", None),
+    };
+    let mut path: Vec<&str> = rest.to_vec();
+    if let Some(slot) = path.last_mut() {
+        *slot = last;
+    }
+    let at = (project, location);
+    match (method.as_str(), path.as_slice(), verb) {
+        ("GET", ["clusters"], None) => clusters::list(call, at),
+        ("POST", ["clusters"], None) => clusters::create(call, at, body),
+        ("GET", ["clusters", c], None) => clusters::get(call, at, c),
+        ("PUT", ["clusters", c], None) => clusters::update(call, at, c, body),
+        ("DELETE", ["clusters", c], None) => clusters::delete(call, at, c),
+        ("POST", ["clusters", c], Some("setResourceLabels")) => {
+            clusters::set_resource_labels(call, at, c, body)
+        }
+        ("GET", ["clusters", c, "nodePools"], None) => node_pools::list(call, at, c),
+        ("POST", ["clusters", c, "nodePools"], None) => node_pools::create(call, at, c, body),
+        ("GET", ["clusters", c, "nodePools", p], None) => node_pools::get(call, at, c, p),
+        ("PUT", ["clusters", c, "nodePools", p], None) => node_pools::update(call, at, c, p, body),
+        ("DELETE", ["clusters", c, "nodePools", p], None) => node_pools::delete(call, at, c, p),
+        ("POST", ["clusters", c, "nodePools", p], Some("setSize")) => {
+            node_pools::set_size(call, at, c, p, body)
+        }
+        ("POST", ["clusters", c, "nodePools", p], Some("setAutoscaling")) => {
+            node_pools::set_autoscaling(call, at, c, p, body)
+        }
+        ("POST", ["clusters", c, "nodePools", p], Some("setManagement")) => {
+            node_pools::set_management(call, at, c, p, body)
+        }
+        ("GET", ["operations"], None) => operations::list(call, at),
+        ("GET", ["operations", o], None) => operations::get(call, at, o),
+        ("POST", ["operations", o], Some("cancel")) => operations::cancel(call, at, o),
+        _ => Err(ApiError::unimplemented(format!(
+            "{method} {} is part of the GKE API but not emulated by gke-emulator.",
+            rest.join("/")
+        ))),
+    }
+}
+
+/// An integer field as clients send it: a JSON number or, for int64, a decimal string.
+pub fn integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The version GKE picks for `-`, `latest` or nothing; `1.32` style prefixes get a patch level.
+pub fn resolve_version(requested: &Value) -> String {
+    const DEFAULT_VERSION: &str = "1.33.5-gke.1162000";
+    match requested.as_str().unwrap_or_default() {
+        "" | "-" | "latest" => DEFAULT_VERSION.to_string(),
+        full if full.matches('.').count() >= 2 => full.to_string(),
+        minor => format!("{minor}.5-gke.1162000"),
+    }
+}

@@ -1,0 +1,440 @@
+//! Google discovery documents: which API method a request calls, and whether its query and body
+//! fit that method's schema (unknown names, wrong JSON types, values outside an enum).
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use crate::errors::{ApiError, ApiResult};
+
+/// The discovery documents the emulator serves; every request body is checked against them.
+pub const DOCUMENTS: [&str; 2] = ["container.v1.json", "artifactregistry.v1.json"];
+
+/// Parameters Google's front end accepts on every method of every API.
+const SYSTEM_PARAMETERS: [&str; 3] = ["$alt", "$fields", "$prettyPrint"];
+
+pub struct Discovery {
+    apis: Vec<Api>,
+}
+
+struct Api {
+    schemas: Map<String, Value>,
+    /// Proto package of the schemas, for type names in error messages.
+    package: String,
+    methods: Vec<Method>,
+    /// Parameters valid on every method of this API (`alt`, `fields`, `key`, ...).
+    common_parameters: HashSet<String>,
+}
+
+struct Method {
+    http_method: String,
+    template: Vec<Segment>,
+    request: Option<String>,
+    query_parameters: HashSet<String>,
+}
+
+enum Segment {
+    Literal(String),
+    Variable,
+}
+
+/// A method a request resolved to.
+pub struct MethodRef<'a> {
+    api: &'a Api,
+    method: &'a Method,
+}
+
+impl Discovery {
+    pub fn load(dir: &Path) -> Result<Self, String> {
+        let mut apis = Vec::new();
+        for name in DOCUMENTS {
+            let path = dir.join(name);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read discovery document {}: {e}", path.display()))?;
+            let doc: Value = serde_json::from_str(&text)
+                .map_err(|e| format!("discovery document {} is not JSON: {e}", path.display()))?;
+            apis.push(Api::from_document(&doc));
+        }
+        Ok(Discovery { apis })
+    }
+
+    /// The method `http_method path` calls, first matching API wins (GKE and Artifact Registry
+    /// share `…/operations/{op}`, whose shapes agree for the emulator's purposes).
+    pub fn find(&self, http_method: &str, path: &str) -> Option<MethodRef<'_>> {
+        let path = path.strip_prefix('/').unwrap_or(path);
+        self.apis.iter().find_map(|api| {
+            api.methods
+                .iter()
+                .find(|m| m.http_method == http_method && matches(&m.template, path))
+                .map(|method| MethodRef { api, method })
+        })
+    }
+}
+
+impl Api {
+    fn from_document(doc: &Value) -> Self {
+        let package = match doc["name"].as_str().unwrap_or_default() {
+            "artifactregistry" => "google.devtools.artifactregistry.v1".to_string(),
+            name => format!("google.{name}.v1"),
+        };
+        let mut methods = Vec::new();
+        collect_methods(doc, &mut methods);
+        let common_parameters = doc["parameters"]
+            .as_object()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        Api {
+            schemas: doc["schemas"].as_object().cloned().unwrap_or_default(),
+            package,
+            methods,
+            common_parameters,
+        }
+    }
+}
+
+fn collect_methods(resource: &Value, out: &mut Vec<Method>) {
+    if let Some(methods) = resource["methods"].as_object() {
+        for method in methods.values() {
+            let path = method["flatPath"]
+                .as_str()
+                .or_else(|| method["path"].as_str())
+                .unwrap_or_default();
+            let query_parameters = method["parameters"]
+                .as_object()
+                .map(|params| {
+                    params
+                        .iter()
+                        .filter(|(_, p)| p["location"] == "query")
+                        .map(|(name, _)| name.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push(Method {
+                http_method: method["httpMethod"].as_str().unwrap_or("GET").to_string(),
+                template: parse_template(path),
+                request: method["request"]["$ref"].as_str().map(str::to_string),
+                query_parameters,
+            });
+        }
+    }
+    if let Some(resources) = resource["resources"].as_object() {
+        for child in resources.values() {
+            collect_methods(child, out);
+        }
+    }
+}
+
+fn parse_template(path: &str) -> Vec<Segment> {
+    let mut segments = Vec::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        if open > 0 {
+            segments.push(Segment::Literal(rest[..open].to_string()));
+        }
+        let close = rest[open..].find('}').map_or(rest.len(), |c| open + c + 1);
+        segments.push(Segment::Variable);
+        rest = &rest[close..];
+    }
+    if !rest.is_empty() {
+        segments.push(Segment::Literal(rest.to_string()));
+    }
+    segments
+}
+
+/// A variable is one non-empty path segment up to a `/` or a `:verb`, as in Google's flat paths.
+fn matches(template: &[Segment], path: &str) -> bool {
+    let mut rest = path;
+    for segment in template {
+        match segment {
+            Segment::Literal(literal) => match rest.strip_prefix(literal.as_str()) {
+                Some(after) => rest = after,
+                None => return false,
+            },
+            Segment::Variable => {
+                let end = rest.find(['/', ':']).unwrap_or(rest.len());
+                if end == 0 {
+                    return false;
+                }
+                rest = &rest[end..];
+            }
+        }
+    }
+    rest.is_empty()
+}
+
+impl MethodRef<'_> {
+    /// Refuses query parameters the method does not bind, as Google's front end does.
+    pub fn check_query(&self, query: &[(String, String)]) -> ApiResult<()> {
+        for (name, _) in query {
+            let known = self.method.query_parameters.contains(name)
+                || self.api.common_parameters.contains(name)
+                || SYSTEM_PARAMETERS.contains(&name.as_str());
+            if !known {
+                return Err(ApiError::invalid_field(
+                    name,
+                    format!(
+                        "Invalid JSON payload received. Unknown name \"{name}\": Cannot bind query parameter. Field '{name}' could not be found in request message."
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks a request body against the method's request schema; the error names the field path
+    /// the way Google does (proto field names, `[index]` for list items, `[key]` for map entries).
+    pub fn check_body(&self, body: Option<&Value>) -> ApiResult<()> {
+        match (&self.method.request, body) {
+            (Some(schema), Some(body)) => Checker { api: self.api }.message(schema, body, ""),
+            (None, Some(body)) if !is_empty_object(body) => Err(ApiError::invalid_argument(
+                "Invalid JSON payload received. This method takes no request body.",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn is_empty_object(value: &Value) -> bool {
+    value.as_object().is_some_and(Map::is_empty)
+}
+
+struct Checker<'a> {
+    api: &'a Api,
+}
+
+impl Checker<'_> {
+    fn message(&self, schema_name: &str, value: &Value, path: &str) -> ApiResult<()> {
+        let Some(object) = value.as_object() else {
+            let type_name = format!("type.googleapis.com/{}.{schema_name}", self.api.package);
+            return Err(invalid_value(path, &type_name, value));
+        };
+        let properties = self.api.schemas[schema_name]["properties"].as_object();
+        for (key, child) in object {
+            let property = properties.and_then(|p| p.get(key).or_else(|| p.get(&camel_case(key))));
+            let Some(property) = property else {
+                let at = if path.is_empty() {
+                    String::new()
+                } else {
+                    format!(" at '{path}'")
+                };
+                return Err(ApiError::invalid_field(
+                    &join(path, key),
+                    format!("Invalid JSON payload received. Unknown name \"{key}\"{at}: Cannot find field."),
+                ));
+            };
+            self.field(property, child, &join(path, &snake_case(key)))?;
+        }
+        Ok(())
+    }
+
+    fn field(&self, schema: &Value, value: &Value, path: &str) -> ApiResult<()> {
+        if value.is_null() {
+            return Ok(());
+        }
+        if let Some(reference) = schema["$ref"].as_str() {
+            return self.message(reference, value, path);
+        }
+        let format = schema["format"].as_str().unwrap_or_default();
+        let ok = match schema["type"].as_str().unwrap_or("any") {
+            "object" => return self.map(schema, value, path),
+            "array" => {
+                let Some(items) = value.as_array() else {
+                    return Err(invalid_value(path, "repeated", value));
+                };
+                for (index, item) in items.iter().enumerate() {
+                    self.field(&schema["items"], item, &format!("{path}[{index}]"))?;
+                }
+                return Ok(());
+            }
+            "string" if schema.get("enum").is_some() => is_enum_value(schema, value),
+            "string" => match format {
+                "int64" => is_integer(value, i64::MIN as f64, i64::MAX as f64),
+                "uint64" => is_integer(value, 0.0, u64::MAX as f64),
+                _ => value.is_string(),
+            },
+            "integer" => match format {
+                "uint32" => is_integer(value, 0.0, f64::from(u32::MAX)),
+                _ => is_integer(value, f64::from(i32::MIN), f64::from(i32::MAX)),
+            },
+            "number" => is_number(value),
+            "boolean" => value.is_boolean(),
+            _ => true,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(invalid_value(path, &proto_type(schema), value))
+        }
+    }
+
+    /// An `object` property is either a map (`additionalProperties`) or an inline message.
+    fn map(&self, schema: &Value, value: &Value, path: &str) -> ApiResult<()> {
+        let Some(object) = value.as_object() else {
+            return Err(invalid_value(path, "map", value));
+        };
+        match schema.get("additionalProperties") {
+            Some(entry) => {
+                for (key, child) in object {
+                    self.field(entry, child, &format!("{path}[{key}]"))?;
+                }
+                Ok(())
+            }
+            None if schema.get("properties").is_none() => Ok(()),
+            None => {
+                for (key, child) in object {
+                    let Some(property) = schema["properties"].get(key) else {
+                        return Err(ApiError::invalid_field(
+                            &join(path, key),
+                            format!("Invalid JSON payload received. Unknown name \"{key}\" at '{path}': Cannot find field."),
+                        ));
+                    };
+                    self.field(property, child, &join(path, &snake_case(key)))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Google accepts an enum as its name or, with `enum-encoding=int` (what the official clients
+/// send), as its number; proto3 enums are open, so any int32 is accepted.
+fn is_enum_value(schema: &Value, value: &Value) -> bool {
+    match value {
+        Value::String(name) => schema["enum"]
+            .as_array()
+            .is_some_and(|names| names.iter().any(|n| n == name)),
+        _ => is_integer(value, f64::from(i32::MIN), f64::from(i32::MAX)),
+    }
+}
+
+/// Integers arrive as JSON numbers or, for 64-bit fields always and for 32-bit ones optionally,
+/// as decimal strings.
+fn is_integer(value: &Value, min: f64, max: f64) -> bool {
+    let number = match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|_| !s.contains(['.', 'e', 'E'])),
+        _ => None,
+    };
+    number.is_some_and(|n| n.fract() == 0.0 && n >= min && n <= max)
+}
+
+fn is_number(value: &Value) -> bool {
+    match value {
+        Value::Number(_) => true,
+        Value::String(s) => {
+            matches!(s.as_str(), "NaN" | "Infinity" | "-Infinity") || s.parse::<f64>().is_ok()
+        }
+        _ => false,
+    }
+}
+
+fn proto_type(schema: &Value) -> String {
+    let format = schema["format"].as_str().unwrap_or_default();
+    match (schema["type"].as_str().unwrap_or_default(), format) {
+        (_, "int64") => "TYPE_INT64",
+        (_, "uint64") => "TYPE_UINT64",
+        (_, "uint32") => "TYPE_UINT32",
+        ("integer", _) => "TYPE_INT32",
+        (_, "double") => "TYPE_DOUBLE",
+        (_, "float") => "TYPE_FLOAT",
+        (_, "byte") => "TYPE_BYTES",
+        ("boolean", _) => "TYPE_BOOL",
+        ("string", _) if schema.get("enum").is_some() => "TYPE_ENUM",
+        _ => "TYPE_STRING",
+    }
+    .to_string()
+}
+
+fn invalid_value(path: &str, type_name: &str, value: &Value) -> ApiError {
+    let mut shown = value.to_string();
+    if shown.len() > 80 {
+        shown = format!("{}…", &shown[..shown.floor_char_boundary(80)]);
+    }
+    ApiError::invalid_field(
+        path,
+        format!("Invalid JSON payload received. Invalid value at '{path}' ({type_name}), {shown}"),
+    )
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_string()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+/// Google names fields in error paths by their proto (snake_case) names.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Proto JSON parsers accept the proto name as well as the JSON name.
+fn camel_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_match_one_segment_per_variable() {
+        let template = parse_template("v1/projects/{p}/locations/{l}/clusters/{c}:setSize");
+        assert!(matches(
+            &template,
+            "v1/projects/a/locations/b/clusters/c:setSize"
+        ));
+        assert!(!matches(&template, "v1/projects/a/locations/b/clusters/c"));
+        assert!(!matches(
+            &template,
+            "v1/projects/a/locations/b/clusters/c/x:setSize"
+        ));
+        let plain = parse_template("v1/projects/{p}/locations/{l}/clusters/{c}");
+        assert!(!matches(
+            &plain,
+            "v1/projects/a/locations/b/clusters/c:setSize"
+        ));
+    }
+
+    #[test]
+    fn names_convert_between_json_and_proto() {
+        assert_eq!(snake_case("nodePools"), "node_pools");
+        assert_eq!(camel_case("node_pools"), "nodePools");
+    }
+
+    #[test]
+    fn integers_accept_numbers_and_decimal_strings() {
+        assert!(is_integer(&Value::from(3), 0.0, 10.0));
+        assert!(is_integer(&Value::from("3"), 0.0, 10.0));
+        assert!(!is_integer(&Value::from("3.5"), 0.0, 10.0));
+        assert!(!is_integer(&Value::from(true), 0.0, 10.0));
+        assert!(!is_integer(&Value::from(11), 0.0, 10.0));
+    }
+}

@@ -1,0 +1,134 @@
+//! `gke-emulator`: a loopback stand-in for the Google APIs gke-native calls — GKE (container v1),
+//! Compute, the GCE metadata server and Artifact Registry — for tests and `make demo`. Never shipped.
+//!
+//! # Command line
+//!
+//! ```text
+//! gke-emulator --discovery-dir DIR [--port N] [--state-file FILE] [--operation-seconds S]
+//! ```
+//!
+//! - `--discovery-dir DIR` (or env `GKE_EMULATOR_DISCOVERY_DIR`): folder holding Google's discovery
+//!   documents `container.v1.json` and `artifactregistry.v1.json` (PyPI `google-api-python-client`
+//!   ships them in `googleapiclient/discovery_cache/documents/`). Every request body is checked
+//!   against them.
+//! - `--port N`: port on 127.0.0.1; `0` (default) picks a free one.
+//! - `--state-file FILE`: state is read from FILE at start (if it exists) and written after every
+//!   call, so a restarted emulator resumes clusters and running operations.
+//! - `--operation-seconds S`: how long each operation takes (default 0.3).
+//!
+//! Once listening, it prints one line on stdout, its base URL, e.g. `http://127.0.0.1:41234`, and
+//! nothing else. Point clients at it: the official Rust clients with `.with_endpoint(URL)`, the
+//! metadata server through `GCE_METADATA_HOST=127.0.0.1:PORT` (`GCE_METADATA_IP` likewise).
+//!
+//! # Surfaces
+//!
+//! - GKE: `/v1/projects/{p}/locations/{l}/clusters…`, `…/nodePools…`, `…/operations…`.
+//! - Artifact Registry: `/v1/projects/{p}/locations/{l}/repositories…` and its `…/operations/{id}`.
+//! - Compute: `/compute/v1/projects/{p}/zones/{z}/instances/{name}` and `…/instanceGroups/{name}`.
+//! - Metadata server: `/computeMetadata/v1/…` (header `Metadata-Flavor: Google`).
+//!
+//! # Admin surface (JSON in and out; not logged, not subject to faults)
+//!
+//! - `POST /_emulator/faults` `{"method": "POST", "path": "/clusters", "count": 2, "kind": "error", "status": 503}`:
+//!   the next `count` (default 1) requests whose method is `method` (any if absent) and whose path
+//!   contains `path` (any if absent) fail. Kinds: `{"kind": "error", "status": 429|500|503|…}`
+//!   (Google's error body), `{"kind": "reset"}` (TCP reset, no answer),
+//!   `{"kind": "delay", "delayMs": 500}` (answered normally after the delay).
+//!   `GET` lists pending faults, `DELETE` clears them.
+//! - `GET /_emulator/requests` → `{"requests": [{"time", "method", "path", "query", "headers",
+//!   "body", "status", "fault"}, …]}` in arrival order (admin calls excluded); `DELETE` clears.
+//! - `GET /_emulator/metadata` → the instance; `PUT` merges fields: `{"projectId", "projectNumber",
+//!   "zone", "instanceName", "instanceId", "machineType", "network", "subnetwork", "ip",
+//!   "serviceAccountEmail", "scopes": [..], "accessToken", "tokenLifetimeSeconds"}`.
+//! - `POST /_emulator/operations/fail-next` `{"code": 8 | "RESOURCE_EXHAUSTED", "message": "…", "count": 1}`:
+//!   the next operation(s) started (GKE or Artifact Registry) end DONE with that error.
+//! - `POST /_emulator/operations/hold-next` `{"count": 1}`: the next operation(s) stay RUNNING
+//!   until released.
+//! - `POST /_emulator/operations/release` `{"name": "operation-…"}` or `{}` for all held →
+//!   `{"released": [names]}`; a released operation finishes once its duration has passed.
+//! - `GET /_emulator/settings` → `{"operationMs": 300}`; `PUT` the same shape to change the
+//!   duration of operations started afterwards.
+//! - `GET /_emulator/state` → the whole persisted state (clusters with CA keys and per-zone node
+//!   counts, operations, repositories, instance, plans).
+
+mod admin;
+mod artifact_registry;
+mod ca;
+mod compute;
+mod connection;
+mod container;
+mod discovery;
+mod errors;
+mod faults;
+mod json_path;
+mod metadata;
+mod plans;
+mod request_log;
+mod server;
+mod state;
+mod timeline;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+
+/// Loopback stand-in for GKE, Compute, the metadata server and Artifact Registry.
+#[derive(Parser)]
+#[command(name = "gke-emulator", version)]
+struct Args {
+    /// Folder with Google's discovery documents (container.v1.json, artifactregistry.v1.json).
+    #[arg(long, env = "GKE_EMULATOR_DISCOVERY_DIR")]
+    discovery_dir: PathBuf,
+    /// Port on 127.0.0.1; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Read state from and persist it to this file.
+    #[arg(long)]
+    state_file: Option<PathBuf>,
+    /// Duration of each long-running operation.
+    #[arg(long, default_value_t = 0.3)]
+    operation_seconds: f64,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("gke-emulator: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let discovery = discovery::Discovery::load(&args.discovery_dir)?;
+    let state = match &args.state_file {
+        Some(path) => state::State::load(path)?.unwrap_or_default(),
+        None => state::State::default(),
+    };
+    if !args.operation_seconds.is_finite() || args.operation_seconds < 0.0 {
+        return Err("--operation-seconds must be zero or more".into());
+    }
+    let operation_ms = (args.operation_seconds * 1000.0).round() as u64;
+    let app = Arc::new(server::App::new(
+        state,
+        args.state_file,
+        discovery,
+        operation_ms,
+    ));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "http://{address}")
+        .and_then(|()| stdout.flush())
+        .map_err(|e| format!("cannot print the base URL: {e}"))?;
+    server::serve(listener, server::router(app)).await;
+    Ok(())
+}

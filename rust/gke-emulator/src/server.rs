@@ -1,0 +1,267 @@
+//! The HTTP server: routes each surface, logs requests, applies injected faults, and serves
+//! connections itself so that a fault can reset one.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, Request, State as AxumState};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+use crate::connection::Connection;
+use crate::container::{self, Call};
+use crate::discovery::Discovery;
+use crate::errors::{ApiError, ApiResult};
+use crate::faults::{Action, Faults};
+use crate::request_log::{LoggedRequest, RequestLog};
+use crate::state::State;
+use crate::timeline::{now_ms, rfc3339};
+use crate::{admin, artifact_registry, compute, metadata};
+
+/// Largest request body accepted (GKE requests are a few kilobytes).
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+pub struct App {
+    state: Mutex<State>,
+    state_file: Option<PathBuf>,
+    discovery: Discovery,
+    /// Duration of operations started from now on.
+    pub operation_ms: AtomicU64,
+    pub faults: Faults,
+    pub log: RequestLog,
+}
+
+impl App {
+    pub fn new(
+        state: State,
+        state_file: Option<PathBuf>,
+        discovery: Discovery,
+        operation_ms: u64,
+    ) -> Self {
+        App {
+            state: Mutex::new(state),
+            state_file,
+            discovery,
+            operation_ms: AtomicU64::new(operation_ms),
+            faults: Faults::default(),
+            log: RequestLog::default(),
+        }
+    }
+
+    /// Runs `f` on the state brought up to date with the clock, then persists it.
+    pub fn with_state<T>(&self, f: impl FnOnce(&mut State, u64) -> T) -> T {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = now_ms();
+        state.settle(now);
+        let out = f(&mut state, now);
+        if let Some(path) = &self.state_file {
+            if let Err(e) = state.save(path) {
+                eprintln!(
+                    "gke-emulator: cannot write state file {}: {e}",
+                    path.display()
+                );
+            }
+        }
+        out
+    }
+}
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .nest("/_emulator", admin::routes())
+        .route("/", get(|| async { metadata::ping() }))
+        .route("/computeMetadata/v1", get(metadata_server))
+        .route("/computeMetadata/v1/", get(metadata_server))
+        .route("/computeMetadata/v1/{*path}", get(metadata_server))
+        .route("/compute/v1/{*path}", get(compute_api))
+        .fallback(google_api)
+        .layer(middleware::from_fn_with_state(app.clone(), observe))
+        .with_state(app)
+}
+
+/// Accepts connections for ever; each is served until the client closes it or a fault resets it.
+pub async fn serve(listener: TcpListener, router: Router) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let Ok((stream, connection)) = Connection::accept(stream) else {
+            continue;
+        };
+        let for_requests = connection.clone();
+        let service =
+            router
+                .clone()
+                .map_request(move |mut request: Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(for_requests.clone());
+                    request
+                });
+        tokio::spawn(async move {
+            let served = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+            tokio::select! {
+                _ = served => {}
+                _ = connection.reset_requested() => {}
+            }
+        });
+    }
+}
+
+/// Logs every non-admin request and applies the first injected fault that matches it.
+async fn observe(AxumState(app): AxumState<Arc<App>>, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/_emulator") {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return ApiError::invalid_argument("Request body too large or unreadable.").into_response();
+    };
+    let index = app.log.push(LoggedRequest {
+        time: rfc3339(now_ms()),
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or_default().to_string(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: logged_body(&bytes),
+        status: None,
+        fault: None,
+    });
+    let fault = app.faults.take(parts.method.as_str(), parts.uri.path());
+    let kind = fault.as_ref().map(Action::kind);
+    let response = match fault {
+        Some(Action::Error { status }) => ApiError::injected(status).into_response(),
+        Some(Action::Reset) => {
+            app.log.answered(index, None, kind);
+            if let Some(connection) = parts.extensions.get::<Arc<Connection>>() {
+                connection.reset();
+            }
+            return std::future::pending().await;
+        }
+        Some(Action::Delay { delay_ms }) => {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        None => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+    };
+    app.log
+        .answered(index, Some(response.status().as_u16()), kind);
+    response
+}
+
+fn logged_body(bytes: &Bytes) -> Value {
+    if bytes.is_empty() {
+        return Value::Null;
+    }
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::from(String::from_utf8_lossy(bytes).into_owned()))
+}
+
+async fn metadata_server(
+    AxumState(app): AxumState<Arc<App>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let path = uri
+        .path()
+        .strip_prefix("/computeMetadata/v1")
+        .unwrap_or_default()
+        .trim_start_matches('/');
+    let recursive = uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p == "recursive=true"));
+    let instance = app.with_state(|state, _| state.instance.clone());
+    metadata::serve(&instance, &headers, path, recursive)
+}
+
+async fn compute_api(AxumState(app): AxumState<Arc<App>>, uri: Uri) -> Response {
+    let path = uri.path().strip_prefix("/compute/v1/").unwrap_or_default();
+    app.with_state(|state, _| compute::serve(state, path))
+}
+
+/// GKE and Artifact Registry, which share `/v1/projects/{p}/locations/{l}/…`.
+async fn google_api(
+    AxumState(app): AxumState<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    Query(query): Query<Vec<(String, String)>>,
+    body: Bytes,
+) -> Response {
+    match call_google_api(&app, &method, uri.path(), &query, &body) {
+        Ok(value) => Json(value).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn call_google_api(
+    app: &App,
+    method: &Method,
+    path: &str,
+    query: &[(String, String)],
+    body: &Bytes,
+) -> ApiResult {
+    let Some(called) = app.discovery.find(method.as_str(), path) else {
+        return Err(ApiError::not_found(format!(
+            "The requested URL {path} was not found on this server."
+        )));
+    };
+    called.check_query(query)?;
+    let body: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            ApiError::invalid_argument(format!("Invalid JSON payload received. {e}"))
+        })?
+    };
+    called.check_body(Some(&body).filter(|b| !b.is_null()))?;
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let ["v1", "projects", project, "locations", location, rest @ ..] = segments.as_slice() else {
+        return Err(ApiError::unimplemented(format!(
+            "{method} {path} is not emulated by gke-emulator."
+        )));
+    };
+    let operation_ms = app.operation_ms.load(Ordering::Relaxed);
+    app.with_state(|state, now_ms| {
+        let registry = match rest {
+            ["repositories", ..] => true,
+            ["operations", op] => artifact_registry::owns_operation(
+                state,
+                &format!("projects/{project}/locations/{location}/operations/{op}"),
+            ),
+            _ => false,
+        };
+        let mut call = Call {
+            state,
+            now_ms,
+            operation_ms,
+        };
+        if registry {
+            artifact_registry::route(&mut call, method, (project, location), rest, query, body)
+        } else {
+            container::route(&mut call, method, project, location, rest, body)
+        }
+    })
+}
