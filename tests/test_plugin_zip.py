@@ -60,7 +60,9 @@ def test_zip_layout_is_the_one_dss_reads(names):
 
 
 def test_nothing_of_the_tests_or_builds_enters_the_zip(names):
-    assert not [n for n in names if re.search(r"(^|/)dataiku/|__pycache__|\.pyc$|gke.emulator", n)]
+    assert not [
+        n for n in names if re.search(r"(^|/)dataiku/|__pycache__|\.pyc$|gke.emulator|README", n)
+    ]
     assert not [n for n in names if n.endswith(".so") and n != SO]
 
 
