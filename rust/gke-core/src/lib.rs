@@ -3,11 +3,14 @@
 //! Callers hand in typed configuration (deserialized from DSS's JSON) and get typed results or a
 //! [`GkeError`] whose message a DSS admin can act on.
 
+pub mod cidr;
 pub mod environment;
 pub mod error;
 pub mod metadata;
+pub mod names;
 pub mod report;
 pub mod retry;
+pub mod taint;
 
 pub use error::{ApiFailure, GkeError, Problem, Result};
 
