@@ -4,10 +4,12 @@
 //! [`GkeError`] whose message a DSS admin can act on.
 
 pub mod cidr;
+pub mod dss_config;
 pub mod environment;
 pub mod error;
 pub mod metadata;
 pub mod names;
+pub mod node_pool;
 pub mod report;
 pub mod retry;
 pub mod taint;

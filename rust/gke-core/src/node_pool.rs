@@ -1,0 +1,522 @@
+//! Node pools: the "Node pool" preset as DSS gives it, validated into a `NodePoolSpec`, and
+//! the one function that turns a spec into GKE's `NodePool` request.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::dss_config::{deep_merge, parse, parse_valve};
+use crate::error::Problem;
+use crate::names::{check_gcp_label, check_k8s_label, check_resource_name, MAX_GCP_LABELS};
+use crate::taint::Taint;
+
+/// The `node-pool-request` parameter set, field for field.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct NodePoolRequest {
+    pub name: String,
+    pub machine_type: String,
+    pub node_count: i64,
+    pub autoscaling: bool,
+    pub min_nodes: i64,
+    pub max_nodes: i64,
+    pub location_policy: String,
+    pub spot: bool,
+    pub gpu: bool,
+    pub gpu_type: String,
+    pub gpu_count: i64,
+    pub gpu_driver: String,
+    pub disk_type: String,
+    pub disk_size_gb: i64,
+    pub image_type: String,
+    pub service_account_mode: String,
+    pub service_account: String,
+    pub oauth_scopes: Vec<String>,
+    pub artifact_registry_pull: bool,
+    pub gcs_access: String,
+    pub network_tags: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub taints: Vec<String>,
+    pub resource_labels: BTreeMap<String, String>,
+    pub max_pods_per_node: i64,
+    pub settings_valve: String,
+}
+
+impl Default for NodePoolRequest {
+    /// The parameter set's own defaults, so that a preset with blanks means what the admin saw.
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            machine_type: "e2-standard-4".into(),
+            node_count: 3,
+            autoscaling: false,
+            min_nodes: 1,
+            max_nodes: 3,
+            location_policy: "BALANCED".into(),
+            spot: false,
+            gpu: false,
+            gpu_type: "nvidia-tesla-t4".into(),
+            gpu_count: 1,
+            gpu_driver: "DEFAULT".into(),
+            disk_type: "pd-balanced".into(),
+            disk_size_gb: 100,
+            image_type: "COS_CONTAINERD".into(),
+            service_account_mode: "same-as-dss".into(),
+            service_account: String::new(),
+            oauth_scopes: Vec::new(),
+            artifact_registry_pull: true,
+            gcs_access: "read-only".into(),
+            network_tags: Vec::new(),
+            labels: BTreeMap::new(),
+            taints: Vec::new(),
+            resource_labels: BTreeMap::new(),
+            max_pods_per_node: 0,
+            settings_valve: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceAccount {
+    /// The DSS host's own service account (from the metadata server or the key).
+    SameAsDss,
+    Custom,
+    /// GKE's default: the project's Compute Engine default service account.
+    ComputeDefault,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gpu {
+    pub accelerator_type: String,
+    pub count: i64,
+    /// GKE's `gpuDriverVersion`: DEFAULT, LATEST or INSTALLATION_DISABLED.
+    pub driver: String,
+}
+
+/// A validated node pool request; building the API request from it cannot fail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodePoolSpec {
+    pub name: String,
+    pub machine_type: String,
+    pub node_count: i64,
+    /// (min, max, location policy) when autoscaling.
+    pub autoscaling: Option<(i64, i64, String)>,
+    pub spot: bool,
+    pub gpu: Option<Gpu>,
+    pub disk_type: String,
+    pub disk_size_gb: i64,
+    pub image_type: String,
+    pub service_account: ServiceAccount,
+    pub custom_service_account: String,
+    pub oauth_scopes: Vec<String>,
+    pub network_tags: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub taints: Vec<Taint>,
+    pub resource_labels: BTreeMap<String, String>,
+    pub max_pods_per_node: Option<i64>,
+    pub valve: Option<Value>,
+}
+
+const SCOPE_BASE: &[&str] = &[
+    "https://www.googleapis.com/auth/logging.write",
+    "https://www.googleapis.com/auth/monitoring",
+    "https://www.googleapis.com/auth/servicecontrol",
+    "https://www.googleapis.com/auth/service.management.readonly",
+    "https://www.googleapis.com/auth/trace.append",
+];
+const SCOPE_GCS_READ: &str = "https://www.googleapis.com/auth/devstorage.read_only";
+const SCOPE_GCS_WRITE: &str = "https://www.googleapis.com/auth/devstorage.read_write";
+
+/// Everything a spec needs from outside the preset: the GKE API's defaults for the pool.
+#[derive(Debug, Clone, Default)]
+pub struct PoolContext {
+    /// Resolved email of the DSS host's service account, for `SameAsDss`.
+    pub dss_service_account: Option<String>,
+    /// GCP labels of the cluster, which pools inherit (the pool's own win).
+    pub cluster_labels: BTreeMap<String, String>,
+}
+
+impl NodePoolRequest {
+    /// Reads a preset as DSS resolved it; `scope` names it in problems (e.g. `node pool 'gpu'`).
+    pub fn from_dss(value: &Value, scope: &str) -> Result<Self, Problem> {
+        parse(value, scope)
+    }
+
+    /// Checks every field; all problems at once, each naming the preset and field.
+    /// `autopilot` refuses what Autopilot manages itself.
+    pub fn validate(&self, scope: &str, autopilot: bool) -> Result<NodePoolSpec, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let mut bad = |field: &str, message: String| {
+            problems.push(Problem::new(format!("{scope} › {field}"), message))
+        };
+        if !self.name.is_empty() {
+            if let Err(e) = check_resource_name(&self.name) {
+                bad("Name", e);
+            }
+        }
+        if self.machine_type.trim().is_empty() {
+            bad(
+                "Machine type",
+                "is empty: give a machine type like e2-standard-4".into(),
+            );
+        }
+        if !self.autoscaling && !(0..=1000).contains(&self.node_count) {
+            bad(
+                "Number of nodes",
+                format!("{} is not between 0 and 1000", self.node_count),
+            );
+        }
+        if self.autoscaling {
+            if self.min_nodes < 0 {
+                bad("Min nodes", format!("{} must be 0 or more", self.min_nodes));
+            }
+            if self.max_nodes < 1 {
+                bad(
+                    "Max nodes",
+                    format!("{} must be at least 1", self.max_nodes),
+                );
+            }
+            if self.min_nodes > self.max_nodes {
+                bad(
+                    "Min nodes",
+                    format!(
+                        "{} is more than Max nodes ({}): min must be at most max",
+                        self.min_nodes, self.max_nodes
+                    ),
+                );
+            }
+            if !matches!(self.location_policy.as_str(), "BALANCED" | "ANY") {
+                bad(
+                    "Location policy",
+                    format!("'{}' is not BALANCED or ANY", self.location_policy),
+                );
+            }
+        }
+        if self.gpu {
+            if autopilot {
+                bad(
+                    "GPU",
+                    "Autopilot clusters choose GPU nodes from workloads' requests: remove the GPU from this preset".into(),
+                );
+            }
+            if self.gpu_type.trim().is_empty() {
+                bad(
+                    "GPU type",
+                    "is empty: give an accelerator like nvidia-tesla-t4".into(),
+                );
+            }
+            if !(1..=16).contains(&self.gpu_count) {
+                bad(
+                    "GPUs per node",
+                    format!("{} is not between 1 and 16", self.gpu_count),
+                );
+            }
+            if !matches!(
+                self.gpu_driver.as_str(),
+                "DEFAULT" | "LATEST" | "INSTALLATION_DISABLED"
+            ) {
+                bad(
+                    "GPU driver",
+                    format!(
+                        "'{}' is not DEFAULT, LATEST or INSTALLATION_DISABLED",
+                        self.gpu_driver
+                    ),
+                );
+            }
+        }
+        if !(10..=65536).contains(&self.disk_size_gb) {
+            bad(
+                "Disk size",
+                format!("{} GB is not between 10 and 65536", self.disk_size_gb),
+            );
+        }
+        let service_account = match self.service_account_mode.as_str() {
+            "same-as-dss" => ServiceAccount::SameAsDss,
+            "compute-default" => ServiceAccount::ComputeDefault,
+            "custom" => {
+                if !self.service_account.contains('@') {
+                    bad(
+                        "Service account",
+                        format!(
+                            "'{}' is not a service account email like nodes@my-project.iam.gserviceaccount.com",
+                            self.service_account
+                        ),
+                    );
+                }
+                ServiceAccount::Custom
+            }
+            other => {
+                bad(
+                    "Service account",
+                    format!("'{other}' is not same-as-dss, custom or compute-default"),
+                );
+                ServiceAccount::SameAsDss
+            }
+        };
+        if !matches!(
+            self.gcs_access.as_str(),
+            "none" | "read-only" | "read-write"
+        ) {
+            bad(
+                "GCS access",
+                format!("'{}' is not none, read-only or read-write", self.gcs_access),
+            );
+        }
+        for scope_url in &self.oauth_scopes {
+            if !scope_url.starts_with("https://www.googleapis.com/auth/") {
+                bad("OAuth scopes", format!("'{scope_url}' is not a scope URL like https://www.googleapis.com/auth/cloud-platform"));
+            }
+        }
+        for tag in &self.network_tags {
+            if check_resource_name(tag).is_err() || tag.len() > 63 {
+                bad("Network tags", format!("'{tag}' must be lowercase letters, digits and hyphens, starting with a letter"));
+            }
+        }
+        for (k, v) in &self.labels {
+            if let Err(e) = check_k8s_label(k, v) {
+                bad("Kubernetes labels", e);
+            }
+        }
+        let mut taints = Vec::new();
+        for text in &self.taints {
+            match text.parse::<Taint>() {
+                Ok(t) => taints.push(t),
+                Err(e) => bad("Taints", e),
+            }
+        }
+        for (k, v) in &self.resource_labels {
+            if let Err(e) = check_gcp_label(k, v) {
+                bad("GCP labels", e);
+            }
+        }
+        if self.resource_labels.len() > MAX_GCP_LABELS {
+            bad(
+                "GCP labels",
+                format!(
+                    "{} labels; GCP allows at most {MAX_GCP_LABELS}",
+                    self.resource_labels.len()
+                ),
+            );
+        }
+        if self.max_pods_per_node != 0 && !(8..=256).contains(&self.max_pods_per_node) {
+            bad(
+                "Max pods per node",
+                format!(
+                    "{} is not between 8 and 256 (0 = GKE's default)",
+                    self.max_pods_per_node
+                ),
+            );
+        }
+        let valve = match parse_valve(&self.settings_valve, &format!("{scope} › Settings valve"))
+        {
+            Ok(v) => v,
+            Err(p) => {
+                problems.push(p);
+                None
+            }
+        };
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(NodePoolSpec {
+            name: self.name.clone(),
+            machine_type: self.machine_type.trim().to_string(),
+            node_count: self.node_count,
+            autoscaling: self
+                .autoscaling
+                .then(|| (self.min_nodes, self.max_nodes, self.location_policy.clone())),
+            spot: self.spot,
+            gpu: self.gpu.then(|| Gpu {
+                accelerator_type: self.gpu_type.trim().to_string(),
+                count: self.gpu_count,
+                driver: self.gpu_driver.clone(),
+            }),
+            disk_type: self.disk_type.clone(),
+            disk_size_gb: self.disk_size_gb,
+            image_type: self.image_type.clone(),
+            service_account,
+            custom_service_account: self.service_account.clone(),
+            oauth_scopes: self.scopes(),
+            network_tags: self.network_tags.clone(),
+            labels: self.labels.clone(),
+            taints,
+            resource_labels: self.resource_labels.clone(),
+            max_pods_per_node: (self.max_pods_per_node != 0).then_some(self.max_pods_per_node),
+            valve,
+        })
+    }
+
+    /// GKE's default scopes, plus storage as asked, plus the admin's own.
+    fn scopes(&self) -> Vec<String> {
+        let mut scopes: Vec<String> = SCOPE_BASE.iter().map(|s| s.to_string()).collect();
+        // Artifact Registry pulls are authorised by the storage read scope.
+        match self.gcs_access.as_str() {
+            "read-write" => scopes.push(SCOPE_GCS_WRITE.into()),
+            "read-only" => scopes.push(SCOPE_GCS_READ.into()),
+            _ if self.artifact_registry_pull => scopes.push(SCOPE_GCS_READ.into()),
+            _ => {}
+        }
+        for s in &self.oauth_scopes {
+            if !scopes.contains(s) {
+                scopes.push(s.clone());
+            }
+        }
+        scopes
+    }
+}
+
+impl NodePoolSpec {
+    /// GKE's `NodePool` for this spec, named `name` (the spec's, or one generated by the caller).
+    pub fn to_api(&self, name: &str, ctx: &PoolContext) -> Value {
+        let mut config = Map::new();
+        config.insert("machineType".into(), json!(self.machine_type));
+        config.insert("diskType".into(), json!(self.disk_type));
+        config.insert("diskSizeGb".into(), json!(self.disk_size_gb));
+        config.insert("imageType".into(), json!(self.image_type));
+        config.insert("oauthScopes".into(), json!(self.oauth_scopes));
+        match self.service_account {
+            ServiceAccount::SameAsDss => {
+                if let Some(email) = &ctx.dss_service_account {
+                    config.insert("serviceAccount".into(), json!(email));
+                }
+            }
+            ServiceAccount::Custom => {
+                config.insert("serviceAccount".into(), json!(self.custom_service_account));
+            }
+            ServiceAccount::ComputeDefault => {}
+        }
+        if self.spot {
+            config.insert("spot".into(), json!(true));
+        }
+        if let Some(gpu) = &self.gpu {
+            config.insert(
+                "accelerators".into(),
+                json!([{
+                    "acceleratorCount": gpu.count.to_string(),
+                    "acceleratorType": gpu.accelerator_type,
+                    "gpuDriverInstallationConfig": {"gpuDriverVersion": gpu.driver},
+                }]),
+            );
+        }
+        if !self.network_tags.is_empty() {
+            config.insert("tags".into(), json!(self.network_tags));
+        }
+        if !self.labels.is_empty() {
+            config.insert("labels".into(), json!(self.labels));
+        }
+        if !self.taints.is_empty() {
+            config.insert("taints".into(), json!(self.taints));
+        }
+        let mut resource_labels = ctx.cluster_labels.clone();
+        resource_labels.extend(self.resource_labels.clone());
+        if !resource_labels.is_empty() {
+            config.insert("resourceLabels".into(), json!(resource_labels));
+        }
+        let mut pool = json!({
+            "name": name,
+            "config": config,
+            "management": {"autoRepair": true, "autoUpgrade": true},
+        });
+        match &self.autoscaling {
+            Some((min, max, policy)) => {
+                pool["initialNodeCount"] = json!((*min).max(1).min(*max));
+                pool["autoscaling"] = json!({
+                    "enabled": true,
+                    "minNodeCount": min,
+                    "maxNodeCount": max,
+                    "locationPolicy": policy,
+                });
+            }
+            None => pool["initialNodeCount"] = json!(self.node_count),
+        }
+        if let Some(max_pods) = self.max_pods_per_node {
+            pool["maxPodsConstraint"] = json!({"maxPodsPerNode": max_pods.to_string()});
+        }
+        if let Some(valve) = &self.valve {
+            deep_merge(&mut pool, valve);
+        }
+        pool
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(v: Value) -> NodePoolRequest {
+        NodePoolRequest::from_dss(&v, "node pool 'p'").unwrap()
+    }
+
+    #[test]
+    fn defaults_build_a_plain_pool() {
+        let spec = request(json!({})).validate("node pool 'p'", false).unwrap();
+        let ctx = PoolContext {
+            dss_service_account: Some("dss@p.iam.gserviceaccount.com".into()),
+            cluster_labels: BTreeMap::from([("team".into(), "data".into())]),
+        };
+        let api = spec.to_api("pool-1", &ctx);
+        assert_eq!(api["name"], "pool-1");
+        assert_eq!(api["initialNodeCount"], 3);
+        assert_eq!(api["config"]["machineType"], "e2-standard-4");
+        assert_eq!(
+            api["config"]["serviceAccount"],
+            "dss@p.iam.gserviceaccount.com"
+        );
+        assert_eq!(api["config"]["resourceLabels"], json!({"team": "data"}));
+        let scopes = api["config"]["oauthScopes"].as_array().unwrap();
+        assert!(scopes.contains(&json!(SCOPE_GCS_READ)));
+        assert!(api.get("autoscaling").is_none());
+    }
+
+    #[test]
+    fn gpu_autoscaling_taints_and_valve() {
+        let spec = request(json!({
+            "gpu": true, "gpu_driver": "LATEST", "gpu_count": 2,
+            "autoscaling": true, "min_nodes": 0, "max_nodes": 4,
+            "taints": ["dedicated=ml:NoSchedule"], "gcs_access": "read-write",
+            "settings_valve": "{\"config\": {\"diskSizeGb\": 200}}",
+        }))
+        .validate("node pool 'p'", false)
+        .unwrap();
+        let api = spec.to_api("gpu", &PoolContext::default());
+        assert_eq!(
+            api["config"]["accelerators"][0],
+            json!({"acceleratorCount": "2", "acceleratorType": "nvidia-tesla-t4",
+                   "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"}})
+        );
+        assert_eq!(api["autoscaling"]["maxNodeCount"], 4);
+        assert_eq!(api["initialNodeCount"], 1);
+        assert_eq!(api["config"]["taints"][0]["effect"], "NO_SCHEDULE");
+        assert_eq!(api["config"]["diskSizeGb"], 200);
+        assert!(api["config"]["oauthScopes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(SCOPE_GCS_WRITE)));
+    }
+
+    #[test]
+    fn every_problem_is_listed_with_its_field() {
+        let problems = request(json!({
+            "name": "Pool_1", "autoscaling": true, "min_nodes": 5, "max_nodes": 2,
+            "taints": ["dedicated=ml"], "gpu": true, "resource_labels": {"Team": "x"},
+            "settings_valve": "{oops",
+        }))
+        .validate("node pool 'p'", true)
+        .unwrap_err();
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "node pool 'p' › Name",
+                "node pool 'p' › Min nodes",
+                "node pool 'p' › GPU",
+                "node pool 'p' › Taints",
+                "node pool 'p' › GCP labels",
+                "node pool 'p' › Settings valve",
+            ]
+        );
+        assert!(problems[1].message.contains("5 is more than Max nodes (2)"));
+        assert!(problems[2].message.contains("Autopilot"));
+    }
+}
