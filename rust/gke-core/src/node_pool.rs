@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::dss_config::{deep_merge, parse, parse_valve};
@@ -12,7 +12,7 @@ use crate::names::{check_gcp_label, check_k8s_label, check_resource_name, MAX_GC
 use crate::taint::Taint;
 
 /// The `node-pool-request` parameter set, field for field.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct NodePoolRequest {
     pub name: String,
@@ -518,5 +518,41 @@ mod tests {
         );
         assert!(problems[1].message.contains("5 is more than Max nodes (2)"));
         assert!(problems[2].message.contains("Autopilot"));
+    }
+}
+
+#[cfg(test)]
+mod descriptor_tests {
+    use super::*;
+
+    const DESCRIPTOR: &str =
+        include_str!("../../../parameter-sets/node-pool-request/parameter-set.json");
+
+    /// The preset DSS shows and the struct that reads it must agree, field for field and on
+    /// every default, or a blank field would mean something else than the admin saw.
+    #[test]
+    fn descriptor_and_struct_agree() {
+        let descriptor: Value = serde_json::from_str(DESCRIPTOR).unwrap();
+        let params = descriptor["params"].as_array().unwrap();
+        let mut names = Vec::new();
+        let mut defaults = Map::new();
+        for p in params.iter().filter(|p| p["type"] != "SEPARATOR") {
+            let name = p["name"].as_str().unwrap().to_string();
+            if let Some(d) = p.get("defaultValue") {
+                defaults.insert(name.clone(), d.clone());
+            }
+            names.push(name);
+        }
+        let from_descriptor = NodePoolRequest::from_dss(&Value::Object(defaults), "d").unwrap();
+        let from_descriptor = serde_json::to_value(from_descriptor).unwrap();
+        let rust_default = serde_json::to_value(NodePoolRequest::default()).unwrap();
+        assert_eq!(from_descriptor, rust_default, "defaults differ");
+        let fields: Vec<&String> = rust_default.as_object().unwrap().keys().collect();
+        let mut sorted_names: Vec<&String> = names.iter().collect();
+        sorted_names.sort();
+        assert_eq!(
+            fields, sorted_names,
+            "preset params and struct fields differ"
+        );
     }
 }
