@@ -184,13 +184,15 @@ impl MethodRef<'_> {
 
     /// Checks a request body against the method's request schema; the error names the field path
     /// the way Google does (proto field names, `[index]` for list items, `[key]` for map entries).
-    pub fn check_body(&self, body: Option<&Value>) -> ApiResult<()> {
+    /// Returns the body with proto (snake_case) names turned into JSON names, as Google reads it.
+    pub fn check_body(&self, body: Value) -> ApiResult<Value> {
         match (&self.method.request, body) {
-            (Some(schema), Some(body)) => Checker { api: self.api }.message(schema, body, ""),
-            (None, Some(body)) if !is_empty_object(body) => Err(ApiError::invalid_argument(
+            (_, Value::Null) => Ok(Value::Null),
+            (Some(schema), body) => Checker { api: self.api }.message(schema, body, ""),
+            (None, body) if is_empty_object(&body) => Ok(body),
+            (None, _) => Err(ApiError::invalid_argument(
                 "Invalid JSON payload received. This method takes no request body.",
             )),
-            _ => Ok(()),
         }
     }
 }
@@ -204,97 +206,104 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn message(&self, schema_name: &str, value: &Value, path: &str) -> ApiResult<()> {
-        let Some(object) = value.as_object() else {
-            let type_name = format!("type.googleapis.com/{}.{schema_name}", self.api.package);
-            return Err(invalid_value(path, &type_name, value));
-        };
+    fn message(&self, schema_name: &str, value: Value, path: &str) -> ApiResult<Value> {
         let properties = self.api.schemas[schema_name]["properties"].as_object();
+        let Value::Object(object) = value else {
+            let type_name = format!("type.googleapis.com/{}.{schema_name}", self.api.package);
+            return Err(invalid_value(path, &type_name, &value));
+        };
+        let mut checked = Map::new();
         for (key, child) in object {
-            let property = properties.and_then(|p| p.get(key).or_else(|| p.get(&camel_case(key))));
-            let Some(property) = property else {
-                let at = if path.is_empty() {
-                    String::new()
-                } else {
-                    format!(" at '{path}'")
-                };
-                return Err(ApiError::invalid_field(
-                    &join(path, key),
-                    format!("Invalid JSON payload received. Unknown name \"{key}\"{at}: Cannot find field."),
-                ));
+            let json_name = match properties {
+                Some(p) if p.contains_key(&key) => key,
+                Some(p) if p.contains_key(&camel_case(&key)) => camel_case(&key),
+                _ => return Err(unknown_name(path, &key)),
             };
-            self.field(property, child, &join(path, &snake_case(key)))?;
+            let property = &properties.expect("matched above")[&json_name];
+            let child = self.field(property, child, &join(path, &snake_case(&json_name)))?;
+            checked.insert(json_name, child);
         }
-        Ok(())
+        Ok(Value::Object(checked))
     }
 
-    fn field(&self, schema: &Value, value: &Value, path: &str) -> ApiResult<()> {
+    fn field(&self, schema: &Value, value: Value, path: &str) -> ApiResult<Value> {
         if value.is_null() {
-            return Ok(());
+            return Ok(value);
         }
         if let Some(reference) = schema["$ref"].as_str() {
             return self.message(reference, value, path);
         }
         let format = schema["format"].as_str().unwrap_or_default();
         let ok = match schema["type"].as_str().unwrap_or("any") {
-            "object" => return self.map(schema, value, path),
+            "object" => return self.object(schema, value, path),
             "array" => {
-                let Some(items) = value.as_array() else {
-                    return Err(invalid_value(path, "repeated", value));
+                let Value::Array(items) = value else {
+                    return Err(invalid_value(path, "repeated", &value));
                 };
-                for (index, item) in items.iter().enumerate() {
-                    self.field(&schema["items"], item, &format!("{path}[{index}]"))?;
-                }
-                return Ok(());
+                return items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, item)| {
+                        self.field(&schema["items"], item, &format!("{path}[{index}]"))
+                    })
+                    .collect::<ApiResult<Vec<Value>>>()
+                    .map(Value::Array);
             }
-            "string" if schema.get("enum").is_some() => is_enum_value(schema, value),
+            "string" if schema.get("enum").is_some() => is_enum_value(schema, &value),
             "string" => match format {
-                "int64" => is_integer(value, i64::MIN as f64, i64::MAX as f64),
-                "uint64" => is_integer(value, 0.0, u64::MAX as f64),
+                "int64" => is_integer(&value, i64::MIN as f64, i64::MAX as f64),
+                "uint64" => is_integer(&value, 0.0, u64::MAX as f64),
                 _ => value.is_string(),
             },
             "integer" => match format {
-                "uint32" => is_integer(value, 0.0, f64::from(u32::MAX)),
-                _ => is_integer(value, f64::from(i32::MIN), f64::from(i32::MAX)),
+                "uint32" => is_integer(&value, 0.0, f64::from(u32::MAX)),
+                _ => is_integer(&value, f64::from(i32::MIN), f64::from(i32::MAX)),
             },
-            "number" => is_number(value),
+            "number" => is_number(&value),
             "boolean" => value.is_boolean(),
             _ => true,
         };
         if ok {
-            Ok(())
+            Ok(value)
         } else {
-            Err(invalid_value(path, &proto_type(schema), value))
+            Err(invalid_value(path, &proto_type(schema), &value))
         }
     }
 
-    /// An `object` property is either a map (`additionalProperties`) or an inline message.
-    fn map(&self, schema: &Value, value: &Value, path: &str) -> ApiResult<()> {
-        let Some(object) = value.as_object() else {
-            return Err(invalid_value(path, "map", value));
+    /// An `object` property is a map (`additionalProperties`), an inline message (`properties`),
+    /// or free-form.
+    fn object(&self, schema: &Value, value: Value, path: &str) -> ApiResult<Value> {
+        let Value::Object(object) = value else {
+            return Err(invalid_value(path, "map", &value));
         };
-        match schema.get("additionalProperties") {
-            Some(entry) => {
-                for (key, child) in object {
-                    self.field(entry, child, &format!("{path}[{key}]"))?;
-                }
-                Ok(())
-            }
-            None if schema.get("properties").is_none() => Ok(()),
-            None => {
-                for (key, child) in object {
-                    let Some(property) = schema["properties"].get(key) else {
-                        return Err(ApiError::invalid_field(
-                            &join(path, key),
-                            format!("Invalid JSON payload received. Unknown name \"{key}\" at '{path}': Cannot find field."),
-                        ));
-                    };
-                    self.field(property, child, &join(path, &snake_case(key)))?;
-                }
-                Ok(())
-            }
+        let mut checked = Map::new();
+        for (key, child) in object {
+            let child = if let Some(entry) = schema.get("additionalProperties") {
+                self.field(entry, child, &format!("{path}[{key}]"))?
+            } else if let Some(properties) = schema.get("properties") {
+                let Some(property) = properties.get(&key) else {
+                    return Err(unknown_name(path, &key));
+                };
+                self.field(property, child, &join(path, &snake_case(&key)))?
+            } else {
+                child
+            };
+            checked.insert(key, child);
         }
+        Ok(Value::Object(checked))
     }
+}
+
+fn unknown_name(path: &str, key: &str) -> ApiError {
+    let at = if path.is_empty() {
+        String::new()
+    } else {
+        format!(" at '{path}'")
+    };
+    ApiError::invalid_field(
+        &join(path, key),
+        format!("Invalid JSON payload received. Unknown name \"{key}\"{at}: Cannot find field."),
+    )
 }
 
 /// Google accepts an enum as its name or, with `enum-encoding=int` (what the official clients

@@ -236,7 +236,7 @@ fn call_google_api(
             ApiError::invalid_argument(format!("Invalid JSON payload received. {e}"))
         })?
     };
-    called.check_body(Some(&body).filter(|b| !b.is_null()))?;
+    let body = called.check_body(body)?;
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let ["v1", "projects", project, "locations", location, rest @ ..] = segments.as_slice() else {
         return Err(ApiError::unimplemented(format!(

@@ -435,7 +435,7 @@ pub fn set_resource_labels(
         Request {
             cluster: &key,
             node_pool: None,
-            operation_type: "SET_LABELS",
+            operation_type: "UPDATE_CLUSTER",
             detail: format!("Setting labels of cluster {name}."),
             effect: Effect::Change { changes },
         },

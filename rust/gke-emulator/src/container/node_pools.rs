@@ -323,7 +323,6 @@ pub fn update(
 ) -> ApiResult {
     let place = Location::parse(at.1)?;
     let mut changes = Vec::new();
-    let mut upgrade = false;
     let change = |pointer: &str, value: Value| Change {
         pool: Some(name.into()),
         pointer: pointer.into(),
@@ -334,7 +333,6 @@ pub fn update(
             "name" | "projectId" | "zone" | "clusterId" | "nodePoolId" | "etag" => {}
             "nodeVersion" => {
                 if value != "-" && value != "" {
-                    upgrade = true;
                     changes.push(change("/version", resolve_version(value).into()));
                 }
             }
@@ -360,11 +358,8 @@ pub fn update(
             other => changes.push(change(&format!("/config/{other}"), value.clone())),
         }
     }
-    let operation_type = if upgrade {
-        "UPGRADE_NODES"
-    } else {
-        "UPDATE_CLUSTER"
-    };
+    // GKE reports most node pool updates, not only version changes, as UPGRADE_NODES.
+    let operation_type = "UPGRADE_NODES";
     start_on_pool(
         call,
         at,

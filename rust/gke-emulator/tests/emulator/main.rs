@@ -1,0 +1,14 @@
+//! End-to-end tests of `gke-emulator`: the real binary on loopback, driven through Google's official
+//! Rust clients (GKE, Artifact Registry, auth) and plain HTTP (metadata server, Compute, admin).
+
+mod artifact_registry;
+mod clusters;
+mod compute;
+mod errors;
+mod faults;
+mod metadata;
+mod node_pools;
+mod operations;
+mod restart;
+mod support;
+mod validation;
