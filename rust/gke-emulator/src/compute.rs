@@ -1,5 +1,5 @@
-//! Compute v1 `instances.get` and `instanceGroups.get`: the VM the client runs on (from the
-//! instance metadata) and the node VMs and instance groups of every node pool.
+//! Compute v1 `instances.get`, `instanceGroups.get` and `instanceGroups.listInstances`: the VM the
+//! client runs on (from the instance metadata) and the node VMs and instance groups of every node pool.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -12,15 +12,18 @@ use crate::state::State;
 
 const COMPUTE: &str = "https://www.googleapis.com/compute/v1";
 
-/// Answers `/compute/v1/projects/{p}/zones/{z}/{collection}/{name}`.
-pub fn serve(state: &State, path: &str) -> Response {
+/// Answers `/compute/v1/projects/{p}/zones/{z}/{collection}/{name}[/listInstances]`.
+pub fn serve(state: &State, method: &str, path: &str) -> Response {
     let segments: Vec<&str> = path.split('/').collect();
-    let found = match segments.as_slice() {
-        ["projects", project, "zones", zone, "instances", name] => {
+    let found = match (method, segments.as_slice()) {
+        ("GET", ["projects", project, "zones", zone, "instances", name]) => {
             instance(state, project, zone, name)
         }
-        ["projects", project, "zones", zone, "instanceGroups", name] => {
+        ("GET", ["projects", project, "zones", zone, "instanceGroups", name]) => {
             group(state, project, zone, name).map(|g| group_json(&g))
+        }
+        ("POST", ["projects", project, "zones", zone, "instanceGroups", name, "listInstances"]) => {
+            group(state, project, zone, name).map(|g| members_json(&g))
         }
         _ => None,
     };
@@ -153,6 +156,18 @@ fn group_json(group: &InstanceGroup) -> Value {
         "size": group.size,
         "selfLink": group.url(),
     })
+}
+
+fn members_json(group: &InstanceGroup) -> Value {
+    let zone_url = format!("{COMPUTE}/projects/{}/zones/{}", group.project, group.zone);
+    let items: Vec<Value> = group
+        .node_names()
+        .iter()
+        .map(
+            |name| json!({"instance": format!("{zone_url}/instances/{name}"), "status": "RUNNING"}),
+        )
+        .collect();
+    json!({"kind": "compute#instanceGroupsListInstances", "items": items})
 }
 
 /// Compute's error shape: Google's `error` with the legacy `errors[]` list.

@@ -24,7 +24,9 @@
 //!
 //! - GKE: `/v1/projects/{p}/locations/{l}/clusters…`, `…/nodePools…`, `…/operations…`.
 //! - Artifact Registry: `/v1/projects/{p}/locations/{l}/repositories…` and its `…/operations/{id}`.
-//! - Compute: `/compute/v1/projects/{p}/zones/{z}/instances/{name}` and `…/instanceGroups/{name}`.
+//! - Compute: `GET /compute/v1/projects/{p}/zones/{z}/instances/{name}`, `GET …/instanceGroups/{name}`
+//!   and `POST …/instanceGroups/{name}/listInstances` (node VMs of node pools, and the host VM
+//!   described by the instance metadata).
 //! - Metadata server: `/computeMetadata/v1/…` (header `Metadata-Flavor: Google`).
 //!
 //! # Admin surface (JSON in and out; not logged, not subject to faults)

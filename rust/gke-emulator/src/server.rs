@@ -84,7 +84,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/computeMetadata/v1", get(metadata_server))
         .route("/computeMetadata/v1/", get(metadata_server))
         .route("/computeMetadata/v1/{*path}", get(metadata_server))
-        .route("/compute/v1/{*path}", get(compute_api))
+        .route("/compute/v1/{*path}", get(compute_api).post(compute_api))
         .fallback(google_api)
         .layer(middleware::from_fn_with_state(app.clone(), observe))
         .with_state(app)
@@ -197,9 +197,9 @@ async fn metadata_server(
     metadata::serve(&instance, &headers, path, recursive)
 }
 
-async fn compute_api(AxumState(app): AxumState<Arc<App>>, uri: Uri) -> Response {
+async fn compute_api(AxumState(app): AxumState<Arc<App>>, method: Method, uri: Uri) -> Response {
     let path = uri.path().strip_prefix("/compute/v1/").unwrap_or_default();
-    app.with_state(|state, _| compute::serve(state, path))
+    app.with_state(|state, _| compute::serve(state, method.as_str(), path))
 }
 
 /// GKE and Artifact Registry, which share `/v1/projects/{p}/locations/{l}/…`.

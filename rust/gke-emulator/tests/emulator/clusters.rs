@@ -12,7 +12,7 @@ async fn starts_quickly_and_prints_its_base_url() {
     let emulator = Emulator::start();
     assert!(emulator.url.starts_with("http://127.0.0.1:"));
     assert!(
-        emulator.startup.as_millis() < 2000,
+        emulator.startup.as_millis() < 1000,
         "took {:?} to start",
         emulator.startup
     );

@@ -77,12 +77,40 @@ async fn node_pools_have_instance_groups_and_node_instances() {
             .as_str()
             .unwrap()
             .ends_with(&format!("/zones/{zone}")));
-        let node = group["name"]
+        let (status, members) = emulator
+            .raw(
+                reqwest::Method::POST,
+                &format!("/compute/v1/{path}/listInstances"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{members}");
+        let items = members["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2);
+        let node_path = items[0]["instance"]
             .as_str()
             .unwrap()
-            .trim_end_matches("-grp")
+            .split("/compute/v1/")
+            .nth(1)
+            .unwrap()
             .to_string();
-        assert!(node.starts_with("gke-nodes-pool-1-"));
+        let (status, node) = compute(&emulator, &node_path).await;
+        assert_eq!(status, 200, "{node}");
+        assert!(node["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("gke-nodes-pool-1-"));
+        assert_eq!(node["labels"]["goog-k8s-node-pool-name"], "pool-1");
+        assert_eq!(
+            node["networkInterfaces"][0]["network"],
+            format!(
+                "https://www.googleapis.com/compute/v1/projects/{PROJECT}/global/networks/default"
+            )
+        );
+        assert_eq!(
+            node["serviceAccounts"][0]["email"],
+            "123456789012-compute@developer.gserviceaccount.com"
+        );
     }
     let state = emulator.admin(reqwest::Method::GET, "state", None).await;
     assert_eq!(
