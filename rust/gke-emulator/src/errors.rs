@@ -87,13 +87,16 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {
+        let mut error = json!({
             "code": self.http.as_u16(),
             "message": self.message,
             "status": self.status,
-            "details": self.details,
-        }});
-        (self.http, axum::Json(body)).into_response()
+        });
+        // Google leaves `details` out when it has none.
+        if !self.details.is_empty() {
+            error["details"] = Value::from(self.details);
+        }
+        (self.http, axum::Json(json!({"error": error}))).into_response()
     }
 }
 

@@ -16,6 +16,13 @@ async fn starts_quickly_and_prints_its_base_url() {
         "took {:?} to start",
         emulator.startup
     );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let fixed = Emulator::start_with(&["--port", &port.to_string()]);
+    assert_eq!(fixed.url, format!("http://127.0.0.1:{port}"));
 }
 
 #[tokio::test]

@@ -147,3 +147,49 @@ async fn a_cancelled_operation_ends_with_cancelled() {
         google_cloud_gax::error::rpc::Code::FailedPrecondition
     );
 }
+
+#[tokio::test]
+async fn the_operation_duration_is_set_per_test() {
+    let emulator = Emulator::start();
+    let settings = emulator
+        .admin(
+            reqwest::Method::PUT,
+            "settings",
+            Some(json!({"operationMs": 3000})),
+        )
+        .await;
+    assert_eq!(settings["operationMs"], 3000);
+    let gke = emulator.gke().await;
+    let op = gke
+        .create_cluster()
+        .set_parent(parent(ZONE))
+        .set_cluster(simple_cluster("long", 1))
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let name = format!("{}/operations/{}", parent(ZONE), op.name);
+    let running = gke.get_operation().set_name(&name).send().await.unwrap();
+    assert_eq!(running.status, operation::Status::Running);
+    emulator
+        .admin(
+            reqwest::Method::PUT,
+            "settings",
+            Some(json!({"operationMs": 0})),
+        )
+        .await;
+    let op = gke
+        .create_cluster()
+        .set_parent(parent(ZONE))
+        .set_cluster(simple_cluster("instant", 1))
+        .send()
+        .await
+        .unwrap();
+    let done = gke
+        .get_operation()
+        .set_name(format!("{}/operations/{}", parent(ZONE), op.name))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status, operation::Status::Done);
+}

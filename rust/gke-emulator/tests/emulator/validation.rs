@@ -190,3 +190,50 @@ async fn accepted_forms_match_googles_json_mapping() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["operationType"], "CREATE_CLUSTER");
 }
+
+#[tokio::test]
+async fn every_method_body_is_checked_not_only_creates() {
+    let emulator = Emulator::start();
+    let gke = emulator.gke().await;
+    create_running(&gke, ZONE, simple_cluster("v", 1)).await;
+    let pool = format!("/v1/{}/nodePools/pool-1", cluster_name(ZONE, "v"));
+    let (status, body) = emulator
+        .raw(
+            reqwest::Method::POST,
+            &format!("{pool}:setSize"),
+            Some(json!({"nodeCount": "many"})),
+        )
+        .await;
+    assert_invalid(
+        status,
+        &body,
+        "node_count",
+        "Invalid value at 'node_count' (TYPE_INT32), \"many\"",
+    );
+    let (status, body) = emulator
+        .raw(
+            reqwest::Method::PUT,
+            &pool,
+            Some(json!({"taints": {"taints": [{"effect": "SOMETIMES"}]}})),
+        )
+        .await;
+    assert_invalid(
+        status,
+        &body,
+        "taints.taints[0].effect",
+        "(TYPE_ENUM), \"SOMETIMES\"",
+    );
+    let (status, body) = emulator
+        .raw(
+            reqwest::Method::PUT,
+            &format!("/v1/{}", cluster_name(ZONE, "v")),
+            Some(json!({"update": {"desiredNodePoolAutoscaling": {"enabled": "on"}}})),
+        )
+        .await;
+    assert_invalid(
+        status,
+        &body,
+        "update.desired_node_pool_autoscaling.enabled",
+        "(TYPE_BOOL), \"on\"",
+    );
+}
