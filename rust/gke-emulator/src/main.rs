@@ -27,7 +27,24 @@
 //! - Compute: `GET /compute/v1/projects/{p}/zones/{z}/instances/{name}`, `GET …/instanceGroups/{name}`
 //!   and `POST …/instanceGroups/{name}/listInstances` (node VMs of node pools, and the host VM
 //!   described by the instance metadata).
-//! - Metadata server: `/computeMetadata/v1/…` (header `Metadata-Flavor: Google`).
+//! - Metadata server: `/computeMetadata/v1/…` (header `Metadata-Flavor: Google`), and `GET /`
+//!   answering with header `Metadata-Flavor: Google`, the probe Google's libraries send to
+//!   `GCE_METADATA_IP`. Defaults describe VM `dss-host` in `us-central1-a` of `emulated-project`.
+//!
+//! # Behaviour worth knowing
+//!
+//! - Requests are checked against the discovery document before anything else: unknown names,
+//!   wrong JSON types and unknown enum names are refused with 400 INVALID_ARGUMENT, Google's
+//!   wording and a `google.rpc.BadRequest` detail naming the field path (proto names:
+//!   `cluster.node_pools[0].config.taints[0].effect`). Like Google, it accepts proto (snake_case)
+//!   names, int64 as strings, and enums as numbers (what the official clients send); values are
+//!   stored as sent.
+//! - A cluster accepts one operation at a time (else 400 FAILED_PRECONDITION); deleting aborts
+//!   the running ones. Operations are timed from persisted wall-clock timestamps, and their effect
+//!   is applied when they end.
+//! - Clusters answer `endpoint: 127.0.0.1`; each has its own CA (certificate in
+//!   `masterAuth.clusterCaCertificate`, key in the state).
+//! - After a restart without `--port` the URL changes; clients must be pointed at the new one.
 //!
 //! # Admin surface (JSON in and out; not logged, not subject to faults)
 //!
