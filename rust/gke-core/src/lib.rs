@@ -4,9 +4,11 @@
 //! [`GkeError`] whose message a DSS admin can act on.
 
 pub mod cidr;
+pub mod credentials;
 pub mod dss_config;
 pub mod environment;
 pub mod error;
+pub mod http;
 pub mod metadata;
 pub mod names;
 pub mod node_pool;

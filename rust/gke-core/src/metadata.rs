@@ -52,7 +52,7 @@ impl MetadataServer {
                 "must be more than 0 and at most 120 seconds",
             ));
         }
-        let http = reqwest::Client::builder()
+        let http = crate::http::client_builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .no_proxy()

@@ -1,0 +1,19 @@
+//! The HTTP client setup every gke-native call shares: rustls with the ring provider.
+
+use std::sync::Once;
+
+/// Installs ring as the process's rustls provider (once). The Google crates are built without
+/// their own provider (theirs is aws-lc, which the manylinux build avoids), so this must run
+/// before any of their clients is built.
+pub fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// A reqwest client builder with TLS ready.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    install_crypto_provider();
+    reqwest::Client::builder().user_agent(concat!("gke-native/", env!("CARGO_PKG_VERSION")))
+}
