@@ -50,16 +50,35 @@ class ComponentRun:
     extra: dict = field(default_factory=dict)
 
 
+# What DSS installs in a code env whose desc.json says installCorePackages (the part of DSS's
+# core packages plugin components use).
+DSS_CORE_PACKAGES = ["pandas>=1.5,<3"]
+
+
 def make_code_env(plugin_dir: pathlib.Path, where: pathlib.Path) -> pathlib.Path:
     """A virtualenv built from the plugin's code-env spec, as DSS builds it; its python."""
     subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
     python = where / "bin" / "python"
+    desc = json.loads((plugin_dir / "code-env" / "python" / "desc.json").read_text())
     requirements = plugin_dir / "code-env" / "python" / "spec" / "requirements.txt"
     wanted = [
         line
         for line in requirements.read_text().splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     ]
+    if desc.get("installCorePackages"):
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                *DSS_CORE_PACKAGES,
+            ],
+            check=True,
+        )
     if wanted:
         subprocess.run(
             [str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], check=True
