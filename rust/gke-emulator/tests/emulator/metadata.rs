@@ -78,7 +78,23 @@ async fn the_metadata_server_describes_the_instance_set_by_the_admin() {
     assert_eq!(token["access_token"], "ya29.test");
     assert_eq!(token["token_type"], "Bearer");
     assert!(token["expires_in"].as_u64().unwrap() > 0);
+    // Python's google-auth reads the account this way.
+    let (status, account) = metadata(
+        &emulator,
+        "instance/service-accounts/default/?recursive=true",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let account: serde_json::Value = serde_json::from_str(&account).unwrap();
+    assert_eq!(account["email"], "dss@dss-prod.iam.gserviceaccount.com");
     assert_eq!(metadata(&emulator, "instance/nothing-here").await.0, 404);
+    let probe = emulator
+        .http()
+        .get(format!("{}/", emulator.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(probe.headers()["metadata-flavor"], "Google");
 
     let refused = emulator
         .http()
