@@ -12,7 +12,7 @@ use crate::timeline::rfc3339;
 
 /// The control plane's address until clusters serve a Kubernetes API of their own.
 const ENDPOINT: &str = "127.0.0.1";
-/// Nodes per zone in the pool GKE makes when a request names no node pool (Autopilot's start).
+/// Nodes per zone in the pool GKE makes for an Autopilot cluster, which names no node pool.
 const AUTOPILOT_NODES: i64 = 1;
 
 pub fn create(call: &mut Call, (project, location): (&str, &str), body: Value) -> ApiResult {
