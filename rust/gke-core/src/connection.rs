@@ -1,0 +1,201 @@
+//! The "GKE connection" preset: project, location and credentials, with blanks filled from
+//! the DSS host's metadata server.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::credentials::GoogleCredentials;
+use crate::dss_config::parse;
+use crate::error::{GkeError, Problem, Result};
+use crate::metadata::{region_of_zone, HostFacts, MetadataServer};
+
+/// The `connection-info` parameter set, field for field.
+#[derive(Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ConnectionRequest {
+    pub project_id: String,
+    pub zone: String,
+    pub region: String,
+    pub service_account_key: String,
+}
+
+impl std::fmt::Debug for ConnectionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionRequest")
+            .field("project_id", &self.project_id)
+            .field("zone", &self.zone)
+            .field("region", &self.region)
+            .field(
+                "service_account_key",
+                &if self.service_account_key.is_empty() {
+                    ""
+                } else {
+                    "[secret]"
+                },
+            )
+            .finish()
+    }
+}
+
+/// A connection with every blank resolved; what plugin data keeps (never the key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    pub project_id: String,
+    pub zone: String,
+    pub region: String,
+    /// Where credentials come from, e.g. "service-account key of x@p.iam.gserviceaccount.com".
+    pub credentials: String,
+    /// The Google identity DSS acts as, when known (key's client_email or host's account).
+    pub identity: Option<String>,
+}
+
+/// The field names admins see, for problems.
+const SCOPE: &str = "GKE connection";
+
+impl ConnectionRequest {
+    pub fn from_dss(value: &Value) -> std::result::Result<Self, Problem> {
+        parse(value, SCOPE)
+    }
+
+    /// Checks what can be checked without calling anything.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let project = self.project_id.trim();
+        if !project.is_empty()
+            && !(project.len() >= 6
+                && project.len() <= 30
+                && project.starts_with(|c: char| c.is_ascii_lowercase())
+                && project
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+        {
+            problems.push(Problem::new(
+                format!("{SCOPE} › GCP project"),
+                format!("'{project}' is not a project ID (6 to 30 lowercase letters, digits and hyphens, e.g. dss-prod-1234)"),
+            ));
+        }
+        let zone = self.zone.trim();
+        if !zone.is_empty() && region_of_zone(zone).is_none() {
+            problems.push(Problem::new(
+                format!("{SCOPE} › Zone"),
+                format!("'{zone}' is not a zone like europe-west1-b"),
+            ));
+        }
+        let region = self.region.trim();
+        if !region.is_empty() {
+            if region_of_zone(region).is_some() || !region.contains('-') {
+                problems.push(Problem::new(
+                    format!("{SCOPE} › Region"),
+                    format!("'{region}' is not a region like europe-west1"),
+                ));
+            } else if let Some(zone_region) = region_of_zone(zone) {
+                if zone_region != region {
+                    problems.push(Problem::new(
+                        format!("{SCOPE} › Region"),
+                        format!("'{region}' does not contain the zone '{zone}' (its region is {zone_region})"),
+                    ));
+                }
+            }
+        }
+        problems
+    }
+
+    /// Fills blanks from the metadata server (asked only when something is blank) and builds
+    /// the credentials.
+    pub async fn resolve(
+        &self,
+        metadata: &MetadataServer,
+    ) -> Result<(Connection, GoogleCredentials)> {
+        let problems = self.problems();
+        if !problems.is_empty() {
+            return Err(GkeError::Validation(problems));
+        }
+        let credentials = GoogleCredentials::from_key_or_default(
+            &self.service_account_key,
+            &format!("{SCOPE} › Service-account key"),
+        )?;
+        let needs_host = self.project_id.trim().is_empty()
+            || (self.zone.trim().is_empty() && self.region.trim().is_empty())
+            || credentials.client_email().is_none();
+        let host: Option<HostFacts> = if needs_host {
+            metadata.probe().await?
+        } else {
+            None
+        };
+        let missing = |what: &str, example: &str| {
+            GkeError::validation(
+                format!("{SCOPE} › {what}"),
+                format!("is blank and the DSS host has no GCE metadata server to take it from: set it, e.g. {example}"),
+            )
+        };
+        let project_id = match (self.project_id.trim(), &host) {
+            ("", Some(h)) => h.project_id.clone(),
+            ("", None) => return Err(missing("GCP project", "dss-prod-1234")),
+            (p, _) => p.to_string(),
+        };
+        let zone = match (self.zone.trim(), self.region.trim(), &host) {
+            ("", "", Some(h)) => h.zone.clone(),
+            ("", "", None) => return Err(missing("Zone", "europe-west1-b")),
+            (z, _, _) => z.to_string(),
+        };
+        let region = match self.region.trim() {
+            "" => region_of_zone(&zone).unwrap_or_default().to_string(),
+            r => r.to_string(),
+        };
+        let identity = credentials
+            .client_email()
+            .map(str::to_string)
+            .or_else(|| host.as_ref().and_then(|h| h.service_account.clone()));
+        Ok((
+            Connection {
+                project_id,
+                zone,
+                region,
+                credentials: credentials.source().to_string(),
+                identity,
+            },
+            credentials,
+        ))
+    }
+}
+
+/// Metadata server with the usual per-request timeout.
+pub fn default_metadata() -> Result<MetadataServer> {
+    MetadataServer::from_env(Duration::from_secs(3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn checks_ids_and_locations() {
+        let r = ConnectionRequest::from_dss(&json!({
+            "project_id": "Prod", "zone": "europe-west1", "region": "us-east1"
+        }))
+        .unwrap();
+        let fields: Vec<String> = r.problems().into_iter().map(|p| p.field).collect();
+        assert_eq!(
+            fields,
+            ["GKE connection › GCP project", "GKE connection › Zone"]
+        );
+        let r =
+            ConnectionRequest::from_dss(&json!({"zone": "europe-west1-b", "region": "us-east1"}))
+                .unwrap();
+        assert!(r.problems()[0]
+            .message
+            .contains("does not contain the zone"));
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        let r = ConnectionRequest {
+            service_account_key: "{\"private_key\": \"s3cret\"}".into(),
+            ..Default::default()
+        };
+        assert!(!format!("{r:?}").contains("s3cret"));
+    }
+}
