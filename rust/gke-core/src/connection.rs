@@ -63,14 +63,12 @@ impl ConnectionRequest {
     pub fn problems(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
         let project = self.project_id.trim();
-        if !project.is_empty()
-            && !(project.len() >= 6
-                && project.len() <= 30
-                && project.starts_with(|c: char| c.is_ascii_lowercase())
-                && project
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
-        {
+        let valid_project = (6..=30).contains(&project.len())
+            && project.starts_with(|c: char| c.is_ascii_lowercase())
+            && project
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !project.is_empty() && !valid_project {
             problems.push(Problem::new(
                 format!("{SCOPE} › GCP project"),
                 format!("'{project}' is not a project ID (6 to 30 lowercase letters, digits and hyphens, e.g. dss-prod-1234)"),

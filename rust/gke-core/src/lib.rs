@@ -4,6 +4,7 @@
 //! [`GkeError`] whose message a DSS admin can act on.
 
 pub mod cidr;
+pub mod cluster;
 pub mod connection;
 pub mod credentials;
 pub mod dss_config;

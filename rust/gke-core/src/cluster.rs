@@ -1,0 +1,820 @@
+//! The "Create GKE cluster" configuration: read from DSS, validated in full before any call,
+//! and turned by one function into GKE's create request (which the plan shows as is).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::cidr::CidrRange;
+use crate::connection::ConnectionRequest;
+use crate::dss_config::{deep_merge, parse, parse_valve};
+use crate::error::{GkeError, Problem, Result};
+use crate::metadata::region_of_zone;
+use crate::names::{check_gcp_label, check_resource_name, MAX_GCP_LABELS};
+use crate::node_pool::{NodePoolRequest, NodePoolSpec, PoolContext};
+
+/// The `create-gke-cluster` cluster type's parameters, field for field.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ClusterRequest {
+    pub connection: Value,
+    pub node_pools: Vec<Value>,
+    pub gke_name: String,
+    pub mode: String,
+    pub location_type: String,
+    pub node_locations: Vec<String>,
+    pub kubernetes_version: String,
+    pub release_channel: String,
+    pub network_mode: String,
+    pub network: String,
+    pub subnetwork: String,
+    pub vpc_native: bool,
+    pub pod_range: String,
+    pub service_range: String,
+    pub gateway_api: bool,
+    pub http_load_balancing: bool,
+    pub labels: BTreeMap<String, String>,
+    pub private_nodes: bool,
+    pub master_cidr: String,
+    pub authorized_networks: bool,
+    pub authorized_cidrs: Vec<String>,
+    pub authorize_dss_host: bool,
+    pub workload_identity: bool,
+    pub shielded_nodes: bool,
+    pub settings_valve: String,
+    pub keep_failed: bool,
+    pub operation_timeout_minutes: i64,
+    pub log_level: String,
+}
+
+impl Default for ClusterRequest {
+    fn default() -> Self {
+        Self {
+            connection: Value::Null,
+            node_pools: Vec::new(),
+            gke_name: String::new(),
+            mode: "standard".into(),
+            location_type: "zonal".into(),
+            node_locations: Vec::new(),
+            kubernetes_version: "latest".into(),
+            release_channel: "default".into(),
+            network_mode: "inherit".into(),
+            network: String::new(),
+            subnetwork: String::new(),
+            vpc_native: true,
+            pod_range: String::new(),
+            service_range: String::new(),
+            gateway_api: false,
+            http_load_balancing: true,
+            labels: BTreeMap::new(),
+            private_nodes: false,
+            master_cidr: "172.16.0.0/28".into(),
+            authorized_networks: false,
+            authorized_cidrs: Vec::new(),
+            authorize_dss_host: true,
+            workload_identity: false,
+            shielded_nodes: true,
+            settings_valve: String::new(),
+            keep_failed: false,
+            operation_timeout_minutes: 30,
+            log_level: "INFO".into(),
+        }
+    }
+}
+
+/// A pod or service range: a fixed block, a size, or a secondary range of the subnet.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IpRange {
+    Cidr(CidrRange),
+    SecondaryRange(String),
+}
+
+impl IpRange {
+    fn parse(text: &str) -> std::result::Result<Option<Self>, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            Ok(None)
+        } else if text.contains('/') {
+            text.parse().map(|c| Some(IpRange::Cidr(c)))
+        } else if check_resource_name(text).is_ok()
+            || text.len() <= 63
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            Ok(Some(IpRange::SecondaryRange(text.to_string())))
+        } else {
+            Err(format!(
+                "'{text}' is neither a CIDR range (10.4.0.0/14 or /14) nor a secondary range name"
+            ))
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Network {
+    /// The DSS host's network and subnetwork, resolved at plan time.
+    Inherit,
+    Explicit {
+        network: String,
+        subnetwork: String,
+    },
+    /// GKE's defaults (the project's `default` network).
+    GkeDefault,
+}
+
+/// A validated cluster configuration: everything but what must be looked up at run time.
+#[derive(Debug, Clone)]
+pub struct ClusterSpec {
+    pub name: String,
+    pub connection: ConnectionRequest,
+    pub autopilot: bool,
+    pub regional: bool,
+    pub node_locations: Vec<String>,
+    pub pools: Vec<(String, NodePoolSpec)>,
+    pub version: Option<String>,
+    /// `None`: GKE's default channel; `Some("")`: not enrolled; else the channel.
+    pub release_channel: Option<String>,
+    pub network: Network,
+    pub pod_range: Option<IpRange>,
+    pub service_range: Option<IpRange>,
+    pub vpc_native: bool,
+    pub gateway_api: bool,
+    pub http_load_balancing: bool,
+    pub labels: BTreeMap<String, String>,
+    pub private_nodes: Option<CidrRange>,
+    pub authorized_networks: Option<(Vec<CidrRange>, bool)>,
+    pub workload_identity: bool,
+    pub shielded_nodes: bool,
+    pub valve: Option<Value>,
+    pub keep_failed: bool,
+    pub operation_timeout_minutes: i64,
+}
+
+/// What the create request needs from outside the configuration, found at run time.
+#[derive(Debug, Clone, Default)]
+pub struct PlanContext {
+    pub project_id: String,
+    pub zone: String,
+    pub region: String,
+    /// Full network/subnetwork of the DSS host, for `Network::Inherit`.
+    pub host_network: Option<(String, String)>,
+    /// The DSS host's IP, for the "DSS host IP" authorized-network shortcut.
+    pub host_ip: Option<String>,
+    /// The service account nodes run as when their preset says "same as DSS".
+    pub dss_service_account: Option<String>,
+}
+
+fn check_zone_in_region(zone: &str, region: &str) -> bool {
+    region_of_zone(zone) == Some(region)
+}
+
+/// A GKE name from DSS's cluster id: lowercase, hyphens for anything else, a letter first.
+pub fn name_from_dss_id(id: &str) -> String {
+    let mut name: String = id
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        name.insert_str(0, "dss-");
+    }
+    name.truncate(40);
+    while name.ends_with('-') || name.contains("--") {
+        name = name.trim_end_matches('-').replace("--", "-");
+    }
+    name
+}
+
+impl ClusterRequest {
+    pub fn from_dss(value: &Value) -> std::result::Result<Self, Problem> {
+        parse(value, "cluster")
+    }
+
+    /// Every problem at once; `dss_cluster_id` names the cluster when the GKE name is blank.
+    pub fn validate(&self, dss_cluster_id: &str) -> Result<ClusterSpec> {
+        let mut problems: Vec<Problem> = Vec::new();
+        let mut bad = |field: &str, message: String| problems.push(Problem::new(field, message));
+
+        let connection = match ConnectionRequest::from_dss(&self.connection) {
+            Ok(c) => c,
+            Err(p) => {
+                bad(&p.field, p.message);
+                ConnectionRequest::default()
+            }
+        };
+        let name = if self.gke_name.trim().is_empty() {
+            name_from_dss_id(dss_cluster_id)
+        } else {
+            self.gke_name.trim().to_string()
+        };
+        if let Err(e) = check_resource_name(&name) {
+            bad("GKE cluster name", e);
+        }
+        let autopilot = match self.mode.as_str() {
+            "standard" => false,
+            "autopilot" => true,
+            other => {
+                bad(
+                    "Cluster mode",
+                    format!("'{other}' is not standard or autopilot"),
+                );
+                false
+            }
+        };
+        let regional = match self.location_type.as_str() {
+            "zonal" => false,
+            "regional" => true,
+            other => {
+                bad(
+                    "Location type",
+                    format!("'{other}' is not zonal or regional"),
+                );
+                false
+            }
+        };
+        if autopilot && !regional {
+            bad(
+                "Location type",
+                "Autopilot clusters are always regional: choose Regional".into(),
+            );
+        }
+        for zone in &self.node_locations {
+            if region_of_zone(zone).is_none() {
+                bad(
+                    "Node locations",
+                    format!("'{zone}' is not a zone like europe-west1-b"),
+                );
+            } else if !connection.region.trim().is_empty()
+                && !check_zone_in_region(zone, connection.region.trim())
+            {
+                bad(
+                    "Node locations",
+                    format!(
+                        "'{zone}' is not in the connection's region {}",
+                        connection.region.trim()
+                    ),
+                );
+            } else if !connection.zone.trim().is_empty()
+                && !check_zone_in_region(
+                    zone,
+                    region_of_zone(connection.zone.trim()).unwrap_or_default(),
+                )
+            {
+                bad(
+                    "Node locations",
+                    format!(
+                        "'{zone}' is not in the region of the zone {}",
+                        connection.zone.trim()
+                    ),
+                );
+            }
+        }
+        // Pools: each validated on its own, then together.
+        let mut pools = Vec::new();
+        if !autopilot && self.node_pools.is_empty() {
+            bad(
+                "Node pools",
+                "a Standard cluster needs at least one node pool preset".into(),
+            );
+        }
+        for (index, value) in self.node_pools.iter().enumerate() {
+            let label = pool_label(value, index);
+            match NodePoolRequest::from_dss(value, &label)
+                .map_err(|p| vec![p])
+                .and_then(|r| r.validate(&label, autopilot))
+            {
+                Ok(spec) => pools.push(spec),
+                Err(ps) => problems.extend(ps),
+            }
+        }
+        // Duplicates are judged on every preset, valid or not, so both mistakes show at once.
+        let explicit: Vec<&str> = self
+            .node_pools
+            .iter()
+            .filter_map(|v| v.get("name").and_then(Value::as_str))
+            .filter(|n| !n.is_empty())
+            .collect();
+        let mut seen = BTreeSet::new();
+        for n in &explicit {
+            if !seen.insert(*n) {
+                problems.push(Problem::new(
+                    "Node pools",
+                    format!("two presets are named '{n}': node pool names must be unique"),
+                ));
+            }
+        }
+        let mut taken: BTreeSet<String> = explicit.iter().map(|s| s.to_string()).collect();
+        let mut counter = 0;
+        let named_pools: Vec<(String, NodePoolSpec)> = pools
+            .into_iter()
+            .map(|p| {
+                let name = if p.name.is_empty() {
+                    loop {
+                        counter += 1;
+                        let candidate = format!("pool-{counter}");
+                        if taken.insert(candidate.clone()) {
+                            break candidate;
+                        }
+                    }
+                } else {
+                    p.name.clone()
+                };
+                (name, p)
+            })
+            .collect();
+
+        let version = match self.kubernetes_version.trim() {
+            "" | "latest" => None,
+            v if v.chars().next().is_some_and(|c| c.is_ascii_digit())
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+')) =>
+            {
+                Some(v.to_string())
+            }
+            v => {
+                problems.push(Problem::new(
+                    "Kubernetes version",
+                    format!("'{v}' is not 'latest' or a version like 1.31 or 1.31.5-gke.1000000"),
+                ));
+                None
+            }
+        };
+        let release_channel = match self.release_channel.as_str() {
+            "default" => None,
+            "none" => {
+                if autopilot {
+                    problems.push(Problem::new(
+                        "Release channel",
+                        "Autopilot clusters must be enrolled in a release channel",
+                    ));
+                }
+                Some(String::new())
+            }
+            c @ ("RAPID" | "REGULAR" | "STABLE" | "EXTENDED") => Some(c.to_string()),
+            other => {
+                problems.push(Problem::new(
+                    "Release channel",
+                    format!("'{other}' is not default, none, RAPID, REGULAR, STABLE or EXTENDED"),
+                ));
+                None
+            }
+        };
+        let network = match self.network_mode.as_str() {
+            "inherit" => Network::Inherit,
+            "default" => Network::GkeDefault,
+            "explicit" => {
+                if self.network.trim().is_empty() {
+                    problems.push(Problem::new(
+                        "Network",
+                        "is blank: give the VPC network name, e.g. dss-vpc",
+                    ));
+                }
+                Network::Explicit {
+                    network: self.network.trim().into(),
+                    subnetwork: self.subnetwork.trim().into(),
+                }
+            }
+            other => {
+                problems.push(Problem::new(
+                    "Network",
+                    format!("'{other}' is not inherit, explicit or default"),
+                ));
+                Network::GkeDefault
+            }
+        };
+        let mut range = |field: &str, text: &str| match IpRange::parse(text) {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(Problem::new(field, e));
+                None
+            }
+        };
+        let pod_range = range("Pod range", &self.pod_range);
+        let service_range = range("Service range", &self.service_range);
+        if let (Some(IpRange::Cidr(p)), Some(IpRange::Cidr(s))) = (&pod_range, &service_range) {
+            if p.overlaps(s) {
+                problems.push(Problem::new(
+                    "Service range",
+                    format!(
+                        "{s} overlaps the pod range {p}: pods and services need separate addresses"
+                    ),
+                ));
+            }
+        }
+        if !self.vpc_native && (pod_range.is_some() || service_range.is_some()) {
+            problems.push(Problem::new("Pod range", "pod and service ranges need a VPC-native cluster: enable VPC-native or clear the ranges"));
+        }
+        for (k, v) in &self.labels {
+            if let Err(e) = check_gcp_label(k, v) {
+                problems.push(Problem::new("GCP labels", e));
+            }
+        }
+        if self.labels.len() > MAX_GCP_LABELS {
+            problems.push(Problem::new(
+                "GCP labels",
+                format!(
+                    "{} labels; GCP allows at most {MAX_GCP_LABELS}",
+                    self.labels.len()
+                ),
+            ));
+        }
+        let private_nodes = if self.private_nodes {
+            match self.master_cidr.trim().parse::<CidrRange>() {
+                Ok(c @ CidrRange::Block { prefix: 28, .. }) => {
+                    for r in [&pod_range, &service_range].into_iter().flatten() {
+                        if let IpRange::Cidr(r) = r {
+                            if r.overlaps(&c) {
+                                problems.push(Problem::new(
+                                    "Control plane range",
+                                    format!("{c} overlaps {r}"),
+                                ));
+                            }
+                        }
+                    }
+                    Some(c)
+                }
+                Ok(_) => {
+                    problems.push(Problem::new(
+                        "Control plane range",
+                        format!(
+                            "'{}' must be a /28 block, e.g. 172.16.0.0/28",
+                            self.master_cidr.trim()
+                        ),
+                    ));
+                    None
+                }
+                Err(e) => {
+                    problems.push(Problem::new("Control plane range", e));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let authorized_networks = if self.authorized_networks {
+            let mut blocks = Vec::new();
+            for text in &self.authorized_cidrs {
+                match text.parse::<CidrRange>() {
+                    Ok(c @ CidrRange::Block { .. }) => blocks.push(c),
+                    Ok(_) => problems.push(Problem::new(
+                        "Authorized networks",
+                        format!("'{text}' needs an address, e.g. 203.0.113.0/24"),
+                    )),
+                    Err(e) => problems.push(Problem::new("Authorized networks", e)),
+                }
+            }
+            if blocks.is_empty() && !self.authorize_dss_host {
+                problems.push(Problem::new("Authorized networks", "no network may reach the control plane, not even DSS: add a range or tick \"DSS host IP\""));
+            }
+            Some((blocks, self.authorize_dss_host))
+        } else {
+            None
+        };
+        if !(1..=180).contains(&self.operation_timeout_minutes) {
+            problems.push(Problem::new(
+                "Timeout",
+                format!(
+                    "{} minutes is not between 1 and 180",
+                    self.operation_timeout_minutes
+                ),
+            ));
+        }
+        let valve = match parse_valve(&self.settings_valve, "Settings valve") {
+            Ok(v) => v,
+            Err(p) => {
+                problems.push(p);
+                None
+            }
+        };
+        problems.extend(connection.problems());
+        if !problems.is_empty() {
+            return Err(GkeError::Validation(problems));
+        }
+        Ok(ClusterSpec {
+            name,
+            connection,
+            autopilot,
+            regional,
+            node_locations: self.node_locations.clone(),
+            pools: named_pools,
+            version,
+            release_channel,
+            network,
+            pod_range,
+            service_range,
+            vpc_native: self.vpc_native,
+            gateway_api: self.gateway_api,
+            http_load_balancing: self.http_load_balancing,
+            labels: self.labels.clone(),
+            private_nodes,
+            authorized_networks,
+            workload_identity: self.workload_identity,
+            shielded_nodes: self.shielded_nodes,
+            valve,
+            keep_failed: self.keep_failed,
+            operation_timeout_minutes: self.operation_timeout_minutes,
+        })
+    }
+}
+
+/// How a node pool preset is named in problems: by its name, else by its position.
+fn pool_label(value: &Value, index: usize) -> String {
+    match value
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    {
+        Some(name) => format!("node pool '{name}'"),
+        None => format!("node pool #{}", index + 1),
+    }
+}
+
+impl ClusterSpec {
+    /// `projects/{p}/locations/{zone or region}`.
+    pub fn parent(&self, ctx: &PlanContext) -> String {
+        format!(
+            "projects/{}/locations/{}",
+            ctx.project_id,
+            self.location(ctx)
+        )
+    }
+
+    pub fn location<'a>(&self, ctx: &'a PlanContext) -> &'a str {
+        if self.regional {
+            &ctx.region
+        } else {
+            &ctx.zone
+        }
+    }
+
+    /// GKE's create request: `{"parent", "cluster"}`. The one function the plan and the real
+    /// creation share.
+    pub fn create_request(&self, ctx: &PlanContext) -> Value {
+        let mut cluster = Map::new();
+        cluster.insert("name".into(), json!(self.name));
+        if !self.labels.is_empty() {
+            cluster.insert("resourceLabels".into(), json!(self.labels));
+        }
+        if let Some(v) = &self.version {
+            cluster.insert("initialClusterVersion".into(), json!(v));
+        }
+        match &self.release_channel {
+            None => {}
+            Some(c) if c.is_empty() => {
+                cluster.insert("releaseChannel".into(), json!({}));
+            }
+            Some(c) => {
+                cluster.insert("releaseChannel".into(), json!({"channel": c}));
+            }
+        }
+        match &self.network {
+            Network::Inherit => {
+                if let Some((network, subnetwork)) = &ctx.host_network {
+                    cluster.insert("network".into(), json!(network));
+                    cluster.insert("subnetwork".into(), json!(subnetwork));
+                }
+            }
+            Network::Explicit {
+                network,
+                subnetwork,
+            } => {
+                cluster.insert("network".into(), json!(network));
+                if !subnetwork.is_empty() {
+                    cluster.insert("subnetwork".into(), json!(subnetwork));
+                }
+            }
+            Network::GkeDefault => {}
+        }
+        if self.vpc_native {
+            let mut policy = json!({"useIpAliases": true});
+            for (range, cidr_key, name_key) in [
+                (
+                    &self.pod_range,
+                    "clusterIpv4CidrBlock",
+                    "clusterSecondaryRangeName",
+                ),
+                (
+                    &self.service_range,
+                    "servicesIpv4CidrBlock",
+                    "servicesSecondaryRangeName",
+                ),
+            ] {
+                match range {
+                    Some(IpRange::Cidr(c)) => policy[cidr_key] = json!(c.to_string()),
+                    Some(IpRange::SecondaryRange(n)) => policy[name_key] = json!(n),
+                    None => {}
+                }
+            }
+            cluster.insert("ipAllocationPolicy".into(), policy);
+        }
+        if !self.autopilot {
+            cluster.insert(
+                "addonsConfig".into(),
+                json!({"httpLoadBalancing": {"disabled": !self.http_load_balancing}}),
+            );
+        }
+        if self.gateway_api {
+            cluster.insert(
+                "networkConfig".into(),
+                json!({"gatewayApiConfig": {"channel": "CHANNEL_STANDARD"}}),
+            );
+        }
+        if let Some(master) = &self.private_nodes {
+            cluster.insert(
+                "privateClusterConfig".into(),
+                json!({"enablePrivateNodes": true, "masterIpv4CidrBlock": master.to_string()}),
+            );
+        }
+        if let Some((blocks, dss_host)) = &self.authorized_networks {
+            let mut cidrs: Vec<Value> = blocks
+                .iter()
+                .map(|b| json!({"displayName": format!("admin {b}"), "cidrBlock": b.to_string()}))
+                .collect();
+            if *dss_host {
+                if let Some(ip) = &ctx.host_ip {
+                    cidrs.push(json!({"displayName": "DSS host", "cidrBlock": format!("{ip}/32")}));
+                }
+            }
+            cluster.insert(
+                "masterAuthorizedNetworksConfig".into(),
+                json!({"enabled": true, "cidrBlocks": cidrs}),
+            );
+        }
+        if self.workload_identity && !self.autopilot {
+            cluster.insert(
+                "workloadIdentityConfig".into(),
+                json!({"workloadPool": format!("{}.svc.id.goog", ctx.project_id)}),
+            );
+        }
+        if !self.autopilot {
+            cluster.insert(
+                "shieldedNodes".into(),
+                json!({"enabled": self.shielded_nodes}),
+            );
+        }
+        if !self.node_locations.is_empty() {
+            cluster.insert("locations".into(), json!(self.node_locations));
+        }
+        if self.autopilot {
+            cluster.insert("autopilot".into(), json!({"enabled": true}));
+        } else {
+            let pool_ctx = PoolContext {
+                dss_service_account: ctx.dss_service_account.clone(),
+                cluster_labels: self.labels.clone(),
+            };
+            let pools: Vec<Value> = self
+                .pools
+                .iter()
+                .map(|(name, p)| p.to_api(name, &pool_ctx))
+                .collect();
+            cluster.insert("nodePools".into(), json!(pools));
+        }
+        let mut cluster = Value::Object(cluster);
+        if let Some(valve) = &self.valve {
+            deep_merge(&mut cluster, valve);
+        }
+        json!({"parent": self.parent(ctx), "cluster": cluster})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> PlanContext {
+        PlanContext {
+            project_id: "dss-prod-1234".into(),
+            zone: "europe-west1-b".into(),
+            region: "europe-west1".into(),
+            host_network: Some((
+                "projects/dss-prod-1234/global/networks/dss-vpc".into(),
+                "projects/dss-prod-1234/regions/europe-west1/subnetworks/dss".into(),
+            )),
+            host_ip: Some("10.132.0.7".into()),
+            dss_service_account: Some("dss@dss-prod-1234.iam.gserviceaccount.com".into()),
+        }
+    }
+
+    fn config(extra: Value) -> ClusterRequest {
+        let mut base = json!({"connection": {"project_id": "dss-prod-1234", "zone": "europe-west1-b"}, "node_pools": [{}]});
+        deep_merge(&mut base, &extra);
+        ClusterRequest::from_dss(&base).unwrap()
+    }
+
+    #[test]
+    fn zonal_standard_inherits_the_host_network() {
+        let spec = config(json!({})).validate("My Cluster_1").unwrap();
+        let request = spec.create_request(&ctx());
+        assert_eq!(
+            request["parent"],
+            "projects/dss-prod-1234/locations/europe-west1-b"
+        );
+        let c = &request["cluster"];
+        assert_eq!(c["name"], "my-cluster-1");
+        assert_eq!(
+            c["network"],
+            "projects/dss-prod-1234/global/networks/dss-vpc"
+        );
+        assert_eq!(c["nodePools"][0]["name"], "pool-1");
+        assert_eq!(c["ipAllocationPolicy"], json!({"useIpAliases": true}));
+        assert!(c.get("releaseChannel").is_none());
+    }
+
+    #[test]
+    fn regional_autopilot_has_no_pools() {
+        let spec =
+            config(json!({"mode": "autopilot", "location_type": "regional", "node_pools": []}))
+                .validate("x")
+                .unwrap();
+        let c = &spec.create_request(&ctx())["cluster"];
+        assert_eq!(
+            spec.parent(&ctx()),
+            "projects/dss-prod-1234/locations/europe-west1"
+        );
+        assert_eq!(c["autopilot"], json!({"enabled": true}));
+        assert!(c.get("nodePools").is_none());
+    }
+
+    #[test]
+    fn ranges_security_and_valve() {
+        let spec = config(json!({
+            "pod_range": "10.4.0.0/14", "service_range": "services-range",
+            "private_nodes": true, "authorized_networks": true, "authorized_cidrs": ["203.0.113.0/24"],
+            "workload_identity": true, "release_channel": "none",
+            "settings_valve": "{\"addonsConfig\": {\"gcePersistentDiskCsiDriverConfig\": {\"enabled\": true}}}",
+        }))
+        .validate("x")
+        .unwrap();
+        let c = &spec.create_request(&ctx())["cluster"];
+        assert_eq!(
+            c["ipAllocationPolicy"]["clusterIpv4CidrBlock"],
+            "10.4.0.0/14"
+        );
+        assert_eq!(
+            c["ipAllocationPolicy"]["servicesSecondaryRangeName"],
+            "services-range"
+        );
+        assert_eq!(
+            c["privateClusterConfig"]["masterIpv4CidrBlock"],
+            "172.16.0.0/28"
+        );
+        assert_eq!(
+            c["masterAuthorizedNetworksConfig"]["cidrBlocks"][1]["cidrBlock"],
+            "10.132.0.7/32"
+        );
+        assert_eq!(
+            c["workloadIdentityConfig"]["workloadPool"],
+            "dss-prod-1234.svc.id.goog"
+        );
+        assert_eq!(c["releaseChannel"], json!({}));
+        assert_eq!(c["addonsConfig"]["httpLoadBalancing"]["disabled"], false);
+        assert_eq!(
+            c["addonsConfig"]["gcePersistentDiskCsiDriverConfig"]["enabled"],
+            true
+        );
+    }
+
+    #[test]
+    fn every_problem_at_once() {
+        let err = config(json!({
+            "gke_name": "Bad_Name", "mode": "autopilot", "location_type": "zonal",
+            "node_pools": [{"name": "gpu", "gpu": true}, {"name": "gpu"}],
+            "pod_range": "10.0.0.0/8", "service_range": "10.4.0.0/20",
+            "labels": {"Team": "x"}, "settings_valve": "nope",
+            "connection": {"project_id": "dss-prod-1234", "zone": "europe-west1-b"},
+        }))
+        .validate("x")
+        .unwrap_err();
+        let GkeError::Validation(problems) = err else {
+            panic!()
+        };
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "GKE cluster name",
+                "Location type",
+                "node pool 'gpu' › GPU",
+                "Node pools",
+                "Service range",
+                "GCP labels",
+                "Settings valve",
+            ]
+        );
+    }
+
+    #[test]
+    fn names_from_dss_ids() {
+        assert_eq!(name_from_dss_id("My Cluster_1"), "my-cluster-1");
+        assert_eq!(name_from_dss_id("42"), "dss-42");
+        assert_eq!(name_from_dss_id("a--b-"), "a-b");
+    }
+}
