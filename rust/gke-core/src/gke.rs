@@ -1,0 +1,184 @@
+//! The GKE API (container v1, locations form) through Google's official client, with our
+//! retries (429, 5xx, dropped connections, "operation in progress") and admin-readable errors.
+
+use google_cloud_container_v1::client::ClusterManager;
+use google_cloud_container_v1::model;
+use google_cloud_gax::retry_policy::NeverRetry;
+use serde_json::Value;
+
+use crate::credentials::GoogleCredentials;
+use crate::error::{status_code_name, ApiFailure, GkeError, Result};
+use crate::http::install_crypto_provider;
+use crate::retry::Backoff;
+
+/// Where the Google APIs are: the real ones, or `GKE_NATIVE_API_ENDPOINT` (an emulator, a
+/// private service connect endpoint) serving container, compute and artifact registry.
+pub fn api_endpoint() -> Option<String> {
+    std::env::var("GKE_NATIVE_API_ENDPOINT")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+}
+
+/// A GKE client; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Gke {
+    client: ClusterManager,
+    backoff: Backoff,
+}
+
+/// GKE refuses a second mutation of a cluster with this; waiting and retrying is right.
+pub fn is_operation_in_progress(e: &GkeError) -> bool {
+    matches!(e, GkeError::Api(f) if f.code == "FAILED_PRECONDITION"
+        && f.message.to_ascii_lowercase().contains("operation"))
+}
+
+pub fn is_not_found(e: &GkeError) -> bool {
+    matches!(e, GkeError::Api(f) if f.status == 404)
+}
+
+fn api_error(e: google_cloud_gax::error::Error, request: String) -> GkeError {
+    if e.is_authentication() {
+        return GkeError::Auth(format!(
+            "no access token for {request}: {e}; check the connection's credentials"
+        ));
+    }
+    let status = e.http_status_code().unwrap_or(0);
+    match e.status() {
+        Some(s) => GkeError::Api(ApiFailure {
+            status,
+            code: s.code.name().to_string(),
+            message: s.message.clone(),
+            request,
+        }),
+        None => GkeError::Api(ApiFailure {
+            status,
+            code: if status == 0 {
+                "UNAVAILABLE".into()
+            } else {
+                status_code_name(status).into()
+            },
+            message: crate::metadata::error_chain(&e),
+            request,
+        }),
+    }
+}
+
+impl Gke {
+    pub async fn connect(credentials: &GoogleCredentials) -> Result<Self> {
+        install_crypto_provider();
+        let mut builder = ClusterManager::builder()
+            .with_credentials(credentials.for_clients())
+            // Our own retries: they also cover "operation in progress" and log what they do.
+            .with_retry_policy(NeverRetry);
+        if let Some(endpoint) = api_endpoint() {
+            builder = builder.with_endpoint(endpoint);
+        }
+        let client = builder
+            .build()
+            .await
+            .map_err(|e| GkeError::Auth(format!("cannot build the GKE client: {e}")))?;
+        Ok(Self {
+            client,
+            backoff: Backoff::default(),
+        })
+    }
+
+    /// The create request as the plan shows it (`{"parent", "cluster"}`); returns the operation.
+    pub async fn create_cluster(&self, request: &Value) -> Result<model::Operation> {
+        let parent = request["parent"].as_str().unwrap_or_default().to_string();
+        let cluster: model::Cluster =
+            serde_json::from_value(request["cluster"].clone()).map_err(|e| {
+                GkeError::validation(
+                    "cluster",
+                    format!("the request does not fit GKE's Cluster type: {e}"),
+                )
+            })?;
+        let what = format!("POST /v1/{parent}/clusters");
+        self.backoff
+            .retry(&what, || async {
+                self.client
+                    .create_cluster()
+                    .set_parent(parent.clone())
+                    .set_cluster(cluster.clone())
+                    .send()
+                    .await
+                    .map_err(|e| api_error(e, what.clone()))
+            })
+            .await
+    }
+
+    /// The cluster, or `None` when GKE has none of that name.
+    pub async fn get_cluster(&self, name: &str) -> Result<Option<model::Cluster>> {
+        let what = format!("GET /v1/{name}");
+        let found = self
+            .backoff
+            .retry(&what, || async {
+                self.client
+                    .get_cluster()
+                    .set_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| api_error(e, what.clone()))
+            })
+            .await;
+        match found {
+            Ok(c) => Ok(Some(c)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn delete_cluster(&self, name: &str) -> Result<model::Operation> {
+        let what = format!("DELETE /v1/{name}");
+        self.backoff
+            .retry(&what, || async {
+                self.client
+                    .delete_cluster()
+                    .set_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| api_error(e, what.clone()))
+            })
+            .await
+    }
+
+    /// `name` is `projects/{p}/locations/{l}/operations/{op}`.
+    pub async fn get_operation(&self, name: &str) -> Result<model::Operation> {
+        let what = format!("GET /v1/{name}");
+        self.backoff
+            .retry(&what, || async {
+                self.client
+                    .get_operation()
+                    .set_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| api_error(e, what.clone()))
+            })
+            .await
+    }
+
+    /// Operations of a location (`projects/{p}/locations/{l}`).
+    pub async fn list_operations(&self, parent: &str) -> Result<Vec<model::Operation>> {
+        let what = format!("GET /v1/{parent}/operations");
+        self.backoff
+            .retry(&what, || async {
+                self.client
+                    .list_operations()
+                    .set_parent(parent)
+                    .send()
+                    .await
+                    .map(|r| r.operations)
+                    .map_err(|e| api_error(e, what.clone()))
+            })
+            .await
+    }
+}
+
+/// The full name of an operation GKE returned, for `operations.get`.
+pub fn operation_path(parent: &str, op: &model::Operation) -> String {
+    if op.name.starts_with("projects/") {
+        op.name.clone()
+    } else {
+        format!("{parent}/operations/{}", op.name)
+    }
+}

@@ -1,0 +1,99 @@
+//! Waiting for GKE operations: a fast first poll, backing off with the time already waited to
+//! at most 10 s, progress logged, an overall timeout.
+
+use std::time::{Duration, Instant};
+
+use google_cloud_container_v1::model::{self, operation::Status};
+
+use crate::error::{GkeError, Result};
+use crate::gke::{operation_path, Gke};
+
+/// The polling schedule: a short operation is seen done soon after it ends; a five-minute
+/// creation costs a few dozen calls.
+#[derive(Debug, Clone, Copy)]
+pub struct Polling {
+    pub first: Duration,
+    pub max: Duration,
+    /// The pause is the time waited so far divided by this.
+    pub divisor: u32,
+}
+
+impl Default for Polling {
+    fn default() -> Self {
+        Self {
+            first: Duration::from_millis(150),
+            max: Duration::from_secs(10),
+            divisor: 10,
+        }
+    }
+}
+
+impl Polling {
+    pub fn pause(&self, waited: Duration) -> Duration {
+        (waited / self.divisor).clamp(self.first, self.max)
+    }
+}
+
+fn status_name(op: &model::Operation) -> &str {
+    op.status.name().unwrap_or("UNKNOWN")
+}
+
+fn type_name(op: &model::Operation) -> String {
+    op.operation_type.name().unwrap_or("operation").to_string()
+}
+
+/// Waits until `op` is DONE; its error becomes `OperationFailed`, the timeout
+/// `OperationTimeout`. `progress` is told of each status change.
+pub async fn wait(
+    gke: &Gke,
+    parent: &str,
+    op: model::Operation,
+    timeout: Duration,
+    polling: Polling,
+    mut progress: impl FnMut(&model::Operation),
+) -> Result<model::Operation> {
+    let path = operation_path(parent, &op);
+    let what = type_name(&op);
+    let start = Instant::now();
+    let mut current = op;
+    let mut last_status = String::new();
+    loop {
+        if status_name(&current) != last_status {
+            last_status = status_name(&current).to_string();
+            tracing::info!("{what} {}: {last_status}", current.name);
+            progress(&current);
+        }
+        if current.status == Status::Done {
+            return match &current.error {
+                Some(e) if e.code != 0 => Err(GkeError::OperationFailed {
+                    operation: format!("{what} {}", current.name),
+                    message: e.message.clone(),
+                }),
+                _ => Ok(current),
+            };
+        }
+        let waited = start.elapsed();
+        if waited >= timeout {
+            return Err(GkeError::OperationTimeout {
+                operation: format!("{what} {}", current.name),
+                waited,
+            });
+        }
+        tokio::time::sleep(polling.pause(waited).min(timeout - waited)).await;
+        current = gke.get_operation(&path).await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pauses_grow_with_the_wait() {
+        let p = Polling::default();
+        assert_eq!(p.pause(Duration::ZERO), Duration::from_millis(150));
+        assert_eq!(p.pause(Duration::from_secs(2)), Duration::from_millis(200));
+        assert_eq!(p.pause(Duration::from_secs(60)), Duration::from_secs(6));
+        assert_eq!(p.pause(Duration::from_secs(300)), Duration::from_secs(10));
+    }
+}
