@@ -5,6 +5,7 @@
 
 pub mod cidr;
 pub mod cluster;
+pub mod compute;
 pub mod connection;
 pub mod credentials;
 pub mod dss_config;
@@ -12,6 +13,7 @@ pub mod environment;
 pub mod error;
 pub mod gke;
 pub mod http;
+pub mod kubeconfig;
 pub mod metadata;
 pub mod names;
 pub mod node_pool;
@@ -19,6 +21,7 @@ pub mod operation;
 pub mod report;
 pub mod retry;
 pub mod taint;
+pub mod token_cache;
 
 pub use error::{ApiFailure, GkeError, Problem, Result};
 
