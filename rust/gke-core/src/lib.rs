@@ -14,6 +14,7 @@ pub mod error;
 pub mod gke;
 pub mod http;
 pub mod kubeconfig;
+pub mod kubernetes;
 pub mod metadata;
 pub mod names;
 pub mod node_pool;

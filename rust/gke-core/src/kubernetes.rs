@@ -1,0 +1,112 @@
+//! Talking to a cluster's Kubernetes API with `kube`: a client from GKE's endpoint and CA with
+//! a token from our credential chain, and the cluster-admin binding for DSS's identity.
+
+use base64::Engine;
+use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+use kube::api::{Patch, PatchParams};
+use kube::{Api, Client, Config};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+use serde_json::json;
+
+use crate::error::{GkeError, Result};
+use crate::http::install_crypto_provider;
+
+/// Field manager of everything gke-native applies, so re-applying is idempotent.
+pub const FIELD_MANAGER: &str = "gke-native";
+
+fn kube_error(what: &str, e: kube::Error) -> GkeError {
+    match &e {
+        kube::Error::Api(status) => GkeError::Api(crate::error::ApiFailure {
+            status: status.code,
+            code: status.reason.clone(),
+            message: status.message.clone(),
+            request: what.to_string(),
+        }),
+        _ => GkeError::Api(crate::error::ApiFailure {
+            status: 0,
+            code: "UNAVAILABLE".into(),
+            message: crate::metadata::error_chain(&e),
+            request: what.to_string(),
+        }),
+    }
+}
+
+/// A client of the cluster at `https://{endpoint}` whose CA is GKE's base64 PEM.
+pub fn client(endpoint: &str, ca_base64: &str, token: String) -> Result<Client> {
+    install_crypto_provider();
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(ca_base64.trim())
+        .map_err(|e| GkeError::Auth(format!("the cluster CA certificate is not base64: {e}")))?;
+    let certs: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(&pem)
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| GkeError::Auth(format!("the cluster CA certificate is not PEM: {e}")))?;
+    let url = format!("https://{endpoint}")
+        .parse::<http::Uri>()
+        .map_err(|e| {
+            GkeError::Auth(format!(
+                "the cluster endpoint '{endpoint}' is not usable: {e}"
+            ))
+        })?;
+    let mut config = Config::new(url);
+    config.root_cert = Some(certs);
+    config.auth_info.token = Some(token.into());
+    Client::try_from(config).map_err(|e| kube_error("connect", e))
+}
+
+/// The binding's name for an identity: stable, so applying it again changes nothing.
+pub fn admin_binding_name(identity: &str) -> String {
+    let cleaned: String = identity
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("gke-native-admin-{}", cleaned.trim_matches('-'))
+        .chars()
+        .take(253)
+        .collect()
+}
+
+/// Makes `identity` (a Google account email, as GKE maps it to a Kubernetes user) a cluster
+/// admin, by server-side apply: idempotent.
+pub async fn ensure_cluster_admin(client: &Client, identity: &str) -> Result<String> {
+    let name = admin_binding_name(identity);
+    let binding: ClusterRoleBinding = serde_json::from_value(json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "gke-native"}},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": identity}],
+    }))
+    .map_err(|e| GkeError::Auth(format!("cannot build the binding: {e}")))?;
+    let api: Api<ClusterRoleBinding> = Api::all(client.clone());
+    api.patch(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&binding),
+    )
+    .await
+    .map_err(|e| kube_error(&format!("apply clusterrolebinding {name}"), e))?;
+    tracing::info!("{identity} is cluster-admin (ClusterRoleBinding {name})");
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binding_names_are_valid_and_stable() {
+        assert_eq!(
+            admin_binding_name("DSS@proj.iam.gserviceaccount.com"),
+            "gke-native-admin-dss-proj.iam.gserviceaccount.com"
+        );
+    }
+}
