@@ -15,6 +15,7 @@ pub mod gke;
 pub mod http;
 pub mod kubeconfig;
 pub mod kubernetes;
+pub mod lifecycle;
 pub mod metadata;
 pub mod names;
 pub mod node_pool;

@@ -1,0 +1,606 @@
+//! DSS clusters on GKE from start to stop: validate and plan, create (or resume an interrupted
+//! creation, or adopt a running twin, or clean up a failed one), wait, write the kubeconfig,
+//! make DSS cluster-admin; delete on stop.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use google_cloud_container_v1::model::{
+    self, cluster::Status as ClusterStatus, operation::Status as OpStatus,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::cluster::{ClusterRequest, ClusterSpec, Network, PlanContext};
+use crate::compute::Compute;
+use crate::connection::{default_metadata, Connection, ConnectionRequest};
+use crate::credentials::GoogleCredentials;
+use crate::dss_config::parse;
+use crate::error::{GkeError, Problem, Result};
+use crate::gke::{is_not_found, is_operation_in_progress, Gke};
+use crate::kubeconfig::{render, write_private, AuthHelper, KubeconfigSpec};
+use crate::kubernetes;
+use crate::operation::{wait, Polling};
+
+/// What the DSS process running a cluster type provides.
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub dss_cluster_id: String,
+    /// The cluster's working directory (DSS keeps it while the cluster is defined).
+    pub workdir: PathBuf,
+    /// The code env's interpreter and the folder that makes `dss_gke` importable, for the
+    /// kubeconfig's credential helper.
+    pub python: String,
+    pub python_path: String,
+}
+
+/// A validated configuration with everything looked up: what start() would send.
+pub struct Plan {
+    pub spec: ClusterSpec,
+    pub connection: Connection,
+    pub credentials: GoogleCredentials,
+    pub context: PlanContext,
+    pub request: Value,
+}
+
+fn validation(problem: Problem) -> GkeError {
+    GkeError::Validation(vec![problem])
+}
+
+/// Validates `config` fully, then looks up what blanks need (metadata server, Compute) and
+/// builds the create request. Calls nothing that changes anything.
+pub async fn plan(config: &Value, dss_cluster_id: &str) -> Result<Plan> {
+    let request = ClusterRequest::from_dss(config).map_err(validation)?;
+    let spec = request.validate(dss_cluster_id)?;
+    let metadata = default_metadata()?;
+    let (connection, credentials) = spec.connection.resolve(&metadata).await?;
+    let needs_host = spec.network == Network::Inherit
+        || spec
+            .authorized_networks
+            .as_ref()
+            .is_some_and(|(_, dss)| *dss);
+    let host = if needs_host {
+        metadata.probe().await?
+    } else {
+        None
+    };
+    let mut context = PlanContext {
+        project_id: connection.project_id.clone(),
+        zone: connection.zone.clone(),
+        region: connection.region.clone(),
+        host_network: None,
+        host_ip: host.as_ref().and_then(|h| h.ip.clone()),
+        dss_service_account: connection.identity.clone(),
+    };
+    if spec.network == Network::Inherit {
+        let Some(h) = &host else {
+            return Err(GkeError::validation(
+                "Network",
+                "'inherit from the DSS host' needs DSS on a GCE VM, and no metadata server answered: choose an explicit network or GKE's default",
+            ));
+        };
+        let compute = Compute::new(&credentials)?;
+        context.host_network = Some(
+            compute
+                .instance_network(&h.project_id, &h.zone, &h.instance_name)
+                .await?,
+        );
+    }
+    if spec
+        .authorized_networks
+        .as_ref()
+        .is_some_and(|(_, dss)| *dss)
+        && context.host_ip.is_none()
+    {
+        return Err(GkeError::validation(
+            "Authorized networks",
+            "\"DSS host IP\" needs the host's IP from the metadata server, and none answered: list DSS's address as a range instead",
+        ));
+    }
+    let request = spec.create_request(&context);
+    Ok(Plan {
+        spec,
+        connection,
+        credentials,
+        context,
+        request,
+    })
+}
+
+fn full_name(parent: &str, name: &str) -> String {
+    format!("{parent}/clusters/{name}")
+}
+
+/// The running operation whose target is this cluster, if any.
+async fn running_operation(
+    gke: &Gke,
+    parent: &str,
+    name: &str,
+) -> Result<Option<model::Operation>> {
+    let suffix = format!("/clusters/{name}");
+    Ok(gke.list_operations(parent).await?.into_iter().find(|op| {
+        op.status != OpStatus::Done
+            && (op.target_link.ends_with(&suffix) || op.target_link.contains(&format!("{suffix}/")))
+    }))
+}
+
+fn pool_names(cluster: &model::Cluster) -> BTreeSet<String> {
+    cluster.node_pools.iter().map(|p| p.name.clone()).collect()
+}
+
+fn status_name(cluster: &model::Cluster) -> String {
+    cluster.status.name().unwrap_or("UNKNOWN").to_string()
+}
+
+/// Waits out whatever runs on the cluster now (another creation, a node-pool change).
+async fn wait_running_operations(
+    gke: &Gke,
+    parent: &str,
+    name: &str,
+    timeout: Duration,
+) -> Result<()> {
+    while let Some(op) = running_operation(gke, parent, name).await? {
+        tracing::info!(
+            "waiting for {} already running on {name}",
+            op.operation_type.name().unwrap_or("an operation")
+        );
+        match wait(gke, parent, op, timeout, Polling::default(), |_| {}).await {
+            Ok(_) | Err(GkeError::OperationFailed { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Deletes a cluster whose creation failed, so it does not keep costing money.
+async fn clean_up_failed(
+    gke: &Gke,
+    parent: &str,
+    name: &str,
+    keep: bool,
+    timeout: Duration,
+    why: String,
+) -> GkeError {
+    if keep {
+        return GkeError::OperationFailed {
+            operation: format!("creation of {name}"),
+            message: format!("{why}. The cluster was kept (\"keep failed clusters\" is set): delete it yourself when done"),
+        };
+    }
+    tracing::warn!("creation of {name} failed ({why}); deleting it");
+    let outcome = async {
+        wait_running_operations(gke, parent, name, timeout).await?;
+        let op = gke.delete_cluster(&full_name(parent, name)).await?;
+        wait(gke, parent, op, timeout, Polling::default(), |_| {}).await
+    }
+    .await;
+    let after = match outcome {
+        Ok(_) => "it was deleted, so it costs nothing".to_string(),
+        Err(e) if is_not_found(&e) => "it is gone".to_string(),
+        Err(e) => format!("deleting it failed too ({e}): delete it in the console"),
+    };
+    GkeError::OperationFailed {
+        operation: format!("creation of {name}"),
+        message: format!("{why}; {after}"),
+    }
+}
+
+/// Creates the planned cluster, or resumes / adopts / replaces what already exists under its
+/// name; returns the running cluster and whether this call created it.
+pub async fn create_or_resume(gke: &Gke, plan: &Plan) -> Result<(model::Cluster, bool)> {
+    let parent = plan.request["parent"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let name = plan.spec.name.clone();
+    let path = full_name(&parent, &name);
+    let timeout = Duration::from_secs(plan.spec.operation_timeout_minutes as u64 * 60);
+    let keep = plan.spec.keep_failed;
+    let mut created = false;
+    loop {
+        match gke.get_cluster(&path).await? {
+            None => {
+                tracing::info!(
+                    "creating GKE cluster {name} in {}",
+                    plan.spec.location(&plan.context)
+                );
+                match gke.create_cluster(&plan.request).await {
+                    Ok(op) => {
+                        created = true;
+                        if let Err(e) =
+                            wait(gke, &parent, op, timeout, Polling::default(), |_| {}).await
+                        {
+                            return Err(match e {
+                                GkeError::OperationFailed { message, .. } => {
+                                    clean_up_failed(
+                                        gke,
+                                        &parent,
+                                        &name,
+                                        keep,
+                                        timeout,
+                                        format!("GKE said: {message}"),
+                                    )
+                                    .await
+                                }
+                                other => other,
+                            });
+                        }
+                    }
+                    // Someone (an earlier start) created it meanwhile: look again.
+                    Err(GkeError::Api(f)) if f.status == 409 => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            Some(c) if c.status == ClusterStatus::Provisioning => {
+                tracing::info!("{name} is already being created (an earlier start was interrupted): waiting for it");
+                created = true;
+                match running_operation(gke, &parent, &name).await? {
+                    Some(op) => {
+                        if let Err(e) =
+                            wait(gke, &parent, op, timeout, Polling::default(), |_| {}).await
+                        {
+                            return Err(match e {
+                                GkeError::OperationFailed { message, .. } => {
+                                    clean_up_failed(
+                                        gke,
+                                        &parent,
+                                        &name,
+                                        keep,
+                                        timeout,
+                                        format!("GKE said: {message}"),
+                                    )
+                                    .await
+                                }
+                                other => other,
+                            });
+                        }
+                    }
+                    None => tokio::time::sleep(Duration::from_secs(1)).await,
+                }
+            }
+            Some(c) if c.status == ClusterStatus::Error => {
+                // GKE explains an ERROR cluster in its conditions (status_message is deprecated).
+                let why = match c
+                    .conditions
+                    .iter()
+                    .map(|c| c.message.as_str())
+                    .find(|m| !m.is_empty())
+                {
+                    Some(message) => format!("GKE said: {message}"),
+                    None => "the cluster is in ERROR".to_string(),
+                };
+                return Err(clean_up_failed(gke, &parent, &name, keep, timeout, why).await);
+            }
+            Some(c) if c.status == ClusterStatus::Stopping => {
+                tracing::info!("{name} is being deleted: waiting before creating it again");
+                wait_running_operations(gke, &parent, &name, timeout).await?;
+            }
+            Some(c) if c.status == ClusterStatus::Reconciling => {
+                wait_running_operations(gke, &parent, &name, timeout).await?;
+            }
+            Some(c) => {
+                if !created {
+                    let wanted: BTreeSet<String> =
+                        plan.spec.pools.iter().map(|(n, _)| n.clone()).collect();
+                    let autopilot = c.autopilot.as_ref().is_some_and(|a| a.enabled);
+                    let same =
+                        autopilot == plan.spec.autopilot && (autopilot || pool_names(&c) == wanted);
+                    if !same {
+                        return Err(GkeError::validation(
+                            "GKE cluster name",
+                            format!(
+                                "a cluster named '{name}' already runs in {} with another configuration (node pools {:?}, Autopilot {autopilot}): choose another name, or use \"Attach GKE cluster\"",
+                                plan.spec.location(&plan.context),
+                                pool_names(&c)
+                            ),
+                        ));
+                    }
+                    tracing::info!("{name} already runs with the same configuration: adopting it");
+                }
+                return Ok((c, created));
+            }
+        }
+    }
+}
+
+/// The kubeconfig for a cluster, written 0600 in the working directory; returns its path.
+fn write_kubeconfig(
+    host: &Host,
+    context: &str,
+    server: &str,
+    ca: &str,
+    key: &str,
+) -> Result<(PathBuf, AuthHelper)> {
+    std::fs::create_dir_all(&host.workdir)
+        .map_err(|e| GkeError::Auth(format!("cannot create {}: {e}", host.workdir.display())))?;
+    let key = key.trim();
+    let key_file = if key.is_empty() {
+        None
+    } else if key.starts_with('{') {
+        let path = host.workdir.join("gke-native-sa-key.json");
+        write_private(&path, key.as_bytes())?;
+        Some(path.display().to_string())
+    } else {
+        Some(key.to_string())
+    };
+    let helper = AuthHelper::DssGke {
+        python: host.python.clone(),
+        python_path: host.python_path.clone(),
+        key_file,
+        cache_file: host
+            .workdir
+            .join(".gke-native-token.json")
+            .display()
+            .to_string(),
+    };
+    let doc = render(&KubeconfigSpec {
+        context,
+        server,
+        ca_base64: ca,
+        helper: &helper,
+    });
+    let path = host.workdir.join("kubeconfig");
+    write_private(
+        &path,
+        serde_json::to_string_pretty(&doc)
+            .unwrap_or_default()
+            .as_bytes(),
+    )?;
+    Ok((path, helper))
+}
+
+/// GKE's description of the cluster, as plugin data keeps it (readable enum names).
+pub fn describe(c: &model::Cluster) -> Value {
+    json!({
+        "status": status_name(c),
+        "currentMasterVersion": c.current_master_version,
+        "location": c.location,
+        "locations": c.locations,
+        "selfLink": c.self_link,
+        "resourceLabels": c.resource_labels,
+        "autopilot": c.autopilot.as_ref().is_some_and(|a| a.enabled),
+        "nodePools": c.node_pools.iter().map(|p| json!({
+            "name": p.name,
+            "status": p.status.name().unwrap_or("UNKNOWN"),
+            "version": p.version,
+            "machineType": p.config.as_ref().map(|c| c.machine_type.clone()).unwrap_or_default(),
+            "initialNodeCount": p.initial_node_count,
+            "autoscaling": p.autoscaling.as_ref().filter(|a| a.enabled).map(|a| json!({"min": a.min_node_count, "max": a.max_node_count})),
+            "instanceGroupUrls": p.instance_group_urls,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// What every way of getting a running cluster ends with: kubeconfig, admin binding, the
+/// settings DSS applies and the data later actions read.
+/// A running cluster reached by start or attach, and how.
+struct Reached {
+    cluster: model::Cluster,
+    endpoint: String,
+    identity: Option<String>,
+    created: bool,
+    regional: bool,
+}
+
+async fn finish(
+    host: &Host,
+    connection: &Connection,
+    credentials: &GoogleCredentials,
+    key: &str,
+    reached: Reached,
+) -> Result<(Value, Value)> {
+    let Reached {
+        cluster,
+        endpoint,
+        identity,
+        created,
+        regional,
+    } = reached;
+    let (cluster, endpoint) = (&cluster, endpoint.as_str());
+    let ca = cluster
+        .master_auth
+        .as_ref()
+        .map(|m| m.cluster_ca_certificate.clone())
+        .unwrap_or_default();
+    let context = format!(
+        "gke_{}_{}_{}",
+        connection.project_id, cluster.location, cluster.name
+    );
+    let (kubeconfig, _) =
+        write_kubeconfig(host, &context, &format!("https://{endpoint}"), &ca, key)?;
+    tracing::info!("kubeconfig written to {}", kubeconfig.display());
+    let binding = match &identity {
+        Some(identity) => {
+            let token = credentials.access_token().await?;
+            let client = kubernetes::client(endpoint, &ca, token)?;
+            Some(kubernetes::ensure_cluster_admin(&client, identity).await?)
+        }
+        None => {
+            tracing::warn!(
+                "no Google identity known for these credentials: no cluster-admin binding was made"
+            );
+            None
+        }
+    };
+    let settings = json!({
+        "container": {"executionConfigsGenericOverrides": {"kubeCtlContext": context, "kubeConfigPath": kubeconfig.display().to_string()}},
+        "spark": {"sparkEnabled": true},
+    });
+    let data = json!({
+        "project": connection.project_id,
+        "location": cluster.location,
+        "name": cluster.name,
+        "regional": regional,
+        "autopilot": cluster.autopilot.as_ref().is_some_and(|a| a.enabled),
+        "endpoint": endpoint,
+        "kubeconfig_path": kubeconfig.display().to_string(),
+        "kube_context": context,
+        "connection": connection,
+        "identity": identity,
+        "admin_binding": binding,
+        "created_by_plugin": created,
+        "cluster": describe(cluster),
+    });
+    Ok((settings, data))
+}
+
+/// `start()` of "Create GKE cluster": returns DSS's settings overrides and the plugin data.
+pub async fn start(config: &Value, host: &Host) -> Result<(Value, Value)> {
+    let plan = plan(config, &host.dss_cluster_id).await?;
+    let gke = Gke::connect(&plan.credentials).await?;
+    let (cluster, created) = create_or_resume(&gke, &plan).await?;
+    let key = plan.spec.connection.service_account_key.clone();
+    let reached = Reached {
+        endpoint: cluster.endpoint.clone(),
+        cluster,
+        identity: plan.connection.identity.clone(),
+        created,
+        regional: plan.spec.regional,
+    };
+    finish(host, &plan.connection, &plan.credentials, &key, reached).await
+}
+
+/// `stop()` of "Create GKE cluster": deletes the cluster and waits; gone already is success.
+pub async fn stop(config: &Value, data: &Value) -> Result<()> {
+    let (Some(project), Some(location), Some(name)) = (
+        data["project"].as_str(),
+        data["location"].as_str(),
+        data["name"].as_str(),
+    ) else {
+        tracing::info!("no GKE cluster recorded for this DSS cluster: nothing to delete");
+        return Ok(());
+    };
+    let connection = ConnectionRequest::from_dss(&config["connection"]).map_err(validation)?;
+    let credentials = GoogleCredentials::from_key_or_default(
+        &connection.service_account_key,
+        "GKE connection › Service-account key",
+    )?;
+    let gke = Gke::connect(&credentials).await?;
+    let parent = format!("projects/{project}/locations/{location}");
+    let path = full_name(&parent, name);
+    let timeout = Duration::from_secs(30 * 60);
+    loop {
+        match gke.delete_cluster(&path).await {
+            Ok(op) => {
+                tracing::info!("deleting GKE cluster {name}");
+                return match wait(&gke, &parent, op, timeout, Polling::default(), |_| {}).await {
+                    Ok(_) => Ok(()),
+                    Err(e) if is_not_found(&e) => Ok(()),
+                    Err(e) => Err(e),
+                };
+            }
+            Err(e) if is_not_found(&e) => {
+                tracing::info!("GKE cluster {name} is already gone");
+                return Ok(());
+            }
+            Err(e) if is_operation_in_progress(&e) => {
+                tracing::info!("an operation runs on {name}: waiting for it before deleting");
+                match running_operation(&gke, &parent, name).await? {
+                    Some(op) if op.operation_type == model::operation::Type::DeleteCluster => {
+                        return wait(&gke, &parent, op, timeout, Polling::default(), |_| {})
+                            .await
+                            .map(|_| ());
+                    }
+                    Some(_) => wait_running_operations(&gke, &parent, name, timeout).await?,
+                    None => tokio::time::sleep(Duration::from_secs(1)).await,
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The `attach-gke-cluster` cluster type's parameters.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct AttachRequest {
+    pub connection: Value,
+    pub cluster_name: String,
+    pub location_type: String,
+    pub use_dns_endpoint: bool,
+    pub kubernetes_user: String,
+    pub grant_admin: bool,
+}
+
+/// `start()` of "Attach GKE cluster": the existing cluster's kubeconfig and data; nothing created.
+pub async fn attach(config: &Value, host: &Host) -> Result<(Value, Value)> {
+    let request: AttachRequest = parse(config, "cluster").map_err(validation)?;
+    let mut problems = Vec::new();
+    if let Err(e) = crate::names::check_resource_name(request.cluster_name.trim()) {
+        problems.push(Problem::new("GKE cluster name", e));
+    }
+    if !matches!(request.location_type.as_str(), "zonal" | "regional") {
+        problems.push(Problem::new(
+            "Location type",
+            format!("'{}' is not zonal or regional", request.location_type),
+        ));
+    }
+    let connection_request = match ConnectionRequest::from_dss(&request.connection) {
+        Ok(c) => {
+            problems.extend(c.problems());
+            c
+        }
+        Err(p) => {
+            problems.push(p);
+            ConnectionRequest::default()
+        }
+    };
+    if !problems.is_empty() {
+        return Err(GkeError::Validation(problems));
+    }
+    let (connection, credentials) = connection_request.resolve(&default_metadata()?).await?;
+    let regional = request.location_type == "regional";
+    let location = if regional {
+        &connection.region
+    } else {
+        &connection.zone
+    };
+    let parent = format!("projects/{}/locations/{location}", connection.project_id);
+    let gke = Gke::connect(&credentials).await?;
+    let name = request.cluster_name.trim();
+    let Some(cluster) = gke.get_cluster(&full_name(&parent, name)).await? else {
+        return Err(GkeError::validation("GKE cluster name", format!("no cluster '{name}' in {location} of project {}: check the name and the location type", connection.project_id)));
+    };
+    let endpoint = if request.use_dns_endpoint {
+        cluster
+            .control_plane_endpoints_config
+            .as_ref()
+            .and_then(|c| c.dns_endpoint_config.as_ref())
+            .map(|d| d.endpoint.clone())
+            .filter(|e| !e.is_empty())
+            .ok_or_else(|| GkeError::validation("Use DNS endpoint", format!("cluster '{name}' has no DNS endpoint: enable it in GKE or untick this option")))?
+    } else {
+        cluster.endpoint.clone()
+    };
+    let identity = if !request.kubernetes_user.trim().is_empty() {
+        Some(request.kubernetes_user.trim().to_string())
+    } else {
+        connection.identity.clone()
+    };
+    let identity = identity.filter(|_| request.grant_admin);
+    let reached = Reached {
+        cluster,
+        endpoint,
+        identity,
+        created: false,
+        regional,
+    };
+    finish(
+        host,
+        &connection,
+        &credentials,
+        &connection_request.service_account_key,
+        reached,
+    )
+    .await
+}
+
+/// Where a running cluster's operations live, from plugin data.
+pub fn parent_of(data: &Value) -> Option<String> {
+    Some(format!(
+        "projects/{}/locations/{}",
+        data["project"].as_str()?,
+        data["location"].as_str()?
+    ))
+}
