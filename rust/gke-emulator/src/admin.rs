@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use crate::errors::rpc_code;
 use crate::faults::Fault;
+use crate::kubernetes::pods::PodScript;
 use crate::metadata::InstanceMetadata;
 use crate::plans::RpcStatus;
 use crate::server::App;
@@ -32,6 +33,12 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/operations/hold-next", post(hold_next))
         .route("/operations/release", post(release))
         .route("/settings", get(get_settings).put(put_settings))
+        .route(
+            "/pods/script",
+            get(list_pod_scripts)
+                .post(add_pod_script)
+                .delete(clear_pod_scripts),
+        )
         .route("/state", get(dump_state))
 }
 
@@ -183,25 +190,77 @@ async fn release(State(app): AppState, Json(body): Json<Value>) -> Response {
     })
 }
 
+/// Timings; a PUT changes the fields it gives.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Settings {
-    operation_ms: u64,
+    #[serde(default)]
+    operation_ms: Option<u64>,
+    #[serde(default)]
+    pod_start_ms: Option<u64>,
+    #[serde(default)]
+    pod_run_ms: Option<u64>,
+}
+
+fn settings(app: &App) -> Json<Value> {
+    Json(json!({
+        "operationMs": app.operation_ms.load(Ordering::Relaxed),
+        "podStartMs": app.pod_start_ms.load(Ordering::Relaxed),
+        "podRunMs": app.pod_run_ms.load(Ordering::Relaxed),
+    }))
 }
 
 async fn get_settings(State(app): AppState) -> Json<Value> {
-    Json(json!({"operationMs": app.operation_ms.load(Ordering::Relaxed)}))
+    settings(&app)
 }
 
 async fn put_settings(State(app): AppState, Json(body): Json<Value>) -> Response {
     match parse::<Settings>(body) {
-        Ok(settings) => {
-            app.operation_ms
-                .store(settings.operation_ms, Ordering::Relaxed);
-            Json(json!({"operationMs": settings.operation_ms})).into_response()
+        Ok(new) => {
+            let fields = [
+                (new.operation_ms, &app.operation_ms),
+                (new.pod_start_ms, &app.pod_start_ms),
+                (new.pod_run_ms, &app.pod_run_ms),
+            ];
+            for (value, slot) in fields {
+                if let Some(value) = value {
+                    slot.store(value, Ordering::Relaxed);
+                }
+            }
+            settings(&app).into_response()
         }
         Err(message) => bad_request(message),
     }
+}
+
+async fn list_pod_scripts(State(app): AppState) -> Json<Value> {
+    Json(app.with_state(|state, _| json!({"scripts": state.pod_scripts})))
+}
+
+/// Queues a scripted outcome; `count` (default 1) queues it for that many pods.
+async fn add_pod_script(State(app): AppState, Json(mut body): Json<Value>) -> Response {
+    let count = body
+        .as_object_mut()
+        .and_then(|b| b.remove("count"))
+        .map_or(Some(1), |c| c.as_u64());
+    let Some(count) = count else {
+        return bad_request("count must be a positive integer".into());
+    };
+    let script = match parse::<PodScript>(body).and_then(|s| s.check().map(|()| s)) {
+        Ok(script) => script,
+        Err(message) => return bad_request(message),
+    };
+    app.with_state(|state, _| {
+        for _ in 0..count {
+            state.pod_scripts.push(script.clone());
+        }
+        Json(json!({"scripts": state.pod_scripts})).into_response()
+    })
+}
+
+async fn clear_pod_scripts(State(app): AppState) -> Json<Value> {
+    app.with_state(|state, _| state.pod_scripts.clear());
+    Json(json!({"scripts": []}))
 }
 
 async fn dump_state(State(app): AppState) -> Json<Value> {

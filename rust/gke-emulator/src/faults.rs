@@ -72,12 +72,24 @@ impl Faults {
 
     /// Consumes one use of the first fault matching the request.
     pub fn take(&self, method: &str, path: &str) -> Option<Action> {
+        self.take_where(method, path, false)
+    }
+
+    /// Like [`Faults::take`], but only faults that name a path: a catch-all fault is meant for the
+    /// Google APIs and is not consumed by a cluster's Kubernetes API.
+    pub fn take_with_path(&self, method: &str, path: &str) -> Option<Action> {
+        self.take_where(method, path, true)
+    }
+
+    fn take_where(&self, method: &str, path: &str, path_required: bool) -> Option<Action> {
         let mut pending = self.lock();
         let index = pending.iter().position(|f| {
             f.method
                 .as_deref()
                 .is_none_or(|m| m.eq_ignore_ascii_case(method))
-                && f.path.as_deref().is_none_or(|p| path.contains(p))
+                && f.path
+                    .as_deref()
+                    .map_or(!path_required, |p| path.contains(p))
         })?;
         let action = pending[index].action.clone();
         pending[index].count -= 1;

@@ -80,7 +80,9 @@ mod discovery;
 mod errors;
 mod faults;
 mod json_path;
+mod kubernetes;
 mod metadata;
+mod oauth;
 mod plans;
 mod request_log;
 mod server;
@@ -90,7 +92,6 @@ mod timeline;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
 
@@ -134,12 +135,9 @@ async fn run(args: Args) -> Result<(), String> {
         return Err("--operation-seconds must be zero or more".into());
     }
     let operation_ms = (args.operation_seconds * 1000.0).round() as u64;
-    let app = Arc::new(server::App::new(
-        state,
-        args.state_file,
-        discovery,
-        operation_ms,
-    ));
+    let app = server::App::new(state, args.state_file, discovery, operation_ms);
+    // Clusters restored from the state file get their Kubernetes API back before the URL is printed.
+    app.with_state(|_, _| ());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;

@@ -22,6 +22,12 @@ pub struct LoggedRequest {
     pub status: Option<u16>,
     /// The injected fault that answered, if any (`error`, `reset`, `delay`).
     pub fault: Option<String>,
+    /// For a cluster's Kubernetes API: the cluster (`projects/…/clusters/…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// For a cluster's Kubernetes API: who the bearer token stands for (null when unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
 }
 
 #[derive(Default)]

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -11,8 +11,8 @@ use axum::extract::{Query, Request, State as AxumState};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use serde_json::Value;
@@ -24,15 +24,21 @@ use crate::container::{self, Call};
 use crate::discovery::Discovery;
 use crate::errors::{ApiError, ApiResult};
 use crate::faults::{Action, Faults};
+use crate::kubernetes::Servers;
 use crate::request_log::{LoggedRequest, RequestLog};
 use crate::state::State;
 use crate::timeline::{now_ms, rfc3339};
-use crate::{admin, artifact_registry, compute, metadata};
+use crate::{admin, artifact_registry, compute, metadata, oauth};
 
 /// Largest request body accepted (GKE requests are a few kilobytes).
 const MAX_BODY: usize = 16 * 1024 * 1024;
+/// Default time a scheduled pod stays Pending, then runs.
+const POD_START_MS: u64 = 200;
+const POD_RUN_MS: u64 = 500;
 
 pub struct App {
+    /// This app, for the Kubernetes API listeners it starts from inside a state change.
+    me: Weak<App>,
     state: Mutex<State>,
     state_file: Option<PathBuf>,
     discovery: Discovery,
@@ -40,6 +46,10 @@ pub struct App {
     pub operation_ms: AtomicU64,
     pub faults: Faults,
     pub log: RequestLog,
+    /// How long a pod stays Pending once scheduled, and runs, unless scripted.
+    pub pod_start_ms: AtomicU64,
+    pub pod_run_ms: AtomicU64,
+    kubernetes: Servers,
 }
 
 impl App {
@@ -48,15 +58,19 @@ impl App {
         state_file: Option<PathBuf>,
         discovery: Discovery,
         operation_ms: u64,
-    ) -> Self {
-        App {
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|me| App {
+            me: me.clone(),
             state: Mutex::new(state),
             state_file,
             discovery,
             operation_ms: AtomicU64::new(operation_ms),
             faults: Faults::default(),
             log: RequestLog::default(),
-        }
+            pod_start_ms: AtomicU64::new(POD_START_MS),
+            pod_run_ms: AtomicU64::new(POD_RUN_MS),
+            kubernetes: Servers::default(),
+        })
     }
 
     /// Runs `f` on the state brought up to date with the clock, then persists it.
@@ -65,6 +79,12 @@ impl App {
         let now = now_ms();
         state.settle(now);
         let out = f(&mut state, now);
+        // What the call changed shows at once in the clusters' APIs: new clusters get a
+        // listener, deleted ones lose it, node pools are reflected in nodes.
+        crate::kubernetes::settle(&mut state, now);
+        if let Some(app) = self.me.upgrade() {
+            self.kubernetes.reconcile(&app, &mut state);
+        }
         if let Some(path) = &self.state_file {
             if let Err(e) = state.save(path) {
                 eprintln!(
@@ -85,6 +105,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/computeMetadata/v1/", get(metadata_server))
         .route("/computeMetadata/v1/{*path}", get(metadata_server))
         .route("/compute/v1/{*path}", get(compute_api).post(compute_api))
+        .route("/token", post(token))
         .fallback(google_api)
         .layer(middleware::from_fn_with_state(app.clone(), observe))
         .with_state(app)
@@ -145,6 +166,8 @@ async fn observe(AxumState(app): AxumState<Arc<App>>, request: Request, next: Ne
         body: logged_body(&bytes),
         status: None,
         fault: None,
+        cluster: None,
+        identity: None,
     });
     let fault = app.faults.take(parts.method.as_str(), parts.uri.path());
     let kind = fault.as_ref().map(Action::kind);
@@ -195,6 +218,13 @@ async fn metadata_server(
         .is_some_and(|q| q.split('&').any(|p| p == "recursive=true"));
     let instance = app.with_state(|state, _| state.instance.clone());
     metadata::serve(&instance, &headers, path, recursive)
+}
+
+async fn token(
+    AxumState(app): AxumState<Arc<App>>,
+    Form(request): Form<oauth::TokenRequest>,
+) -> Response {
+    app.with_state(|state, now| oauth::exchange(state, &request, now))
 }
 
 async fn compute_api(AxumState(app): AxumState<Arc<App>>, method: Method, uri: Uri) -> Response {

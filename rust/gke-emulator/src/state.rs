@@ -10,7 +10,9 @@ use serde_json::Value;
 use crate::artifact_registry::RepositoryOperation;
 use crate::container::operations::GkeOperation;
 use crate::container::ClusterRecord;
+use crate::kubernetes::pods::PodScript;
 use crate::metadata::InstanceMetadata;
+use crate::oauth::IssuedToken;
 use crate::plans::OperationPlans;
 use crate::timeline::Timeline;
 
@@ -30,6 +32,10 @@ pub struct State {
     pub plans: OperationPlans,
     /// Feeds unique ids (operation names, cluster ids).
     pub sequence: u64,
+    /// Access tokens `POST /token` issued, by token.
+    pub issued_tokens: BTreeMap<String, IssuedToken>,
+    /// Scripted outcomes waiting for the pods they match.
+    pub pod_scripts: Vec<PodScript>,
 }
 
 impl State {
@@ -74,5 +80,6 @@ impl State {
     pub fn settle(&mut self, now_ms: u64) {
         crate::container::operations::settle(self, now_ms);
         crate::artifact_registry::settle(self, now_ms);
+        crate::kubernetes::settle(self, now_ms);
     }
 }

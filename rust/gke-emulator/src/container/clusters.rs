@@ -10,7 +10,8 @@ use crate::errors::{ApiError, ApiResult};
 use crate::json_path::set_default;
 use crate::timeline::rfc3339;
 
-/// The control plane's address until clusters serve a Kubernetes API of their own.
+/// The control plane's address until its Kubernetes API listener starts (right after the create
+/// call), which adds its port.
 const ENDPOINT: &str = "127.0.0.1";
 /// Nodes per zone in the pool GKE makes for an Autopilot cluster, which names no node pool.
 const AUTOPILOT_NODES: i64 = 1;
@@ -86,6 +87,8 @@ pub fn create(call: &mut Call, (project, location): (&str, &str), body: Value) -
         resource: cluster,
         ca,
         node_counts,
+        api_port: None,
+        kubernetes: Default::default(),
     };
     record.refresh();
     call.state.clusters.insert(key.clone(), record);

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::ca::ClusterCa;
 use crate::errors::{ApiError, ApiResult};
+use crate::kubernetes::store::Store;
 use crate::state::State;
 
 /// One API call's view of the emulator: the state, the clock, and how long new operations take.
@@ -35,6 +36,12 @@ pub struct ClusterRecord {
     pub ca: ClusterCa,
     /// Nodes per zone of each node pool (GKE counts nodes per zone), by pool name.
     pub node_counts: BTreeMap<String, i64>,
+    /// The loopback port of the cluster's Kubernetes API, re-bound after a restart.
+    #[serde(default)]
+    pub api_port: Option<u16>,
+    /// The objects of the cluster's Kubernetes API.
+    #[serde(default)]
+    pub kubernetes: Store,
 }
 
 impl ClusterRecord {
@@ -61,6 +68,17 @@ impl ClusterRecord {
             .as_array_mut()?
             .iter_mut()
             .find(|p| p["name"] == name)
+    }
+
+    /// Points the cluster's endpoints at its Kubernetes API listener: the IP endpoint as
+    /// `127.0.0.1:PORT` and the DNS endpoint as `localhost:PORT` (the certificate covers both).
+    pub fn set_api_port(&mut self, port: u16) {
+        self.api_port = Some(port);
+        let ip = format!("127.0.0.1:{port}");
+        self.resource["endpoint"] = Value::from(ip.clone());
+        let endpoints = &mut self.resource["controlPlaneEndpointsConfig"];
+        endpoints["dnsEndpointConfig"]["endpoint"] = Value::from(format!("localhost:{port}"));
+        endpoints["ipEndpointsConfig"]["publicEndpoint"] = Value::from(ip);
     }
 
     pub fn set_status(&mut self, status: &str) {
