@@ -1,5 +1,6 @@
 //! `gke-emulator`: a loopback stand-in for the Google APIs gke-native calls — GKE (container v1),
-//! Compute, the GCE metadata server and Artifact Registry — for tests and `make demo`. Never shipped.
+//! Compute, the GCE metadata server, Google's OAuth2 token endpoint, Artifact Registry — and for
+//! each cluster's Kubernetes API, for tests and `make demo`. Never shipped.
 //!
 //! # Command line
 //!
@@ -30,6 +31,43 @@
 //! - Metadata server: `/computeMetadata/v1/…` (header `Metadata-Flavor: Google`), and `GET /`
 //!   answering with header `Metadata-Flavor: Google`, the probe Google's libraries send to
 //!   `GCE_METADATA_IP`. Defaults describe VM `dss-host` in `us-central1-a` of `emulated-project`.
+//! - OAuth2: `POST /token` (form `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=JWT`),
+//!   for service-account keys whose `token_uri` is `{URL}/token`: answers
+//!   `{"access_token", "expires_in": 3599, "token_type": "Bearer"}` for the JWT's `iss`. The
+//!   signature is not verified (the emulator knows no public keys); `exp` must be in the future.
+//! - Each cluster's Kubernetes API, see below.
+//!
+//! # Kubernetes API of each cluster
+//!
+//! - Served over HTTPS from the create call on, at the cluster's `endpoint` (`127.0.0.1:PORT`) and
+//!   `controlPlaneEndpointsConfig.dnsEndpointConfig.endpoint` (`localhost:PORT`); the certificate
+//!   is signed by the cluster's CA (`masterAuth.clusterCaCertificate`) and valid for `127.0.0.1`
+//!   and `localhost`. With `--state-file` the port is kept and re-bound after a restart (a new one
+//!   only if it is taken), with the same CA and the objects. Deleting the cluster stops it.
+//! - Bearer tokens and the identity they stand for: the metadata server's current access token →
+//!   its service account email; a token from `POST /token` → the key's service account; a
+//!   self-signed service-account JWT (what Rust's google-cloud-auth sends for a key) → its `iss`;
+//!   `gke-emulator-test-token` → `test-admin@gke-emulator.local`. No or another token → 401
+//!   `Status`. Everyone authenticated may do everything (RBAC objects are stored, not enforced).
+//!   Requests are in the request log with `cluster` and `identity`; the token is redacted there.
+//! - Discovery (`/version`, `/api`, `/apis`, group versions), `/openapi/v3` (so kubectl leaves
+//!   field validation to the server) and a minimal `/openapi/v2`; `/healthz`, `/readyz`, `/livez`.
+//! - Resources: namespaces, nodes, pods (+`log`, `status`), serviceaccounts, secrets, configmaps,
+//!   events, daemonsets (apps/v1), clusterroles, clusterrolebindings, roles, rolebindings. Verbs:
+//!   get, list (`labelSelector`, `fieldSelector` on any dotted field), watch (`?watch=1`), create
+//!   (also `generateName`), update, patch (merge, strategic merge, JSON patch, and server-side
+//!   apply with `fieldManager`), delete (any `propagationPolicy`; objects go at once),
+//!   deletecollection. Bodies in JSON, or protobuf for the kinds `kubectl create` sends that way.
+//! - Field validation: unknown fields are refused with 400 `strict decoding error: unknown field
+//!   "spec.foo"` unless `fieldValidation=Warn|Ignore` — stricter than a real server, which warns
+//!   when the parameter is absent. Invalid names and missing required fields → 422 Invalid.
+//! - Nodes are derived from the node pools (names as Compute lists them), with GKE's labels, the
+//!   pool's taints (and `nvidia.com/gpu=present:NoSchedule` with accelerators), capacity from the
+//!   machine type, Ready; they follow creation, resizing, autoscaling limits and deletion of pools.
+//! - Pods are scheduled on a node whose taints they tolerate and whose labels match their node
+//!   selector (else Pending, Unschedulable), stay Pending ~`podStartMs`, run ~`podRunMs`, then end
+//!   Succeeded, their log echoing command and arguments; with `restartPolicy: Always` (the default)
+//!   they run until deleted. DaemonSets report every fitting node as scheduled and ready (no pods).
 //!
 //! # Behaviour worth knowing
 //!
@@ -42,15 +80,16 @@
 //! - A cluster accepts one operation at a time (else 400 FAILED_PRECONDITION); deleting aborts
 //!   the running ones. Operations are timed from persisted wall-clock timestamps, and their effect
 //!   is applied when they end.
-//! - Clusters answer `endpoint: 127.0.0.1`; each has its own CA (certificate in
-//!   `masterAuth.clusterCaCertificate`, key in the state).
+//! - Clusters answer `endpoint: 127.0.0.1:PORT`, their Kubernetes API; each has its own CA
+//!   (certificate in `masterAuth.clusterCaCertificate`, key in the state).
 //! - After a restart without `--port` the URL changes; clients must be pointed at the new one.
 //!
 //! # Admin surface (JSON in and out; not logged, not subject to faults)
 //!
 //! - `POST /_emulator/faults` `{"method": "POST", "path": "/clusters", "count": 2, "kind": "error", "status": 503}`:
 //!   the next `count` (default 1) requests whose method is `method` (any if absent) and whose path
-//!   contains `path` (any if absent) fail. Kinds: `{"kind": "error", "status": 429|500|503|…}`
+//!   contains `path` (any if absent) fail. On a cluster's Kubernetes API only faults that give a
+//!   `path` apply (e.g. `"/api/v1/namespaces/default/pods"`), answered with a `Status` body. Kinds: `{"kind": "error", "status": 429|500|503|…}`
 //!   (Google's error body), `{"kind": "reset"}` (TCP reset, no answer),
 //!   `{"kind": "delay", "delayMs": 500}` (answered normally after the delay).
 //!   `GET` lists pending faults, `DELETE` clears them.
@@ -65,10 +104,16 @@
 //!   until released.
 //! - `POST /_emulator/operations/release` `{"name": "operation-…"}` or `{}` for all held →
 //!   `{"released": [names]}`; a released operation finishes once its duration has passed.
-//! - `GET /_emulator/settings` → `{"operationMs": 300}`; `PUT` the same shape to change the
-//!   duration of operations started afterwards.
-//! - `GET /_emulator/state` → the whole persisted state (clusters with CA keys and per-zone node
-//!   counts, operations, repositories, instance, plans).
+//! - `GET /_emulator/settings` → `{"operationMs": 300, "podStartMs": 200, "podRunMs": 500}`;
+//!   `PUT` any of these fields to change the timing of operations and pods started afterwards.
+//! - `POST /_emulator/pods/script` `{"cluster": "c", "namespace": "default", "namePrefix": "job-",
+//!   "phase": "Failed", "log": "boom\n", "runSeconds": 0.1, "exitCode": 3, "count": 1}` (all
+//!   optional): the next `count` pods created that match (cluster name, namespace, name prefix)
+//!   run `runSeconds` then end in `phase` (Succeeded by default) with that exit code (0 or 1 by
+//!   default) and log. `GET` lists waiting scripts, `DELETE` clears them.
+//! - `GET /_emulator/state` → the whole persisted state (clusters with CA keys, per-zone node
+//!   counts, API port and Kubernetes objects, operations, repositories, instance, plans, issued
+//!   tokens, pod scripts).
 
 mod admin;
 mod artifact_registry;

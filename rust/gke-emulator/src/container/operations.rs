@@ -241,6 +241,9 @@ fn apply(cluster: &mut ClusterRecord, effect: &Effect, pool: &str) {
                 if let Some(target) = target {
                     json_path::set(target, &change.pointer, change.value.clone());
                 }
+                if let (Some(pool), "/autoscaling") = (&change.pool, change.pointer.as_str()) {
+                    clamp_to_autoscaling(cluster, pool);
+                }
             }
             if !pool.is_empty() {
                 cluster.set_pool_status(pool, "RUNNING");
@@ -248,6 +251,21 @@ fn apply(cluster: &mut ClusterRecord, effect: &Effect, pool: &str) {
         }
     }
     cluster.set_status("RUNNING");
+}
+
+/// The cluster autoscaler brings a pool within its new limits (per zone, as GKE counts them).
+fn clamp_to_autoscaling(cluster: &mut ClusterRecord, pool: &str) {
+    let Some(autoscaling) = cluster.pool(pool).map(|p| p["autoscaling"].clone()) else {
+        return;
+    };
+    if autoscaling["enabled"] != true {
+        return;
+    }
+    let min = super::integer(&autoscaling["minNodeCount"]).unwrap_or(0);
+    let max = super::integer(&autoscaling["maxNodeCount"]).unwrap_or(i64::MAX);
+    if let Some(count) = cluster.node_counts.get_mut(pool) {
+        *count = (*count).clamp(min, max.max(min));
+    }
 }
 
 fn fail(cluster: &mut ClusterRecord, effect: &Effect, pool: &str, error: &RpcStatus) {

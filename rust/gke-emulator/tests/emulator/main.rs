@@ -2,10 +2,14 @@
 //! Rust clients (GKE, Artifact Registry, auth) and plain HTTP (metadata server, Compute, admin).
 
 mod artifact_registry;
+mod cluster_api;
 mod clusters;
 mod compute;
 mod errors;
 mod faults;
+mod kube_client;
+mod kubectl;
+mod kubernetes_api;
 mod metadata;
 mod node_pools;
 mod operations;
