@@ -316,11 +316,9 @@ async fn serve(
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
             if accept.contains("protobuf") {
+                // Not the media type asked for: Go's MIME parser (kubectl 1.20) rejects its `@`.
                 return (
-                    [(
-                        header::CONTENT_TYPE,
-                        "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
-                    )],
+                    [(header::CONTENT_TYPE, "application/octet-stream")],
                     discovery::openapi_v2_protobuf(),
                 )
                     .into_response();
