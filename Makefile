@@ -17,14 +17,15 @@ WHEEL_DIR := $(CARGO_TARGET_DIR)/wheels
 WHEEL := $(WHEEL_DIR)/dss_gke-$(VERSION)-cp39-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl
 ZIP := dist/dss-plugin-gke-native-$(VERSION).zip
 export GKE_NATIVE_ZIP := $(CURDIR)/$(ZIP)
+export GKE_EMULATOR_BIN := $(CARGO_TARGET_DIR)/debug/gke-emulator
 RUST_SOURCES := Cargo.toml $(wildcard Cargo.lock) $(shell find rust -name '*.rs' -o -name Cargo.toml)
 PLUGIN_SOURCES := plugin.json pyproject.toml tools/build_plugin.py \
 	$(shell find python-lib parameter-sets python-clusters cluster-actions custom-recipes python-steps code-env resource -type f -not -name '*.pyc' -not -path '*/__pycache__/*')
 
 # Debian packages: command → package providing it.
-APT_NEEDS := readelf:binutils
+APT_NEEDS := readelf:binutils kubectl:kubernetes-client
 
-.PHONY: help deps lint fmt cargo-test build plugin test demo bench clean
+.PHONY: help deps lint fmt cargo-test emulator build plugin test demo bench clean
 
 help:
 	@echo "make demo    the main job against the embedded emulator (no cloud account)"
@@ -60,6 +61,10 @@ fmt: deps
 cargo-test: deps
 	GKE_EMULATOR_DISCOVERY_DIR=$$($(PY) tools/discovery_dir.py) cargo test --workspace --quiet
 
+# The test and demo stand-in for Google's APIs (debug build: shares cargo test's artifacts).
+emulator: deps
+	cargo build -p gke-emulator --quiet
+
 # One release build for manylinux2014 (glibc 2.17) serves the zip and the tests' virtualenv.
 $(WHEEL): $(RUST_SOURCES) pyproject.toml $(shell find python-lib -type f -not -path '*/__pycache__/*') | deps
 	$(VENV)/bin/maturin build --release --zig --compatibility manylinux2014 \
@@ -73,13 +78,13 @@ $(ZIP): $(WHEEL) $(PLUGIN_SOURCES)
 
 plugin: deps $(ZIP)
 
-test: lint cargo-test plugin
+test: lint cargo-test emulator plugin
 	$(PY) -m pytest -q
 
-demo: plugin
+demo: emulator plugin
 	$(PY) -m tests.demo
 
-bench: plugin
+bench: emulator plugin
 	$(PY) -m bench
 
 clean:

@@ -5,6 +5,7 @@ import zipfile
 import pytest
 
 from tests.dsshost import DssHost, make_code_env
+from tests.support.emulator import HOST, Emulator
 from tests.support.metadata import MetadataServer
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -43,3 +44,21 @@ def dss(plugin_zip, code_env, tmp_path) -> DssHost:
 def metadata_server():
     with MetadataServer() as server:
         yield server
+
+
+@pytest.fixture
+def emulator(tmp_path):
+    """gke-emulator describing the DSS host of tests.support.emulator.HOST."""
+    emu = Emulator(tmp_path / "emulator-state.json").start()
+    emu.admin("PUT", "metadata", HOST)
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def gcp(dss, emulator, tmp_path):
+    """The DSS host harness wired to the emulator, as a DSS host on GCE."""
+    home = tmp_path / "home"
+    home.mkdir()
+    dss.extra_env.update(emulator.env(home))
+    return dss

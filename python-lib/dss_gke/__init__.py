@@ -16,6 +16,7 @@ from dss_gke._native import (
     ValidationError,
     __version__,
     environment_report,
+    plan_cluster,
 )
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "ValidationError",
     "__version__",
     "environment_report",
+    "plan_cluster",
 ]

@@ -16,6 +16,9 @@ def main(argv: "list[str] | None" = None) -> int:
     env = commands.add_parser("env", help="check the DSS host: build, GCE metadata server")
     env.add_argument("--metadata-host", help="host[:port] of the metadata server")
     env.add_argument("--timeout", type=float, default=2.0, help="seconds per request")
+    plan = commands.add_parser("plan", help="print the create request of a cluster configuration")
+    plan.add_argument("--config", required=True, help="JSON file: the cluster's config")
+    plan.add_argument("--cluster-id", default="dss-cluster", help="DSS cluster id (default name)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
 
@@ -25,6 +28,10 @@ def main(argv: "list[str] | None" = None) -> int:
         elif args.command == "env":
             report = dss_gke.environment_report(args.metadata_host, args.timeout)
             print(json.dumps(report.to_dict(), indent=2))
+        elif args.command == "plan":
+            with open(args.config) as f:
+                config = json.load(f)
+            print(json.dumps(dss_gke.plan_cluster(config, args.cluster_id), indent=2))
     except dss_gke.GkeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

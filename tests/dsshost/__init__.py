@@ -200,6 +200,7 @@ class DssHost:
         )
         full_env.update(self.extra_env)
         full_env.update(env or {})
+        full_env = {k: v for k, v in full_env.items() if v is not None}  # None: unset
         proc = subprocess.run(
             [str(self.python), str(RUNNER), str(context)],
             cwd=cwd,
@@ -226,7 +227,9 @@ class DssHost:
     def cluster_record(self, cluster_id: str) -> dict:
         return json.loads(self._record_path(cluster_id).read_text())
 
-    def start_cluster(self, cluster_type: str, cluster_id: str, config: dict, env=None):
+    def start_cluster(
+        self, cluster_type: str, cluster_id: str, config: dict, env=None, timeout=600
+    ):
         """DSS's "Start" of a cluster: saves its raw config, runs start(), stores its data."""
         desc = self.descriptor("python-clusters", cluster_type)
         self._record_path(cluster_id).write_text(
@@ -244,6 +247,7 @@ class DssHost:
             },
             cwd=self.cluster_dir(cluster_id),
             env=env,
+            timeout=timeout,
         )
         settings, data = result["value"]
         record = self.cluster_record(cluster_id)

@@ -818,3 +818,39 @@ mod tests {
         assert_eq!(name_from_dss_id("a--b-"), "a-b");
     }
 }
+
+#[cfg(test)]
+mod descriptor_tests {
+    use super::*;
+
+    const DESCRIPTOR: &str =
+        include_str!("../../../python-clusters/create-gke-cluster/cluster.json");
+
+    /// The form DSS shows and the struct reading it agree on fields and defaults.
+    #[test]
+    fn descriptor_and_struct_agree() {
+        let descriptor: Value = serde_json::from_str(DESCRIPTOR).unwrap();
+        let mut names: Vec<String> = Vec::new();
+        let mut defaults = Map::new();
+        for p in descriptor["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["type"] != "SEPARATOR")
+        {
+            let name = p["name"].as_str().unwrap().to_string();
+            if let Some(d) = p.get("defaultValue") {
+                defaults.insert(name.clone(), d.clone());
+            }
+            names.push(name);
+        }
+        names.sort();
+        let from_descriptor =
+            serde_json::to_value(ClusterRequest::from_dss(&Value::Object(defaults)).unwrap())
+                .unwrap();
+        let rust_default = serde_json::to_value(ClusterRequest::default()).unwrap();
+        assert_eq!(from_descriptor, rust_default, "defaults differ");
+        let fields: Vec<&String> = rust_default.as_object().unwrap().keys().collect();
+        assert_eq!(fields, names.iter().collect::<Vec<_>>());
+    }
+}

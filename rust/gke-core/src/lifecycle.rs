@@ -521,6 +521,7 @@ pub struct AttachRequest {
     pub use_dns_endpoint: bool,
     pub kubernetes_user: String,
     pub grant_admin: bool,
+    pub log_level: String,
 }
 
 /// `start()` of "Attach GKE cluster": the existing cluster's kubeconfig and data; nothing created.

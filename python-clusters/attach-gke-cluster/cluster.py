@@ -1,0 +1,14 @@
+from dataiku.cluster import Cluster
+from dss_gke import dss
+
+
+class AttachGkeCluster(Cluster):
+    def __init__(self, cluster_id, cluster_name, config, plugin_config, global_settings):
+        self.cluster_id = cluster_id
+        self.config = config
+
+    def start(self):
+        return dss.start_attached_cluster(self.cluster_id, self.config)
+
+    def stop(self, data):
+        """An attached cluster is not ours: it keeps running."""

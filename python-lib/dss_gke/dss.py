@@ -1,0 +1,35 @@
+"""Glue for DSS components: what only the component's process knows (working directory,
+interpreter, log level) handed to the native lifecycle. Components call these in one line."""
+
+import logging
+import os
+import sys
+
+from dss_gke import _native
+
+# The folder that makes `dss_gke` importable, for the kubeconfig's credential helper.
+PYTHON_LIB = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _apply_log_level(config: dict) -> None:
+    level = (config or {}).get("log_level")
+    if level:
+        logging.getLogger("dss_gke").setLevel(level)
+
+
+def start_created_cluster(cluster_id: str, config: dict) -> list:
+    """`start()` of "Create GKE cluster": `[settings, data]` for DSS."""
+    _apply_log_level(config)
+    return _native.start_cluster(config, cluster_id, os.getcwd(), sys.executable, PYTHON_LIB)
+
+
+def start_attached_cluster(cluster_id: str, config: dict) -> list:
+    """`start()` of "Attach GKE cluster": `[settings, data]` for DSS."""
+    _apply_log_level(config)
+    return _native.attach_cluster(config, cluster_id, os.getcwd(), sys.executable, PYTHON_LIB)
+
+
+def stop_created_cluster(config: dict, data: dict) -> None:
+    """`stop()` of "Create GKE cluster": deletes the cluster recorded in `data`."""
+    _apply_log_level(config)
+    _native.stop_cluster(config, data or {})

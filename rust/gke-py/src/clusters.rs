@@ -1,0 +1,134 @@
+//! Bindings of the cluster lifecycle: plan, start, stop, attach, and the credential helper.
+
+use std::path::PathBuf;
+
+use pyo3::prelude::*;
+use pythonize::{depythonize, pythonize};
+use serde_json::Value;
+
+use gke_core::credentials::GoogleCredentials;
+use gke_core::lifecycle::{self, Host};
+use gke_core::token_cache;
+
+use crate::{errors, logging, runtime};
+
+fn to_json(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
+    depythonize(value).map_err(|e| {
+        errors::to_py(gke_core::GkeError::validation(
+            what,
+            format!("is not JSON-like data: {e}"),
+        ))
+    })
+}
+
+fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(pythonize(py, value)?)
+}
+
+/// The create request `start_cluster` would send: `{"parent": ..., "cluster": {...}}`.
+///
+/// Validates the whole configuration first (`ValidationError` lists every problem) and
+/// looks up blanks (metadata server, Compute) but creates nothing. Never contains a secret.
+#[pyfunction]
+#[pyo3(signature = (config, dss_cluster_id="dss-cluster"))]
+pub fn plan_cluster<'py>(
+    py: Python<'py>,
+    config: &Bound<'py, PyAny>,
+    dss_cluster_id: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    logging::refresh_level(py);
+    let config = to_json(config, "config")?;
+    let id = dss_cluster_id.to_string();
+    let request = runtime::block_on(py, async move {
+        lifecycle::plan(&config, &id).await.map(|p| p.request)
+    })?;
+    to_py(py, &request)
+}
+
+fn host(dss_cluster_id: String, workdir: PathBuf, python: String, python_path: String) -> Host {
+    Host {
+        dss_cluster_id,
+        workdir,
+        python,
+        python_path,
+    }
+}
+
+/// Creates (or resumes, or adopts) the cluster; returns `[settings, data]` for DSS.
+#[pyfunction]
+pub fn start_cluster<'py>(
+    py: Python<'py>,
+    config: &Bound<'py, PyAny>,
+    dss_cluster_id: String,
+    workdir: PathBuf,
+    python: String,
+    python_path: String,
+) -> PyResult<Bound<'py, PyAny>> {
+    logging::refresh_level(py);
+    let config = to_json(config, "config")?;
+    let host = host(dss_cluster_id, workdir, python, python_path);
+    let (settings, data) =
+        runtime::block_on(py, async move { lifecycle::start(&config, &host).await })?;
+    to_py(py, &Value::Array(vec![settings, data]))
+}
+
+/// Attaches an existing cluster; returns `[settings, data]` for DSS. Creates nothing.
+#[pyfunction]
+pub fn attach_cluster<'py>(
+    py: Python<'py>,
+    config: &Bound<'py, PyAny>,
+    dss_cluster_id: String,
+    workdir: PathBuf,
+    python: String,
+    python_path: String,
+) -> PyResult<Bound<'py, PyAny>> {
+    logging::refresh_level(py);
+    let config = to_json(config, "config")?;
+    let host = host(dss_cluster_id, workdir, python, python_path);
+    let (settings, data) =
+        runtime::block_on(py, async move { lifecycle::attach(&config, &host).await })?;
+    to_py(py, &Value::Array(vec![settings, data]))
+}
+
+/// Deletes the cluster recorded in `data` and waits; a cluster already gone is success.
+#[pyfunction]
+pub fn stop_cluster(
+    py: Python<'_>,
+    config: &Bound<'_, PyAny>,
+    data: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    logging::refresh_level(py);
+    let config = to_json(config, "config")?;
+    let data = to_json(data, "data")?;
+    runtime::block_on(py, async move { lifecycle::stop(&config, &data).await })
+}
+
+/// An ExecCredential for kubectl: a token from the credential chain (the key file when
+/// given), cached 0600 in `cache_file` for a few minutes.
+#[pyfunction]
+#[pyo3(signature = (cache_file, key_file=None))]
+pub fn exec_credential<'py>(
+    py: Python<'py>,
+    cache_file: PathBuf,
+    key_file: Option<String>,
+) -> PyResult<Bound<'py, PyAny>> {
+    logging::refresh_level(py);
+    let credential = runtime::block_on(py, async move {
+        let credentials = GoogleCredentials::from_key_or_default(
+            key_file.as_deref().unwrap_or(""),
+            "--key-file",
+        )?;
+        let (token, expires) = token_cache::token(&credentials, &cache_file).await?;
+        Ok(token_cache::exec_credential(&token, expires))
+    })?;
+    to_py(py, &credential)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(plan_cluster, m)?)?;
+    m.add_function(wrap_pyfunction!(start_cluster, m)?)?;
+    m.add_function(wrap_pyfunction!(attach_cluster, m)?)?;
+    m.add_function(wrap_pyfunction!(stop_cluster, m)?)?;
+    m.add_function(wrap_pyfunction!(exec_credential, m)?)?;
+    Ok(())
+}

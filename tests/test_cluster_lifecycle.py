@@ -1,0 +1,369 @@
+"""Create, attach and stop GKE clusters through the DSS host harness, against gke-emulator."""
+
+import json
+import os
+import subprocess
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from tests.dsshost import ComponentFailed
+from tests.support.emulator import HOST
+
+CONTAINER = "/v1/projects/dss-prod-1234/locations"
+
+
+def connection(dss, **params):
+    return dss.define_preset("connection-info", "prod", params)
+
+
+def pool(dss, name, preset=None, **params):
+    return dss.define_preset("node-pool-request", preset or name, {"name": name, **params})
+
+
+def kubectl(kubeconfig, env, *args):
+    proc = subprocess.run(
+        ["kubectl", "--kubeconfig", str(kubeconfig), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **{k: v for k, v in env.items() if v is not None}},
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def creates(emulator):
+    return [
+        r
+        for r in emulator.google_requests()
+        if r["method"] == "POST" and r["path"].endswith("/clusters")
+    ]
+
+
+def test_zonal_cluster_from_dss_to_kubectl_and_back(gcp, emulator, tmp_path):
+    config = {"connection": connection(gcp), "node_pools": [pool(gcp, "cpu", node_count=2)]}
+    run = gcp.start_cluster("create-gke-cluster", "Analytics_1", config)
+    settings, data = run.value
+
+    workdir = gcp.cluster_dir("Analytics_1")
+    kubeconfig = workdir / "kubeconfig"
+    overrides = settings["container"]["executionConfigsGenericOverrides"]
+    assert overrides["kubeConfigPath"] == str(kubeconfig)
+    assert overrides["kubeCtlContext"] == "gke_dss-prod-1234_europe-west1-b_analytics-1"
+    assert settings["spark"]["sparkEnabled"] is True
+    assert (data["project"], data["location"], data["name"]) == (
+        "dss-prod-1234",
+        "europe-west1-b",
+        "analytics-1",
+    )
+    assert data["cluster"]["status"] == "RUNNING"
+    assert data["connection"]["identity"] == HOST["serviceAccountEmail"]
+    assert oct(kubeconfig.stat().st_mode & 0o777) == "0o600"
+
+    # The create request: the DSS host's network inherited, as GKE's discovery document wants.
+    [create] = creates(emulator)
+    body = create["body"]
+    assert (
+        body["cluster"]["network"].endswith("networks/" + "default") or body["cluster"]["network"]
+    )
+    assert body["cluster"]["nodePools"][0]["name"] == "cpu"
+
+    # The real kubectl, through the kubeconfig's credential helper (no gcloud).
+    env = emulator.env(tmp_path / "home")
+    nodes = json.loads(kubectl(kubeconfig, env, "get", "nodes", "-o", "json"))["items"]
+    assert len(nodes) == 2
+    assert {n["metadata"]["labels"]["cloud.google.com/gke-nodepool"] for n in nodes} == {"cpu"}
+    binding = json.loads(
+        kubectl(kubeconfig, env, "get", "clusterrolebinding", data["admin_binding"], "-o", "json")
+    )
+    assert binding["roleRef"]["name"] == "cluster-admin"
+    assert binding["subjects"][0]["name"] == HOST["serviceAccountEmail"]
+    cache = workdir / ".gke-native-token.json"
+    assert oct(cache.stat().st_mode & 0o777) == "0o600"
+
+    gcp.stop_cluster("Analytics_1")
+    deletes = [r for r in emulator.google_requests() if r["method"] == "DELETE"]
+    assert [r["path"] for r in deletes] == [f"{CONTAINER}/europe-west1-b/clusters/analytics-1"]
+    state = emulator.admin("GET", "state")
+    assert "analytics-1" not in json.dumps(state.get("clusters", {}))
+
+
+def test_plan_is_exactly_what_start_sends(gcp, emulator, code_env):
+    config = {
+        "connection": {"mode": "INLINE", "inlineParams": {}},
+        "node_pools": [
+            pool(gcp, "gpu", gpu=True, gpu_driver="LATEST", taints=["ml=yes:NoSchedule"])
+        ],
+        "pod_range": "10.4.0.0/14",
+        "service_range": "10.8.0.0/20",
+        "labels": {"team": "data"},
+    }
+    resolved = gcp.resolve(
+        gcp.descriptor("python-clusters", "create-gke-cluster")["params"], config
+    )
+    script = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import dss_gke; "
+        "print(json.dumps(dss_gke.plan_cluster(json.loads(sys.argv[2]), 'planned')))"
+    )
+    env = {**os.environ, **{k: v for k, v in emulator.env(gcp.dip_home).items() if v}}
+    env.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
+    proc = subprocess.run(
+        [str(code_env), "-c", script, str(gcp.plugin_dir / "python-lib"), json.dumps(resolved)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)
+    assert emulator.google_requests() == [
+        r for r in emulator.google_requests() if r["method"] == "GET"
+    ]
+
+    gcp.start_cluster("create-gke-cluster", "planned", config)
+    [create] = creates(emulator)
+    sent = create["body"]
+    assert create["path"] == f"/v1/{plan['parent']}/clusters"
+    assert normalize(sent["cluster"]) == normalize(plan["cluster"])
+    gpu = sent["cluster"]["nodePools"][0]["config"]["accelerators"][0]
+    assert normalize(gpu["gpuDriverInstallationConfig"]) == {"gpuDriverVersion": "LATEST"}
+
+
+# The official client sends enums as numbers and int64 as strings, as Google's JSON mapping
+# allows; the plan shows names. Compare the meaning.
+ENUMS = {
+    "gpuDriverVersion": [
+        "GPU_DRIVER_VERSION_UNSPECIFIED",
+        "INSTALLATION_DISABLED",
+        "DEFAULT",
+        "LATEST",
+    ],
+    "effect": ["EFFECT_UNSPECIFIED", "NO_SCHEDULE", "PREFER_NO_SCHEDULE", "NO_EXECUTE"],
+    "locationPolicy": ["LOCATION_POLICY_UNSPECIFIED", "BALANCED", "ANY"],
+    "channel": None,
+}
+
+
+def normalize(value, key=None):
+    """Google's JSON mapping omits defaults (false, 0, "", empty): so does the comparison."""
+    if isinstance(value, dict):
+        items = {k: normalize(v, k) for k, v in value.items()}
+        return {k: v for k, v in items.items() if v not in (None, [], {}, False, "", 0)}
+    if isinstance(value, list):
+        return [normalize(v, key) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and ENUMS.get(key):
+        return ENUMS[key][value]
+    if isinstance(value, str) and value.isdigit() and key not in ENUMS:
+        return int(value)
+    return value
+
+
+def test_every_mistake_at_once_and_nothing_created(gcp, emulator):
+    config = {
+        "connection": connection(gcp, zone="europe-west1"),
+        "gke_name": "Analytics_Cluster",
+        "node_pools": [
+            pool(gcp, "a", autoscaling=True, min_nodes=5, max_nodes=2, taints=["x=y"]),
+            pool(gcp, "a", preset="a2", resource_labels={"Team": "x"}),
+        ],
+        "pod_range": "10.0.0.0/8",
+        "service_range": "10.4.0.0/20",
+        "labels": {"bad key": "v"},
+        "settings_valve": "{not json",
+    }
+    with pytest.raises(ComponentFailed) as info:
+        gcp.start_cluster("create-gke-cluster", "c", config)
+    e = info.value
+    assert e.type == "ValidationError"
+    fields = [p["field"] for p in e.attributes["problems"]]
+    assert fields == [
+        "GKE cluster name",
+        "node pool 'a' › Min nodes",
+        "node pool 'a' › Taints",
+        "node pool 'a' › GCP labels",
+        "Node pools",
+        "Service range",
+        "GCP labels",
+        "Settings valve",
+        "GKE connection › Zone",
+    ]
+    assert "min must be at most max" in e.message and "has no effect" in e.message
+    assert creates(emulator) == []
+    assert [r for r in emulator.google_requests() if r["method"] != "GET"] == []
+
+
+def test_gpu_on_autopilot_is_refused(gcp, emulator):
+    config = {
+        "connection": connection(gcp),
+        "mode": "autopilot",
+        "location_type": "regional",
+        "node_pools": [pool(gcp, "gpu", gpu=True)],
+    }
+    with pytest.raises(ComponentFailed, match="Autopilot clusters choose GPU nodes"):
+        gcp.start_cluster("create-gke-cluster", "c", config)
+    assert creates(emulator) == []
+
+
+def test_regional_autopilot(gcp, emulator):
+    config = {"connection": connection(gcp), "mode": "autopilot", "location_type": "regional"}
+    _, data = gcp.start_cluster("create-gke-cluster", "auto", config).value
+    assert (data["location"], data["autopilot"], data["regional"]) == ("europe-west1", True, True)
+    [create] = creates(emulator)
+    assert create["path"] == f"{CONTAINER}/europe-west1/clusters"
+    assert create["body"]["cluster"]["autopilot"] == {"enabled": True}
+
+
+def test_explicit_network_security_and_valve(gcp, emulator):
+    config = {
+        "connection": connection(gcp),
+        "node_pools": [pool(gcp, "cpu")],
+        "location_type": "regional",
+        "node_locations": ["europe-west1-b", "europe-west1-c"],
+        "network_mode": "explicit",
+        "network": "dss-vpc",
+        "subnetwork": "dss-subnet",
+        "pod_range": "pods",
+        "service_range": "/20",
+        "private_nodes": True,
+        "authorized_networks": True,
+        "authorized_cidrs": ["203.0.113.0/24"],
+        "workload_identity": True,
+        "release_channel": "STABLE",
+        "settings_valve": json.dumps(
+            {"description": "made by DSS", "shieldedNodes": {"enabled": False}}
+        ),
+    }
+    gcp.start_cluster("create-gke-cluster", "secure", config)
+    cluster = creates(emulator)[0]["body"]["cluster"]
+    assert (cluster["network"], cluster["subnetwork"]) == ("dss-vpc", "dss-subnet")
+    assert cluster["locations"] == ["europe-west1-b", "europe-west1-c"]
+    assert cluster["ipAllocationPolicy"]["clusterSecondaryRangeName"] == "pods"
+    assert cluster["ipAllocationPolicy"]["servicesIpv4CidrBlock"] == "/20"
+    assert cluster["privateClusterConfig"]["enablePrivateNodes"] is True
+    blocks = [b["cidrBlock"] for b in cluster["masterAuthorizedNetworksConfig"]["cidrBlocks"]]
+    assert blocks[0] == "203.0.113.0/24" and blocks[1].endswith("/32")
+    assert cluster["workloadIdentityConfig"]["workloadPool"] == "dss-prod-1234.svc.id.goog"
+    assert cluster["description"] == "made by DSS"
+    assert cluster["shieldedNodes"] == {} or cluster["shieldedNodes"].get("enabled") in (
+        False,
+        None,
+    )
+
+
+def test_resume_after_dss_restarted_mid_creation(gcp, emulator):
+    config = {"connection": connection(gcp), "node_pools": [pool(gcp, "cpu")]}
+    emulator.admin("POST", "operations/hold-next", {"count": 1})
+    with pytest.raises(subprocess.TimeoutExpired):
+        gcp.start_cluster("create-gke-cluster", "resumed", config, timeout=8)
+    assert len(creates(emulator)) == 1
+    emulator.restart()  # GKE's side restarts too, with the creation still running
+
+    def release_soon():
+        time.sleep(1.5)
+        emulator.admin("POST", "operations/release", {})
+
+    threading.Thread(target=release_soon).start()
+    _, data = gcp.start_cluster("create-gke-cluster", "resumed", config).value
+    assert data["cluster"]["status"] == "RUNNING"
+    assert data["created_by_plugin"] is True
+    assert len(creates(emulator)) == 0  # the restarted emulator's log: no second creation
+
+
+def test_running_twin_is_adopted_and_different_one_refused(gcp, emulator):
+    config = {"connection": connection(gcp), "node_pools": [pool(gcp, "cpu")]}
+    gcp.start_cluster("create-gke-cluster", "twin", config)
+    _, data = gcp.start_cluster("create-gke-cluster", "twin", config).value
+    assert data["created_by_plugin"] is False
+    assert len(creates(emulator)) == 1
+    other = {"connection": connection(gcp), "node_pools": [pool(gcp, "other")]}
+    with pytest.raises(ComponentFailed, match="already runs in europe-west1-b with another"):
+        gcp.start_cluster("create-gke-cluster", "twin", other)
+
+
+def test_failed_creation_is_deleted(gcp, emulator):
+    emulator.admin(
+        "POST",
+        "operations/fail-next",
+        {"code": "RESOURCE_EXHAUSTED", "message": "Quota 'CPUS' exceeded"},
+    )
+    config = {"connection": connection(gcp), "node_pools": [pool(gcp, "cpu")]}
+    with pytest.raises(ComponentFailed) as info:
+        gcp.start_cluster("create-gke-cluster", "failing", config)
+    assert info.value.type == "OperationFailed"
+    assert "Quota 'CPUS' exceeded" in info.value.message
+    assert "it was deleted, so it costs nothing" in info.value.message
+    assert [r["method"] for r in emulator.google_requests() if r["method"] == "DELETE"] == [
+        "DELETE"
+    ]
+
+
+def test_throttling_and_unavailability_are_survived(gcp, emulator):
+    emulator.admin(
+        "POST",
+        "faults",
+        {"method": "POST", "path": "/clusters", "count": 3, "kind": "error", "status": 429},
+    )
+    emulator.admin(
+        "POST",
+        "faults",
+        {"method": "GET", "path": "/operations/", "count": 2, "kind": "error", "status": 503},
+    )
+    config = {"connection": connection(gcp), "node_pools": [pool(gcp, "cpu")]}
+    _, data = gcp.start_cluster("create-gke-cluster", "stormy", config).value
+    assert data["cluster"]["status"] == "RUNNING"
+    statuses = [r["status"] for r in emulator.google_requests() if r["method"] == "POST"]
+    assert statuses == [429, 429, 429, 200]
+
+
+def test_stop_waits_for_an_operation_in_progress(gcp, emulator):
+    config = {"connection": connection(gcp), "node_pools": [pool(gcp, "cpu")]}
+    gcp.start_cluster("create-gke-cluster", "busy", config)
+    # Someone else's deletion is running (held by GKE): stop() must wait for it, not fail.
+    emulator.admin("POST", "operations/hold-next", {"count": 1})
+    request = urllib.request.Request(
+        f"{emulator.url}{CONTAINER}/europe-west1-b/clusters/busy", method="DELETE"
+    )
+    urllib.request.urlopen(request).read()
+
+    def release_soon():
+        time.sleep(1.5)
+        emulator.admin("POST", "operations/release", {})
+
+    threading.Thread(target=release_soon).start()
+    gcp.stop_cluster("busy")
+    deletes = [r["status"] for r in emulator.google_requests() if r["method"] == "DELETE"]
+    assert deletes == [200, 400]  # ours was refused while the other ran, then we waited
+    assert "busy" not in json.dumps(emulator.admin("GET", "state").get("clusters", {}))
+
+
+def test_stop_of_a_cluster_already_gone_succeeds(gcp, emulator):
+    config = {"connection": connection(gcp), "node_pools": [pool(gcp, "cpu")]}
+    gcp.start_cluster("create-gke-cluster", "gone", config)
+    gcp.stop_cluster("gone")
+    record = gcp.cluster_record("gone")
+    record["plugin_data"] = {
+        "project": "dss-prod-1234",
+        "location": "europe-west1-b",
+        "name": "gone",
+    }
+    (gcp.dip_home / "harness" / "clusters" / "gone.json").write_text(json.dumps(record))
+    gcp.stop_cluster("gone")
+
+
+def test_attach_leaves_the_cluster_running(gcp, emulator, tmp_path):
+    created = {"connection": connection(gcp), "node_pools": [pool(gcp, "cpu")]}
+    gcp.start_cluster("create-gke-cluster", "owned", created)
+    attach = {"connection": connection(gcp), "cluster_name": "owned", "use_dns_endpoint": True}
+    settings, data = gcp.start_cluster("attach-gke-cluster", "attached", attach).value
+    assert data["endpoint"].startswith("localhost:")
+    kubeconfig = settings["container"]["executionConfigsGenericOverrides"]["kubeConfigPath"]
+    nodes = json.loads(
+        kubectl(kubeconfig, emulator.env(tmp_path / "home"), "get", "nodes", "-o", "json")
+    )
+    assert len(nodes["items"]) == 3
+    gcp.stop_cluster("attached")
+    assert [r for r in emulator.google_requests() if r["method"] == "DELETE"] == []
+    with pytest.raises(ComponentFailed, match="no cluster 'nope' in europe-west1-b"):
+        gcp.start_cluster("attach-gke-cluster", "x", {**attach, "cluster_name": "nope"})
