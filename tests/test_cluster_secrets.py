@@ -1,0 +1,91 @@
+"""A service-account key given in the connection: used, and never seen where it should not be."""
+
+import json
+import os
+import stat
+import subprocess
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.dsshost import ComponentFailed
+
+KEY_EMAIL = "dss-runner@dss-prod-1234.iam.gserviceaccount.com"
+
+
+@pytest.fixture
+def key_json(emulator):
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return json.dumps(
+        {
+            "type": "service_account",
+            "project_id": "dss-prod-1234",
+            "private_key_id": "0123456789abcdef",
+            "private_key": pem,
+            "client_email": KEY_EMAIL,
+            "client_id": "1234567890",
+            "token_uri": f"{emulator.url}/token",
+        }
+    )
+
+
+def secret_marks(key_json):
+    """Pieces of the key that must never leak: its PEM body lines."""
+    pem = json.loads(key_json)["private_key"]
+    return [line for line in pem.splitlines() if len(line) > 40][:3]
+
+
+def test_key_is_used_and_never_leaks(gcp, emulator, key_json, tmp_path):
+    conn = gcp.define_preset("connection-info", "keyed", {"service_account_key": key_json})
+    pool = gcp.define_preset("node-pool-request", "cpu", {"name": "cpu"})
+    config = {"connection": conn, "node_pools": [pool]}
+    run = gcp.start_cluster("create-gke-cluster", "keyed", config)
+    settings, data = run.value
+    assert data["identity"] == KEY_EMAIL
+    assert KEY_EMAIL in data["connection"]["credentials"]
+    identities = {r.get("identity") for r in emulator.requests() if r.get("cluster")}
+    assert identities == {KEY_EMAIL}
+
+    kubeconfig = settings["container"]["executionConfigsGenericOverrides"]["kubeConfigPath"]
+    env = {**os.environ, **{k: v for k, v in emulator.env(tmp_path / "home").items() if v}}
+    env.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
+    out = subprocess.run(
+        ["kubectl", "--kubeconfig", kubeconfig, "get", "clusterrolebindings", "-o", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    subjects = [s["name"] for b in json.loads(out.stdout)["items"] for s in b.get("subjects", [])]
+    assert KEY_EMAIL in subjects
+
+    marks = secret_marks(key_json)
+    visible = run.log + json.dumps(settings) + json.dumps(data) + json.dumps(emulator.requests())
+    assert not [m for m in marks if m in visible]
+    # Every file the plugin wrote that holds the key or a token is private to DSS's user.
+    for path in gcp.cluster_dir("keyed").rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            if any(m in text for m in marks) or "token" in path.name:
+                assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+    gcp.stop_cluster("keyed")
+
+
+def test_bad_key_names_the_field_not_the_secret(gcp, emulator, key_json):
+    broken = key_json.replace('"type": "service_account"', '"type": "service_account" oops')
+    conn = gcp.define_preset("connection-info", "broken", {"service_account_key": broken})
+    pool = gcp.define_preset("node-pool-request", "cpu", {"name": "cpu"})
+    with pytest.raises(ComponentFailed) as info:
+        gcp.start_cluster("create-gke-cluster", "c", {"connection": conn, "node_pools": [pool]})
+    assert info.value.type == "ValidationError"
+    assert "GKE connection › Service-account key: is not valid JSON" in info.value.message
+    leaked = info.value.message + info.value.log + info.value.traceback
+    assert not [m for m in secret_marks(key_json) if m in leaked]
+    assert [r for r in emulator.google_requests() if r["method"] != "GET"] == []
