@@ -1,30 +1,34 @@
-"""`make demo`: the plugin zip installed into the DSS host harness, its components run.
+"""`make demo`: the main job, on the embedded local default — no cloud account, no network.
 
-Runs with no cloud account and no network. Cluster creation joins this demo with the lifecycle
-issue; until then it shows what exists: installation, descriptor validation and the
-"Check DSS host" cluster action.
+gke-emulator stands in for GKE, Compute and the metadata server of a DSS host on GCE; the DSS
+host harness installs the built plugin zip as DSS would. Then, as a DSS admin: a connection
+preset and two node-pool presets (one with a GPU), the plan, the creation with its progress,
+the real kubectl on the written kubeconfig, and the deletion.
 """
 
-import html
+import json
 import os
 import pathlib
 import re
+import subprocess
 import sys
 import tempfile
 import time
 import zipfile
 
 from tests.dsshost import DssHost, make_code_env
+from tests.support.emulator import HOST, Emulator
 
 
 def say(text: str) -> None:
-    print(f"==> {text}", flush=True)
+    print(f"\n==> {text}", flush=True)
 
 
-def as_text(fragment: str) -> str:
-    text = re.sub(r"</(tr|p|h3)>", "\n", fragment)
-    text = re.sub(r"</t[dh]>", "\t", text)
-    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+def show_log(log: str) -> None:
+    for line in log.splitlines():
+        m = re.search(r"\[(INFO|WARNING|ERROR)\] \[(dss_gke[^\]]*)\] (.*)", line)
+        if m:
+            print(f"    {m.group(1):7} {m.group(3)}")
 
 
 def main() -> int:
@@ -32,28 +36,90 @@ def main() -> int:
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="gke-native-demo-") as tmp:
         tmp = pathlib.Path(tmp)
-        say(f"building the plugin's code env from {zip_path.name}'s code-env spec")
-        spec = tmp / "spec"
-        with zipfile.ZipFile(zip_path) as z:
-            z.extractall(spec)
-        python = make_code_env(spec, tmp / "code-env")
-        host = DssHost(tmp / "dip_home", python)
-        say("installing the zip into a DSS host (descriptors validated as DSS reads them)")
-        plugin_dir = host.install(zip_path)
-        components = sorted(
-            f"{p.parent.name}/{p.name}"
-            for folder in ("python-clusters", "python-runnables", "custom-recipes", "python-steps")
-            for p in (plugin_dir / folder).glob("*")
-            if p.is_dir()
-        )
-        print("    components: " + ", ".join(components))
-        say('running the cluster action "Check DSS host" (no metadata server: not on GCE)')
-        run = host.run_macro(
-            "check-dss-host", {"clusterId": "demo", "timeout": 1.0},
-            env={"GCE_METADATA_HOST": "127.0.0.1:9"},
-        )  # fmt: skip
-        print("    " + as_text(run.result).replace("\n", "\n    "))
-    say(f"done in {time.monotonic() - start:.1f}s: the zip installs and its components run")
+        say("starting gke-emulator (GKE, Compute, metadata server and cluster APIs on loopback)")
+        emulator = Emulator(tmp / "emulator-state.json", operation_seconds=2).start()
+        emulator.admin("PUT", "metadata", HOST)
+        print(f"    {emulator.url}: DSS host '{HOST['instanceName']}' in {HOST['projectId']}, "
+              f"{HOST['zone']}, running as {HOST['serviceAccountEmail']}")  # fmt: skip
+        try:
+            say(f"installing {zip_path.name} into a DSS host (code env from its spec)")
+            spec = tmp / "spec"
+            with zipfile.ZipFile(zip_path) as z:
+                z.extractall(spec)
+            home = tmp / "home"
+            home.mkdir()
+            dss = DssHost(tmp / "dip_home", make_code_env(spec, tmp / "code-env"))
+            dss.extra_env.update(emulator.env(home))
+            dss.install(zip_path)
+
+            say("defining presets: connection 'prod' (blank: from the host), pools 'cpu' and 'gpu'")
+            connection = dss.define_preset("connection-info", "prod", {})
+            cpu = dss.define_preset(
+                "node-pool-request",
+                "cpu",
+                {"name": "cpu", "machine_type": "n2-standard-8", "autoscaling": True,
+                 "min_nodes": 1, "max_nodes": 4},
+            )  # fmt: skip
+            gpu = dss.define_preset(
+                "node-pool-request",
+                "gpu",
+                {"name": "gpu", "machine_type": "n1-standard-8", "node_count": 1, "gpu": True,
+                 "gpu_type": "nvidia-tesla-t4", "gpu_driver": "LATEST",
+                 "taints": ["dedicated=ml:NoSchedule"]},
+            )  # fmt: skip
+            config = {
+                "connection": connection,
+                "node_pools": [cpu, gpu],
+                "labels": {"team": "data"},
+            }
+            resolved = dss.resolve(
+                dss.descriptor("python-clusters", "create-gke-cluster")["params"], config
+            )
+            config_file = tmp / "cluster-config.json"
+            config_file.write_text(json.dumps(resolved))
+
+            say("the plan: exactly the request start() will send (python -m dss_gke plan)")
+            env = {**os.environ, **{k: v for k, v in dss.extra_env.items() if v is not None}}
+            env.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
+            env["PYTHONPATH"] = str(dss.plugin_dir / "python-lib")
+            plan = subprocess.run(
+                [str(dss.python), "-m", "dss_gke", "plan", "--config", str(config_file),
+                 "--cluster-id", "analytics"],
+                capture_output=True, text=True, env=env, check=True,
+            ).stdout  # fmt: skip
+            print("    " + plan.replace("\n", "\n    "))
+
+            say("creating the cluster (DSS's start() of 'Create GKE cluster')")
+            run = dss.start_cluster("create-gke-cluster", "analytics", config)
+            show_log(run.log)
+            settings, data = run.value
+            kubeconfig = settings["container"]["executionConfigsGenericOverrides"]["kubeConfigPath"]
+            print(
+                f"    GKE cluster {data['name']} in {data['location']}: "
+                f"{data['cluster']['status']}, "
+                f"Kubernetes {data['cluster']['currentMasterVersion']}, endpoint {data['endpoint']}"
+            )
+            print(f"    kubeconfig: {kubeconfig} (mode 0600); {data['identity']} is cluster-admin")
+
+            say("kubectl get nodes, authenticated by the plugin's credential helper (no gcloud)")
+            nodes = subprocess.run(
+                ["kubectl", "--kubeconfig", kubeconfig, "get", "nodes", "-L",
+                 "cloud.google.com/gke-nodepool"],
+                capture_output=True, text=True, env=env,
+            )  # fmt: skip
+            print("    " + (nodes.stdout or nodes.stderr).strip().replace("\n", "\n    "))
+            if nodes.returncode != 0:
+                return 1
+
+            say("stopping the cluster (DSS's stop(): GKE deletes it)")
+            show_log(dss.stop_cluster("analytics").log)
+            calls = emulator.google_requests()
+        finally:
+            emulator.stop()
+    say(
+        f"done in {time.monotonic() - start:.0f}s: planned, created (2 pools, one GPU), reached "
+        f"with kubectl, deleted; {len(calls)} Google API calls, no cloud account"
+    )
     return 0
 
 
