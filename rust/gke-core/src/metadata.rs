@@ -29,6 +29,8 @@ pub struct MetadataServer {
     host: String,
     http: reqwest::Client,
     backoff: Backoff,
+    /// The host's facts do not change while a call runs: probed once, shared by clones.
+    facts: std::sync::Arc<tokio::sync::OnceCell<Option<HostFacts>>>,
 }
 
 impl MetadataServer {
@@ -66,6 +68,7 @@ impl MetadataServer {
                 initial: Duration::from_millis(200),
                 ..Backoff::default()
             },
+            facts: Default::default(),
         })
     }
 
@@ -107,6 +110,13 @@ impl MetadataServer {
 
     /// The facts of this host, or `None` when no metadata server answers (not on Google Cloud).
     pub async fn probe(&self) -> Result<Option<HostFacts>> {
+        self.facts
+            .get_or_try_init(|| self.probe_once())
+            .await
+            .cloned()
+    }
+
+    async fn probe_once(&self) -> Result<Option<HostFacts>> {
         // One quick try first: off Google Cloud the name does not resolve or nothing listens,
         // and a DSS admin should not wait for retries to learn that.
         let project_id = match self.get_once("project/project-id").await {
