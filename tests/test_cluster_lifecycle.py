@@ -367,3 +367,17 @@ def test_attach_leaves_the_cluster_running(gcp, emulator, tmp_path):
     assert [r for r in emulator.google_requests() if r["method"] == "DELETE"] == []
     with pytest.raises(ComponentFailed, match="no cluster 'nope' in europe-west1-b"):
         gcp.start_cluster("attach-gke-cluster", "x", {**attach, "cluster_name": "nope"})
+
+
+def test_gke_gcloud_auth_plugin_can_be_chosen(gcp, emulator):
+    config = {
+        "connection": connection(gcp),
+        "node_pools": [pool(gcp, "cpu")],
+        "credential_helper": "gke-gcloud-auth-plugin",
+    }
+    settings, _ = gcp.start_cluster("create-gke-cluster", "gcloudy", config).value
+    path = settings["container"]["executionConfigsGenericOverrides"]["kubeConfigPath"]
+    with open(path) as f:
+        exec_config = json.load(f)["users"][0]["user"]["exec"]
+    assert exec_config["command"] == "gke-gcloud-auth-plugin"
+    assert not list(gcp.cluster_dir("gcloudy").glob("gke-native-sa-key.json"))

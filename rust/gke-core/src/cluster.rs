@@ -44,6 +44,7 @@ pub struct ClusterRequest {
     pub shielded_nodes: bool,
     pub settings_valve: String,
     pub keep_failed: bool,
+    pub credential_helper: String,
     pub operation_timeout_minutes: i64,
     pub log_level: String,
 }
@@ -77,6 +78,7 @@ impl Default for ClusterRequest {
             shielded_nodes: true,
             settings_valve: String::new(),
             keep_failed: false,
+            credential_helper: "dss-gke".into(),
             operation_timeout_minutes: 30,
             log_level: "INFO".into(),
         }
@@ -149,6 +151,7 @@ pub struct ClusterSpec {
     pub shielded_nodes: bool,
     pub valve: Option<Value>,
     pub keep_failed: bool,
+    pub gcloud_auth_plugin: bool,
     pub operation_timeout_minutes: i64,
 }
 
@@ -487,6 +490,18 @@ impl ClusterRequest {
                 ),
             ));
         }
+        if !matches!(
+            self.credential_helper.as_str(),
+            "dss-gke" | "gke-gcloud-auth-plugin"
+        ) {
+            problems.push(Problem::new(
+                "Kubernetes credentials",
+                format!(
+                    "'{}' is not dss-gke or gke-gcloud-auth-plugin",
+                    self.credential_helper
+                ),
+            ));
+        }
         let valve = match parse_valve(&self.settings_valve, "Settings valve") {
             Ok(v) => v,
             Err(p) => {
@@ -520,6 +535,7 @@ impl ClusterRequest {
             shielded_nodes: self.shielded_nodes,
             valve,
             keep_failed: self.keep_failed,
+            gcloud_auth_plugin: self.credential_helper == "gke-gcloud-auth-plugin",
             operation_timeout_minutes: self.operation_timeout_minutes,
         })
     }

@@ -311,10 +311,11 @@ fn write_kubeconfig(
     server: &str,
     ca: &str,
     key: &str,
+    gcloud_plugin: bool,
 ) -> Result<(PathBuf, AuthHelper)> {
     std::fs::create_dir_all(&host.workdir)
         .map_err(|e| GkeError::Auth(format!("cannot create {}: {e}", host.workdir.display())))?;
-    let key = key.trim();
+    let key = if gcloud_plugin { "" } else { key.trim() };
     let key_file = if key.is_empty() {
         None
     } else if key.starts_with('{') {
@@ -324,15 +325,19 @@ fn write_kubeconfig(
     } else {
         Some(key.to_string())
     };
-    let helper = AuthHelper::DssGke {
-        python: host.python.clone(),
-        python_path: host.python_path.clone(),
-        key_file,
-        cache_file: host
-            .workdir
-            .join(".gke-native-token.json")
-            .display()
-            .to_string(),
+    let helper = if gcloud_plugin {
+        AuthHelper::GcloudPlugin
+    } else {
+        AuthHelper::DssGke {
+            python: host.python.clone(),
+            python_path: host.python_path.clone(),
+            key_file,
+            cache_file: host
+                .workdir
+                .join(".gke-native-token.json")
+                .display()
+                .to_string(),
+        }
     };
     let doc = render(&KubeconfigSpec {
         context,
@@ -381,6 +386,8 @@ struct Reached {
     identity: Option<String>,
     created: bool,
     regional: bool,
+    /// Google's `gke-gcloud-auth-plugin` in the kubeconfig instead of ours.
+    gcloud_plugin: bool,
 }
 
 async fn finish(
@@ -396,6 +403,7 @@ async fn finish(
         identity,
         created,
         regional,
+        gcloud_plugin,
     } = reached;
     let (cluster, endpoint) = (&cluster, endpoint.as_str());
     let ca = cluster
@@ -407,8 +415,14 @@ async fn finish(
         "gke_{}_{}_{}",
         connection.project_id, cluster.location, cluster.name
     );
-    let (kubeconfig, _) =
-        write_kubeconfig(host, &context, &format!("https://{endpoint}"), &ca, key)?;
+    let (kubeconfig, _) = write_kubeconfig(
+        host,
+        &context,
+        &format!("https://{endpoint}"),
+        &ca,
+        key,
+        gcloud_plugin,
+    )?;
     tracing::info!("kubeconfig written to {}", kubeconfig.display());
     let binding = match &identity {
         Some(identity) => {
@@ -457,6 +471,7 @@ pub async fn start(config: &Value, host: &Host) -> Result<(Value, Value)> {
         identity: plan.connection.identity.clone(),
         created,
         regional: plan.spec.regional,
+        gcloud_plugin: plan.spec.gcloud_auth_plugin,
     };
     finish(host, &plan.connection, &plan.credentials, &key, reached).await
 }
@@ -521,6 +536,7 @@ pub struct AttachRequest {
     pub use_dns_endpoint: bool,
     pub kubernetes_user: String,
     pub grant_admin: bool,
+    pub credential_helper: String,
     pub log_level: String,
 }
 
@@ -535,6 +551,18 @@ pub async fn attach(config: &Value, host: &Host) -> Result<(Value, Value)> {
         problems.push(Problem::new(
             "Location type",
             format!("'{}' is not zonal or regional", request.location_type),
+        ));
+    }
+    if !matches!(
+        request.credential_helper.as_str(),
+        "dss-gke" | "gke-gcloud-auth-plugin"
+    ) {
+        problems.push(Problem::new(
+            "Kubernetes credentials",
+            format!(
+                "'{}' is not dss-gke or gke-gcloud-auth-plugin",
+                request.credential_helper
+            ),
         ));
     }
     let connection_request = match ConnectionRequest::from_dss(&request.connection) {
@@ -586,6 +614,7 @@ pub async fn attach(config: &Value, host: &Host) -> Result<(Value, Value)> {
         identity,
         created: false,
         regional,
+        gcloud_plugin: request.credential_helper == "gke-gcloud-auth-plugin",
     };
     finish(
         host,
