@@ -1,7 +1,8 @@
 """`make bench`: gke-native side by side with the reference tools, in the same run.
 
-Import and client start-up: `import dss_gke` versus building the discovery-based Python client
-of the GKE API (`googleapiclient.discovery.build("container", "v1")`), each in a fresh process.
+Import and client start-up (target: `import dss_gke` <= 50 ms) versus building the
+discovery-based Python client of the GKE API (`googleapiclient.discovery.build("container",
+"v1")`), each in a fresh process; then the cluster lifecycle (bench/lifecycle.py).
 """
 
 import statistics
@@ -27,13 +28,20 @@ def timed(code: str) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
+def import_time() -> None:
     baseline = statistics.median(timed("pass") for _ in range(RUNS))
     print(f"Python start-up alone: {baseline * 1000:.0f} ms (subtracted below)")
     print(f"{'case':40} {'median ms':>10}")
     for name, code in CASES.items():
         median = statistics.median(timed(code) for _ in range(RUNS)) - baseline
         print(f"{name:40} {median * 1000:10.0f}")
+
+
+def main() -> None:
+    from bench import lifecycle
+
+    import_time()
+    lifecycle.main()
 
 
 if __name__ == "__main__":
