@@ -1,5 +1,6 @@
-//! Compute v1 `instances.get`, `instanceGroups.get` and `instanceGroups.listInstances`: the VM the
-//! client runs on (from the instance metadata) and the node VMs and instance groups of every node pool.
+//! Compute v1 `instances.get`, `instanceGroups.get`, `instanceGroups.listInstances` and
+//! `subnetworks.get`: the VM the client runs on and its subnetwork (from the instance metadata),
+//! and the node VMs and instance groups of every node pool.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -25,6 +26,9 @@ pub fn serve(state: &State, method: &str, path: &str) -> Response {
         ("POST", ["projects", project, "zones", zone, "instanceGroups", name, "listInstances"]) => {
             group(state, project, zone, name).map(|g| members_json(&g))
         }
+        ("GET", ["projects", project, "regions", region, "subnetworks", name]) => {
+            subnetwork(&state.instance, project, region, name)
+        }
         _ => None,
     };
     match found {
@@ -49,6 +53,26 @@ fn instance(state: &State, project: &str, zone: &str, name: &str) -> Option<Valu
                 .find(|g| g.node_names().iter().any(|n| n == name))
                 .map(|g| node_json(state, cluster, &g, name))
         })
+}
+
+/// The host's subnetwork is the one subnetwork the emulator knows.
+fn subnetwork(host: &InstanceMetadata, project: &str, region: &str, name: &str) -> Option<Value> {
+    let known = host.project_id == project
+        && host.region() == region
+        && last_segment(&host.subnetwork) == name;
+    known.then(|| {
+        json!({
+            "kind": "compute#subnetwork",
+            "name": name,
+            "region": format!("{COMPUTE}/projects/{project}/regions/{region}"),
+            "network": network_url(project, &host.network),
+            "ipCidrRange": host.subnetwork_cidr,
+            "secondaryIpRanges": host.secondary_ranges.iter()
+                .map(|(n, c)| json!({"rangeName": n, "ipCidrRange": c}))
+                .collect::<Vec<_>>(),
+            "selfLink": subnetwork_url(project, region, name),
+        })
+    })
 }
 
 fn group(state: &State, project: &str, zone: &str, name: &str) -> Option<InstanceGroup> {

@@ -21,6 +21,10 @@ pub struct InstanceMetadata {
     pub network: String,
     /// A subnetwork name or path (`projects/p/regions/r/subnetworks/s`).
     pub subnetwork: String,
+    /// The subnetwork's primary range, as Compute's `subnetworks.get` gives it.
+    pub subnetwork_cidr: String,
+    /// Secondary ranges of the subnetwork, name → CIDR (pods and services of VPC-native clusters).
+    pub secondary_ranges: std::collections::BTreeMap<String, String>,
     pub ip: String,
     pub service_account_email: String,
     pub scopes: Vec<String>,
@@ -39,6 +43,12 @@ impl Default for InstanceMetadata {
             machine_type: "e2-standard-8".into(),
             network: "default".into(),
             subnetwork: "default".into(),
+            subnetwork_cidr: "10.128.0.0/20".into(),
+            secondary_ranges: [
+                ("pods".to_string(), "10.4.0.0/14".to_string()),
+                ("services".to_string(), "10.8.0.0/20".to_string()),
+            ]
+            .into(),
             ip: "10.128.0.2".into(),
             service_account_email: "dss-host@emulated-project.iam.gserviceaccount.com".into(),
             scopes: vec!["https://www.googleapis.com/auth/cloud-platform".into()],

@@ -118,3 +118,38 @@ async fn node_pools_have_instance_groups_and_node_instances() {
         2
     );
 }
+
+#[tokio::test]
+async fn the_host_subnetwork_shows_its_ranges() {
+    let emulator = Emulator::start();
+    emulator
+        .admin(
+            reqwest::Method::PUT,
+            "metadata",
+            Some(json!({
+                "projectId": "dss-prod",
+                "zone": "europe-west1-b",
+                "subnetwork": "dss-subnet",
+                "subnetworkCidr": "10.132.0.0/20",
+                "secondaryRanges": {"gke-pods": "10.20.0.0/14"},
+            })),
+        )
+        .await;
+    let (status, subnet) = compute(
+        &emulator,
+        "projects/dss-prod/regions/europe-west1/subnetworks/dss-subnet",
+    )
+    .await;
+    assert_eq!(status, 200, "{subnet}");
+    assert_eq!(subnet["ipCidrRange"], "10.132.0.0/20");
+    assert_eq!(
+        subnet["secondaryIpRanges"],
+        json!([{"rangeName": "gke-pods", "ipCidrRange": "10.20.0.0/14"}])
+    );
+    let (missing, _) = compute(
+        &emulator,
+        "projects/dss-prod/regions/europe-west1/subnetworks/other",
+    )
+    .await;
+    assert_eq!(missing, 404);
+}

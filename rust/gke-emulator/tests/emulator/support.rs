@@ -66,6 +66,8 @@ impl Emulator {
 
     /// Starts the binary with extra flags (`--operation-seconds` defaults to a short duration).
     pub fn start_with(extra: &[&str]) -> Emulator {
+        // The Google crates are built without their own TLS provider (aws-lc), as in gke-core.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut command = Command::new(env!("CARGO_BIN_EXE_gke-emulator"));
         command
             .arg("--discovery-dir")
