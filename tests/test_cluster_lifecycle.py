@@ -97,8 +97,8 @@ def test_plan_is_exactly_what_start_sends(gcp, emulator, code_env):
         "node_pools": [
             pool(gcp, "gpu", gpu=True, gpu_driver="LATEST", taints=["ml=yes:NoSchedule"])
         ],
-        "pod_range": "10.4.0.0/14",
-        "service_range": "10.8.0.0/20",
+        "pod_range": "10.40.0.0/14",
+        "service_range": "10.48.0.0/20",
         "labels": {"team": "data"},
     }
     resolved = gcp.resolve(
@@ -216,6 +216,7 @@ def test_regional_autopilot(gcp, emulator):
 
 
 def test_explicit_network_security_and_valve(gcp, emulator):
+    emulator.admin("PUT", "metadata", {"subnetwork": "dss-subnet"})
     config = {
         "connection": connection(gcp),
         "node_pools": [pool(gcp, "cpu")],
@@ -381,3 +382,19 @@ def test_gke_gcloud_auth_plugin_can_be_chosen(gcp, emulator):
         exec_config = json.load(f)["users"][0]["user"]["exec"]
     assert exec_config["command"] == "gke-gcloud-auth-plugin"
     assert not list(gcp.cluster_dir("gcloudy").glob("gke-native-sa-key.json"))
+
+
+def test_ranges_must_fit_the_subnetwork(gcp, emulator):
+    config = {
+        "connection": connection(gcp),
+        "node_pools": [pool(gcp, "cpu")],
+        "pod_range": "10.128.0.0/14",
+        "service_range": "svc-range",
+    }
+    with pytest.raises(ComponentFailed) as info:
+        gcp.start_cluster("create-gke-cluster", "c", config)
+    problems = info.value.attributes["problems"]
+    assert [p["field"] for p in problems] == ["Pod range", "Service range"]
+    assert "overlaps the subnetwork" in problems[0]["message"]
+    assert "it has: pods, services" in problems[1]["message"]
+    assert creates(emulator) == []

@@ -554,6 +554,60 @@ fn pool_label(value: &Value, index: usize) -> String {
 }
 
 impl ClusterSpec {
+    /// The subnetwork the cluster will use, as a path Compute answers, when known.
+    pub fn subnetwork_path(&self, ctx: &PlanContext) -> Option<String> {
+        let subnetwork = match &self.network {
+            Network::Inherit => ctx.host_network.as_ref().map(|(_, s)| s.clone())?,
+            Network::Explicit { subnetwork, .. } if !subnetwork.is_empty() => subnetwork.clone(),
+            _ => return None,
+        };
+        Some(if subnetwork.starts_with("projects/") {
+            subnetwork
+        } else {
+            format!(
+                "projects/{}/regions/{}/subnetworks/{subnetwork}",
+                ctx.project_id, ctx.region
+            )
+        })
+    }
+
+    /// Problems of the pod and service ranges against the subnetwork they will live in: its
+    /// primary range (no overlap) and its secondary ranges (names must exist).
+    pub fn subnet_problems(
+        &self,
+        subnet: &str,
+        primary: &str,
+        secondary: &[(String, String)],
+    ) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let primary_range = primary.parse::<CidrRange>().ok();
+        for (field, range) in [
+            ("Pod range", &self.pod_range),
+            ("Service range", &self.service_range),
+        ] {
+            match range {
+                Some(IpRange::Cidr(c)) => {
+                    if primary_range.is_some_and(|p| p.overlaps(c)) {
+                        problems.push(Problem::new(field, format!("{c} overlaps the subnetwork {subnet} ({primary}): nodes, pods and services need separate addresses")));
+                    }
+                    for (name, cidr) in secondary {
+                        if cidr.parse::<CidrRange>().is_ok_and(|r| r.overlaps(c)) {
+                            problems.push(Problem::new(field, format!("{c} overlaps the secondary range {name} ({cidr}) of {subnet}: use the range's name instead, or another block")));
+                        }
+                    }
+                }
+                Some(IpRange::SecondaryRange(name))
+                    if !secondary.iter().any(|(n, _)| n == name) =>
+                {
+                    let known: Vec<&str> = secondary.iter().map(|(n, _)| n.as_str()).collect();
+                    problems.push(Problem::new(field, format!("'{name}' is not a secondary range of the subnetwork {subnet} (it has: {})", if known.is_empty() { "none".to_string() } else { known.join(", ") })));
+                }
+                _ => {}
+            }
+        }
+        problems
+    }
+
     /// `projects/{p}/locations/{zone or region}`.
     pub fn parent(&self, ctx: &PlanContext) -> String {
         format!(
@@ -868,5 +922,34 @@ mod descriptor_tests {
         assert_eq!(from_descriptor, rust_default, "defaults differ");
         let fields: Vec<&String> = rust_default.as_object().unwrap().keys().collect();
         assert_eq!(fields, names.iter().collect::<Vec<_>>());
+    }
+}
+
+#[cfg(test)]
+mod subnet_tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_checked_against_the_subnetwork() {
+        let request = ClusterRequest::from_dss(&json!({
+            "connection": {"project_id": "dss-prod-1234", "zone": "europe-west1-b"},
+            "node_pools": [{}], "pod_range": "10.128.0.0/14", "service_range": "svc",
+        }))
+        .unwrap();
+        let spec = request.validate("x").unwrap();
+        let problems = spec.subnet_problems(
+            "projects/p/regions/r/subnetworks/s",
+            "10.128.0.0/20",
+            &[("pods".into(), "10.4.0.0/14".into())],
+        );
+        assert_eq!(problems.len(), 2);
+        assert_eq!(problems[0].field, "Pod range");
+        assert!(problems[0].message.contains("overlaps the subnetwork"));
+        assert!(
+            problems[1]
+                .message
+                .contains("'svc' is not a secondary range")
+                && problems[1].message.contains("it has: pods")
+        );
     }
 }

@@ -95,6 +95,34 @@ impl Compute {
         ))
     }
 
+    /// A subnetwork (`projects/p/regions/r/subnetworks/s`): `(primary range, secondary ranges
+    /// name → CIDR)`, or `None` when Compute has no such subnetwork.
+    pub async fn subnetwork(&self, path: &str) -> Result<Option<(String, Vec<(String, String)>)>> {
+        let subnet = match self.get(path).await {
+            Ok(s) => s,
+            Err(GkeError::Api(f)) if f.status == 404 => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let secondary = subnet["secondaryIpRanges"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                (
+                    r["rangeName"].as_str().unwrap_or_default().to_string(),
+                    r["ipCidrRange"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        Ok(Some((
+            subnet["ipCidrRange"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            secondary,
+        )))
+    }
+
     /// An instance group by its URL (as node pools list them): its size.
     pub async fn instance_group_size(&self, url: &str) -> Result<i64> {
         let group = self.get(&relative_path(url)).await?;

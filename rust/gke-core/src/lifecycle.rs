@@ -87,6 +87,22 @@ pub async fn plan(config: &Value, dss_cluster_id: &str) -> Result<Plan> {
                 .await?,
         );
     }
+    // Ranges are checked against the subnetwork they will live in, before anything is created.
+    if let Some(subnet) = spec.subnetwork_path(&context) {
+        if spec.vpc_native {
+            let compute = Compute::new(&credentials)?;
+            let problems = match compute.subnetwork(&subnet).await? {
+                Some((primary, secondary)) => spec.subnet_problems(&subnet, &primary, &secondary),
+                None => vec![Problem::new(
+                    "Subnetwork",
+                    format!("{subnet} does not exist: check its name and the connection's region"),
+                )],
+            };
+            if !problems.is_empty() {
+                return Err(GkeError::Validation(problems));
+            }
+        }
+    }
     if spec
         .authorized_networks
         .as_ref()
