@@ -37,9 +37,11 @@ def main() -> None:
         lib = str(pathlib.Path(dss_gke.__file__).parent.parent)
         try:
             t0 = time.perf_counter()
-            _, data = dss_gke._native.start_cluster(config, "bench", str(tmp), sys.executable, lib)
+            _, data = dss_gke._native.start_cluster(
+                config, {}, "bench", str(tmp), sys.executable, lib
+            )
             t1 = time.perf_counter()
-            dss_gke._native.stop_cluster(config, data)
+            dss_gke._native.stop_cluster(config, {}, data)
             t2 = time.perf_counter()
             requests = emulator.google_requests()
         finally:

@@ -104,14 +104,24 @@ def test_plan_is_exactly_what_start_sends(gcp, emulator, code_env):
     resolved = gcp.resolve(
         gcp.descriptor("python-clusters", "create-gke-cluster")["params"], config
     )
+    # The plan in a notebook-like process, pointed at the APIs by the plugin setting alone.
     script = (
         "import json, sys; sys.path.insert(0, sys.argv[1]); import dss_gke; "
-        "print(json.dumps(dss_gke.plan_cluster(json.loads(sys.argv[2]), 'planned')))"
+        "plugin = {'api_endpoint': sys.argv[3]}; "
+        "print(json.dumps(dss_gke.plan_cluster(json.loads(sys.argv[2]), plugin, 'planned')))"
     )
     env = {**os.environ, **{k: v for k, v in emulator.env(gcp.dip_home).items() if v}}
     env.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
+    env.pop("GKE_NATIVE_API_ENDPOINT")
     proc = subprocess.run(
-        [str(code_env), "-c", script, str(gcp.plugin_dir / "python-lib"), json.dumps(resolved)],
+        [
+            str(code_env),
+            "-c",
+            script,
+            str(gcp.plugin_dir / "python-lib"),
+            json.dumps(resolved),
+            emulator.url,
+        ],
         capture_output=True,
         text=True,
         env=env,

@@ -6,9 +6,10 @@ class AttachGkeCluster(Cluster):
     def __init__(self, cluster_id, cluster_name, config, plugin_config, global_settings):
         self.cluster_id = cluster_id
         self.config = config
+        self.plugin_config = plugin_config
 
     def start(self):
-        return dss.start_attached_cluster(self.cluster_id, self.config)
+        return dss.start_attached_cluster(self.cluster_id, self.config, self.plugin_config)
 
     def stop(self, data):
         """An attached cluster is not ours: it keeps running."""

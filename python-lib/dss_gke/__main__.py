@@ -18,6 +18,7 @@ def main(argv: "list[str] | None" = None) -> int:
     env.add_argument("--timeout", type=float, default=2.0, help="seconds per request")
     plan = commands.add_parser("plan", help="print the create request of a cluster configuration")
     plan.add_argument("--config", required=True, help="JSON file: the cluster's config")
+    plan.add_argument("--plugin-config", help="JSON file: the plugin's settings")
     plan.add_argument("--cluster-id", default="dss-cluster", help="DSS cluster id (default name)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
@@ -31,7 +32,12 @@ def main(argv: "list[str] | None" = None) -> int:
         elif args.command == "plan":
             with open(args.config) as f:
                 config = json.load(f)
-            print(json.dumps(dss_gke.plan_cluster(config, args.cluster_id), indent=2))
+            plugin_config = {}
+            if args.plugin_config:
+                with open(args.plugin_config) as f:
+                    plugin_config = json.load(f)
+            plan = dss_gke.plan_cluster(config, plugin_config, args.cluster_id)
+            print(json.dumps(plan, indent=2))
     except dss_gke.GkeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

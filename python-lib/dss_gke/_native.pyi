@@ -88,27 +88,44 @@ def environment_report(metadata_host: str | None = None, timeout: float = 2.0) -
     metadata.google.internal); ``timeout`` bounds each request, in seconds.
     """
 
-def plan_cluster(config: dict[str, Any], dss_cluster_id: str = "dss-cluster") -> dict[str, Any]:
+def plan_cluster(
+    config: dict[str, Any],
+    plugin_config: dict[str, Any] | None = None,
+    dss_cluster_id: str = "dss-cluster",
+) -> dict[str, Any]:
     """The create request ``start_cluster`` would send: ``{"parent": ..., "cluster": {...}}``.
 
-    ``config`` is the "Create GKE cluster" configuration as DSS resolves it (presets as dicts).
+    ``config`` is the "Create GKE cluster" configuration as DSS resolves it (presets as dicts);
+    ``plugin_config`` the plugin's settings (``api_endpoint``).
     Validates everything first (``ValidationError`` lists every problem) and looks up blanks
     (metadata server, Compute) but creates nothing. Never contains a secret.
     """
 
 def start_cluster(
-    config: dict[str, Any], dss_cluster_id: str, workdir: str, python: str, python_path: str
+    config: dict[str, Any],
+    plugin_config: dict[str, Any],
+    dss_cluster_id: str,
+    workdir: str,
+    python: str,
+    python_path: str,
 ) -> list[Any]:
     """Creates the cluster (or resumes an interrupted creation, or adopts a running twin) and
     returns ``[settings, data]`` for DSS. ``workdir`` receives the kubeconfig (0600); ``python``
     and ``python_path`` run the kubeconfig's credential helper."""
 
 def attach_cluster(
-    config: dict[str, Any], dss_cluster_id: str, workdir: str, python: str, python_path: str
+    config: dict[str, Any],
+    plugin_config: dict[str, Any],
+    dss_cluster_id: str,
+    workdir: str,
+    python: str,
+    python_path: str,
 ) -> list[Any]:
     """Attaches an existing cluster: ``[settings, data]`` for DSS; creates nothing."""
 
-def stop_cluster(config: dict[str, Any], data: dict[str, Any]) -> None:
+def stop_cluster(
+    config: dict[str, Any], plugin_config: dict[str, Any], data: dict[str, Any]
+) -> None:
     """Deletes the cluster recorded in ``data`` and waits; a cluster already gone is success."""
 
 def exec_credential(cache_file: str, key_file: str | None = None) -> dict[str, Any]:

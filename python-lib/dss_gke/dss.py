@@ -17,19 +17,23 @@ def _apply_log_level(config: dict) -> None:
         logging.getLogger("dss_gke").setLevel(level)
 
 
-def start_created_cluster(cluster_id: str, config: dict) -> list:
+def start_created_cluster(cluster_id: str, config: dict, plugin_config: dict) -> list:
     """`start()` of "Create GKE cluster": `[settings, data]` for DSS."""
     _apply_log_level(config)
-    return _native.start_cluster(config, cluster_id, os.getcwd(), sys.executable, PYTHON_LIB)
+    return _native.start_cluster(
+        config, plugin_config or {}, cluster_id, os.getcwd(), sys.executable, PYTHON_LIB
+    )
 
 
-def start_attached_cluster(cluster_id: str, config: dict) -> list:
+def start_attached_cluster(cluster_id: str, config: dict, plugin_config: dict) -> list:
     """`start()` of "Attach GKE cluster": `[settings, data]` for DSS."""
     _apply_log_level(config)
-    return _native.attach_cluster(config, cluster_id, os.getcwd(), sys.executable, PYTHON_LIB)
+    return _native.attach_cluster(
+        config, plugin_config or {}, cluster_id, os.getcwd(), sys.executable, PYTHON_LIB
+    )
 
 
-def stop_created_cluster(config: dict, data: dict) -> None:
+def stop_created_cluster(config: dict, plugin_config: dict, data: dict) -> None:
     """`stop()` of "Create GKE cluster": deletes the cluster recorded in `data`."""
     _apply_log_level(config)
-    _native.stop_cluster(config, data or {})
+    _native.stop_cluster(config, plugin_config or {}, data or {})

@@ -5,7 +5,6 @@ use serde_json::Value;
 
 use crate::credentials::GoogleCredentials;
 use crate::error::{ApiFailure, GkeError, Result};
-use crate::gke::api_endpoint;
 use crate::retry::Backoff;
 
 /// `https://www.googleapis.com/compute/v1/projects/p/global/networks/n` → `projects/p/global/networks/n`.
@@ -24,11 +23,11 @@ pub struct Compute {
 }
 
 impl Compute {
-    pub fn new(credentials: &GoogleCredentials) -> Result<Self> {
+    pub fn new(credentials: &GoogleCredentials, endpoint: Option<String>) -> Result<Self> {
         let http = crate::http::client_builder()
             .build()
             .map_err(|e| GkeError::Auth(format!("cannot build an HTTP client: {e}")))?;
-        let base = api_endpoint().unwrap_or_else(|| "https://compute.googleapis.com".to_string());
+        let base = endpoint.unwrap_or_else(|| "https://compute.googleapis.com".to_string());
         Ok(Self {
             http,
             base: base.trim_end_matches('/').to_string(),

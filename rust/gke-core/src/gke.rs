@@ -11,14 +11,6 @@ use crate::error::{status_code_name, ApiFailure, GkeError, Result};
 use crate::http::install_crypto_provider;
 use crate::retry::Backoff;
 
-/// Where the Google APIs are: the real ones, or `GKE_NATIVE_API_ENDPOINT` (an emulator, a
-/// private service connect endpoint) serving container, compute and artifact registry.
-pub fn api_endpoint() -> Option<String> {
-    std::env::var("GKE_NATIVE_API_ENDPOINT")
-        .ok()
-        .filter(|e| !e.trim().is_empty())
-}
-
 /// A GKE client; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Gke {
@@ -64,13 +56,17 @@ fn api_error(e: google_cloud_gax::error::Error, request: String) -> GkeError {
 }
 
 impl Gke {
-    pub async fn connect(credentials: &GoogleCredentials) -> Result<Self> {
+    /// `endpoint`: where the container API is, when not Google's (see `PluginSettings`).
+    pub async fn connect(
+        credentials: &GoogleCredentials,
+        endpoint: Option<String>,
+    ) -> Result<Self> {
         install_crypto_provider();
         let mut builder = ClusterManager::builder()
             .with_credentials(credentials.for_clients())
             // Our own retries: they also cover "operation in progress" and log what they do.
             .with_retry_policy(NeverRetry);
-        if let Some(endpoint) = api_endpoint() {
+        if let Some(endpoint) = endpoint {
             builder = builder.with_endpoint(endpoint);
         }
         let client = builder

@@ -22,6 +22,7 @@ pub mod node_pool;
 pub mod operation;
 pub mod report;
 pub mod retry;
+pub mod settings;
 pub mod taint;
 pub mod token_cache;
 

@@ -22,6 +22,7 @@ use crate::gke::{is_not_found, is_operation_in_progress, Gke};
 use crate::kubeconfig::{render, write_private, AuthHelper, KubeconfigSpec};
 use crate::kubernetes;
 use crate::operation::{wait, Polling};
+use crate::settings::PluginSettings;
 
 /// What the DSS process running a cluster type provides.
 #[derive(Debug, Clone)]
@@ -50,7 +51,7 @@ fn validation(problem: Problem) -> GkeError {
 
 /// Validates `config` fully, then looks up what blanks need (metadata server, Compute) and
 /// builds the create request. Calls nothing that changes anything.
-pub async fn plan(config: &Value, dss_cluster_id: &str) -> Result<Plan> {
+pub async fn plan(config: &Value, settings: &PluginSettings, dss_cluster_id: &str) -> Result<Plan> {
     let request = ClusterRequest::from_dss(config).map_err(validation)?;
     let spec = request.validate(dss_cluster_id)?;
     let metadata = default_metadata()?;
@@ -80,7 +81,7 @@ pub async fn plan(config: &Value, dss_cluster_id: &str) -> Result<Plan> {
                 "'inherit from the DSS host' needs DSS on a GCE VM, and no metadata server answered: choose an explicit network or GKE's default",
             ));
         };
-        let compute = Compute::new(&credentials)?;
+        let compute = Compute::new(&credentials, settings.api_endpoint())?;
         context.host_network = Some(
             compute
                 .instance_network(&h.project_id, &h.zone, &h.instance_name)
@@ -90,7 +91,7 @@ pub async fn plan(config: &Value, dss_cluster_id: &str) -> Result<Plan> {
     // Ranges are checked against the subnetwork they will live in, before anything is created.
     if let Some(subnet) = spec.subnetwork_path(&context) {
         if spec.vpc_native {
-            let compute = Compute::new(&credentials)?;
+            let compute = Compute::new(&credentials, settings.api_endpoint())?;
             let problems = match compute.subnetwork(&subnet).await? {
                 Some((primary, secondary)) => spec.subnet_problems(&subnet, &primary, &secondary),
                 None => vec![Problem::new(
@@ -476,9 +477,13 @@ async fn finish(
 }
 
 /// `start()` of "Create GKE cluster": returns DSS's settings overrides and the plugin data.
-pub async fn start(config: &Value, host: &Host) -> Result<(Value, Value)> {
-    let plan = plan(config, &host.dss_cluster_id).await?;
-    let gke = Gke::connect(&plan.credentials).await?;
+pub async fn start(
+    config: &Value,
+    settings: &PluginSettings,
+    host: &Host,
+) -> Result<(Value, Value)> {
+    let plan = plan(config, settings, &host.dss_cluster_id).await?;
+    let gke = Gke::connect(&plan.credentials, settings.api_endpoint()).await?;
     let (cluster, created) = create_or_resume(&gke, &plan).await?;
     let key = plan.spec.connection.service_account_key.clone();
     let reached = Reached {
@@ -493,7 +498,7 @@ pub async fn start(config: &Value, host: &Host) -> Result<(Value, Value)> {
 }
 
 /// `stop()` of "Create GKE cluster": deletes the cluster and waits; gone already is success.
-pub async fn stop(config: &Value, data: &Value) -> Result<()> {
+pub async fn stop(config: &Value, settings: &PluginSettings, data: &Value) -> Result<()> {
     let (Some(project), Some(location), Some(name)) = (
         data["project"].as_str(),
         data["location"].as_str(),
@@ -507,7 +512,7 @@ pub async fn stop(config: &Value, data: &Value) -> Result<()> {
         &connection.service_account_key,
         "GKE connection › Service-account key",
     )?;
-    let gke = Gke::connect(&credentials).await?;
+    let gke = Gke::connect(&credentials, settings.api_endpoint()).await?;
     let parent = format!("projects/{project}/locations/{location}");
     let path = full_name(&parent, name);
     let timeout = Duration::from_secs(30 * 60);
@@ -557,7 +562,11 @@ pub struct AttachRequest {
 }
 
 /// `start()` of "Attach GKE cluster": the existing cluster's kubeconfig and data; nothing created.
-pub async fn attach(config: &Value, host: &Host) -> Result<(Value, Value)> {
+pub async fn attach(
+    config: &Value,
+    settings: &PluginSettings,
+    host: &Host,
+) -> Result<(Value, Value)> {
     let request: AttachRequest = parse(config, "cluster").map_err(validation)?;
     let mut problems = Vec::new();
     if let Err(e) = crate::names::check_resource_name(request.cluster_name.trim()) {
@@ -602,7 +611,7 @@ pub async fn attach(config: &Value, host: &Host) -> Result<(Value, Value)> {
         &connection.zone
     };
     let parent = format!("projects/{}/locations/{location}", connection.project_id);
-    let gke = Gke::connect(&credentials).await?;
+    let gke = Gke::connect(&credentials, settings.api_endpoint()).await?;
     let name = request.cluster_name.trim();
     let Some(cluster) = gke.get_cluster(&full_name(&parent, name)).await? else {
         return Err(GkeError::validation("GKE cluster name", format!("no cluster '{name}' in {location} of project {}: check the name and the location type", connection.project_id)));

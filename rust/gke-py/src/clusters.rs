@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use gke_core::credentials::GoogleCredentials;
 use gke_core::lifecycle::{self, Host};
+use gke_core::settings::PluginSettings;
 use gke_core::token_cache;
 
 use crate::{errors, logging, runtime};
@@ -21,6 +22,15 @@ fn to_json(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
     })
 }
 
+/// The plugin settings (DSS's `plugin_config`); `None` is "all defaults".
+fn settings(plugin_config: Option<&Bound<'_, PyAny>>) -> PyResult<PluginSettings> {
+    let value = match plugin_config {
+        Some(v) => to_json(v, "plugin_config")?,
+        None => Value::Null,
+    };
+    PluginSettings::from_dss(&value).map_err(errors::to_py)
+}
+
 fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
     Ok(pythonize(py, value)?)
 }
@@ -30,17 +40,21 @@ fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
 /// Validates the whole configuration first (`ValidationError` lists every problem) and
 /// looks up blanks (metadata server, Compute) but creates nothing. Never contains a secret.
 #[pyfunction]
-#[pyo3(signature = (config, dss_cluster_id="dss-cluster"))]
+#[pyo3(signature = (config, plugin_config=None, dss_cluster_id="dss-cluster"))]
 pub fn plan_cluster<'py>(
     py: Python<'py>,
     config: &Bound<'py, PyAny>,
+    plugin_config: Option<&Bound<'py, PyAny>>,
     dss_cluster_id: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
     logging::refresh_level(py);
     let config = to_json(config, "config")?;
+    let settings = settings(plugin_config)?;
     let id = dss_cluster_id.to_string();
     let request = runtime::block_on(py, async move {
-        lifecycle::plan(&config, &id).await.map(|p| p.request)
+        lifecycle::plan(&config, &settings, &id)
+            .await
+            .map(|p| p.request)
     })?;
     to_py(py, &request)
 }
@@ -59,6 +73,7 @@ fn host(dss_cluster_id: String, workdir: PathBuf, python: String, python_path: S
 pub fn start_cluster<'py>(
     py: Python<'py>,
     config: &Bound<'py, PyAny>,
+    plugin_config: &Bound<'py, PyAny>,
     dss_cluster_id: String,
     workdir: PathBuf,
     python: String,
@@ -66,9 +81,11 @@ pub fn start_cluster<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     logging::refresh_level(py);
     let config = to_json(config, "config")?;
+    let plugin = settings(Some(plugin_config))?;
     let host = host(dss_cluster_id, workdir, python, python_path);
-    let (settings, data) =
-        runtime::block_on(py, async move { lifecycle::start(&config, &host).await })?;
+    let (settings, data) = runtime::block_on(py, async move {
+        lifecycle::start(&config, &plugin, &host).await
+    })?;
     to_py(py, &Value::Array(vec![settings, data]))
 }
 
@@ -77,6 +94,7 @@ pub fn start_cluster<'py>(
 pub fn attach_cluster<'py>(
     py: Python<'py>,
     config: &Bound<'py, PyAny>,
+    plugin_config: &Bound<'py, PyAny>,
     dss_cluster_id: String,
     workdir: PathBuf,
     python: String,
@@ -84,9 +102,11 @@ pub fn attach_cluster<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     logging::refresh_level(py);
     let config = to_json(config, "config")?;
+    let plugin = settings(Some(plugin_config))?;
     let host = host(dss_cluster_id, workdir, python, python_path);
-    let (settings, data) =
-        runtime::block_on(py, async move { lifecycle::attach(&config, &host).await })?;
+    let (settings, data) = runtime::block_on(py, async move {
+        lifecycle::attach(&config, &plugin, &host).await
+    })?;
     to_py(py, &Value::Array(vec![settings, data]))
 }
 
@@ -95,12 +115,17 @@ pub fn attach_cluster<'py>(
 pub fn stop_cluster(
     py: Python<'_>,
     config: &Bound<'_, PyAny>,
+    plugin_config: &Bound<'_, PyAny>,
     data: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
     logging::refresh_level(py);
     let config = to_json(config, "config")?;
+    let plugin = settings(Some(plugin_config))?;
     let data = to_json(data, "data")?;
-    runtime::block_on(py, async move { lifecycle::stop(&config, &data).await })
+    runtime::block_on(
+        py,
+        async move { lifecycle::stop(&config, &plugin, &data).await },
+    )
 }
 
 /// An ExecCredential for kubectl: a token from the credential chain (the key file when

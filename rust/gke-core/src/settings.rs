@@ -1,0 +1,59 @@
+//! The plugin's own settings (`plugin.json` params an admin sets once, DSS's `plugin_config`).
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::dss_config::parse;
+use crate::error::{GkeError, Problem, Result};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PluginSettings {
+    /// Base URL serving the Google APIs (container, compute) instead of Google's public
+    /// endpoints: a Private Service Connect endpoint, or gke-emulator.
+    pub api_endpoint: String,
+}
+
+impl PluginSettings {
+    pub fn from_dss(value: &Value) -> Result<Self> {
+        let settings: Self =
+            parse(value, "plugin settings").map_err(|p| GkeError::Validation(vec![p]))?;
+        let endpoint = settings.api_endpoint.trim();
+        let is_url = endpoint.starts_with("https://") || endpoint.starts_with("http://");
+        if !endpoint.is_empty() && !is_url {
+            return Err(GkeError::Validation(vec![Problem::new(
+                "plugin settings › Google APIs endpoint",
+                format!(
+                    "'{endpoint}' is not a URL like https://container-myendpoint.p.googleapis.com"
+                ),
+            )]));
+        }
+        Ok(settings)
+    }
+
+    /// The endpoint to use: the plugin setting, else `GKE_NATIVE_API_ENDPOINT`, else Google's.
+    pub fn api_endpoint(&self) -> Option<String> {
+        let configured = self.api_endpoint.trim();
+        if !configured.is_empty() {
+            return Some(configured.trim_end_matches('/').to_string());
+        }
+        std::env::var("GKE_NATIVE_API_ENDPOINT")
+            .ok()
+            .filter(|e| !e.trim().is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn endpoints_must_be_urls() {
+        let ok =
+            PluginSettings::from_dss(&json!({"api_endpoint": "http://127.0.0.1:8080/"})).unwrap();
+        assert_eq!(ok.api_endpoint().as_deref(), Some("http://127.0.0.1:8080"));
+        let e = PluginSettings::from_dss(&json!({"api_endpoint": "localhost:80"})).unwrap_err();
+        assert!(e.to_string().contains("Google APIs endpoint"), "{e}");
+    }
+}
