@@ -14,10 +14,12 @@ __all__ = [
     "StorageError",
     "ValidationError",
     "__version__",
+    "add_node_pool",
     "attach_cluster",
     "environment_report",
     "exec_credential",
     "plan_cluster",
+    "resize_node_pool",
     "start_cluster",
     "stop_cluster",
 ]
@@ -130,3 +132,22 @@ def stop_cluster(
 
 def exec_credential(cache_file: str, key_file: str | None = None) -> dict[str, Any]:
     """An ExecCredential for kubectl with a token from the credential chain, cached 0600."""
+
+def add_node_pool(
+    config: dict[str, Any],
+    plugin_config: dict[str, Any],
+    data: dict[str, Any],
+    preset: dict[str, Any],
+) -> str:
+    """Adds a node pool from a "Node pool" preset to the cluster recorded in ``data`` (what
+    ``start_cluster`` returned); returns its name, generated when the preset has none. Waits
+    out an operation already running on the cluster; refused on Autopilot."""
+
+def resize_node_pool(
+    config: dict[str, Any],
+    plugin_config: dict[str, Any],
+    data: dict[str, Any],
+    pool: str,
+    count: int,
+) -> None:
+    """Resizes ``pool`` of the cluster recorded in ``data`` to ``count`` nodes per zone."""

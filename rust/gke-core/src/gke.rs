@@ -153,6 +153,58 @@ impl Gke {
             .await
     }
 
+    /// Adds a node pool (GKE's `NodePool` JSON, as `NodePoolSpec::to_api` builds it).
+    pub async fn create_node_pool(&self, cluster: &str, pool: &Value) -> Result<model::Operation> {
+        let node_pool: model::NodePool = serde_json::from_value(pool.clone()).map_err(|e| {
+            GkeError::validation(
+                "node pool",
+                format!("does not fit GKE's NodePool type: {e}"),
+            )
+        })?;
+        let what = format!("POST /v1/{cluster}/nodePools");
+        self.backoff
+            .retry(&what, || async {
+                self.client
+                    .create_node_pool()
+                    .set_parent(cluster)
+                    .set_node_pool(node_pool.clone())
+                    .send()
+                    .await
+                    .map_err(|e| api_error(e, what.clone()))
+            })
+            .await
+    }
+
+    /// `pool` is `…/clusters/{c}/nodePools/{p}`.
+    pub async fn set_node_pool_size(&self, pool: &str, count: i32) -> Result<model::Operation> {
+        let what = format!("POST /v1/{pool}:setSize");
+        self.backoff
+            .retry(&what, || async {
+                self.client
+                    .set_node_pool_size()
+                    .set_name(pool)
+                    .set_node_count(count)
+                    .send()
+                    .await
+                    .map_err(|e| api_error(e, what.clone()))
+            })
+            .await
+    }
+
+    pub async fn delete_node_pool(&self, pool: &str) -> Result<model::Operation> {
+        let what = format!("DELETE /v1/{pool}");
+        self.backoff
+            .retry(&what, || async {
+                self.client
+                    .delete_node_pool()
+                    .set_name(pool)
+                    .send()
+                    .await
+                    .map_err(|e| api_error(e, what.clone()))
+            })
+            .await
+    }
+
     /// Operations of a location (`projects/{p}/locations/{l}`).
     pub async fn list_operations(&self, parent: &str) -> Result<Vec<model::Operation>> {
         let what = format!("GET /v1/{parent}/operations");

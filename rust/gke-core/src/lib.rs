@@ -19,6 +19,7 @@ pub mod lifecycle;
 pub mod metadata;
 pub mod names;
 pub mod node_pool;
+pub mod node_pools;
 pub mod operation;
 pub mod report;
 pub mod retry;

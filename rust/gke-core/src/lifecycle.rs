@@ -6,9 +6,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use google_cloud_container_v1::model::{
-    self, cluster::Status as ClusterStatus, operation::Status as OpStatus,
-};
+use google_cloud_container_v1::model::{self, cluster::Status as ClusterStatus};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -21,7 +19,7 @@ use crate::error::{GkeError, Problem, Result};
 use crate::gke::{is_not_found, is_operation_in_progress, Gke};
 use crate::kubeconfig::{render, write_private, AuthHelper, KubeconfigSpec};
 use crate::kubernetes;
-use crate::operation::{wait, Polling};
+use crate::operation::{running_operation, wait, wait_running_operations, Polling};
 use crate::settings::PluginSettings;
 
 /// What the DSS process running a cluster type provides.
@@ -129,45 +127,12 @@ fn full_name(parent: &str, name: &str) -> String {
     format!("{parent}/clusters/{name}")
 }
 
-/// The running operation whose target is this cluster, if any.
-async fn running_operation(
-    gke: &Gke,
-    parent: &str,
-    name: &str,
-) -> Result<Option<model::Operation>> {
-    let suffix = format!("/clusters/{name}");
-    Ok(gke.list_operations(parent).await?.into_iter().find(|op| {
-        op.status != OpStatus::Done
-            && (op.target_link.ends_with(&suffix) || op.target_link.contains(&format!("{suffix}/")))
-    }))
-}
-
 fn pool_names(cluster: &model::Cluster) -> BTreeSet<String> {
     cluster.node_pools.iter().map(|p| p.name.clone()).collect()
 }
 
 fn status_name(cluster: &model::Cluster) -> String {
     cluster.status.name().unwrap_or("UNKNOWN").to_string()
-}
-
-/// Waits out whatever runs on the cluster now (another creation, a node-pool change).
-async fn wait_running_operations(
-    gke: &Gke,
-    parent: &str,
-    name: &str,
-    timeout: Duration,
-) -> Result<()> {
-    while let Some(op) = running_operation(gke, parent, name).await? {
-        tracing::info!(
-            "waiting for {} already running on {name}",
-            op.operation_type.name().unwrap_or("an operation")
-        );
-        match wait(gke, parent, op, timeout, Polling::default(), |_| {}).await {
-            Ok(_) | Err(GkeError::OperationFailed { .. }) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 /// Deletes a cluster whose creation failed, so it does not keep costing money.
@@ -497,6 +462,16 @@ pub async fn start(
     finish(host, &plan.connection, &plan.credentials, &key, reached).await
 }
 
+/// A GKE client with the credentials of a cluster's configuration (its connection preset).
+pub async fn connect(config: &Value, settings: &PluginSettings) -> Result<Gke> {
+    let connection = ConnectionRequest::from_dss(&config["connection"]).map_err(validation)?;
+    let credentials = GoogleCredentials::from_key_or_default(
+        &connection.service_account_key,
+        "GKE connection › Service-account key",
+    )?;
+    Gke::connect(&credentials, settings.api_endpoint()).await
+}
+
 /// `stop()` of "Create GKE cluster": deletes the cluster and waits; gone already is success.
 pub async fn stop(config: &Value, settings: &PluginSettings, data: &Value) -> Result<()> {
     let (Some(project), Some(location), Some(name)) = (
@@ -507,12 +482,7 @@ pub async fn stop(config: &Value, settings: &PluginSettings, data: &Value) -> Re
         tracing::info!("no GKE cluster recorded for this DSS cluster: nothing to delete");
         return Ok(());
     };
-    let connection = ConnectionRequest::from_dss(&config["connection"]).map_err(validation)?;
-    let credentials = GoogleCredentials::from_key_or_default(
-        &connection.service_account_key,
-        "GKE connection › Service-account key",
-    )?;
-    let gke = Gke::connect(&credentials, settings.api_endpoint()).await?;
+    let gke = connect(config, settings).await?;
     let parent = format!("projects/{project}/locations/{location}");
     let path = full_name(&parent, name);
     let timeout = Duration::from_secs(30 * 60);

@@ -84,6 +84,39 @@ pub async fn wait(
     }
 }
 
+/// The running operation whose target is this cluster, if any.
+pub async fn running_operation(
+    gke: &Gke,
+    parent: &str,
+    name: &str,
+) -> Result<Option<model::Operation>> {
+    let suffix = format!("/clusters/{name}");
+    Ok(gke.list_operations(parent).await?.into_iter().find(|op| {
+        op.status != Status::Done
+            && (op.target_link.ends_with(&suffix) || op.target_link.contains(&format!("{suffix}/")))
+    }))
+}
+
+/// Waits out whatever runs on the cluster now (another creation, a node-pool change).
+pub async fn wait_running_operations(
+    gke: &Gke,
+    parent: &str,
+    name: &str,
+    timeout: Duration,
+) -> Result<()> {
+    while let Some(op) = running_operation(gke, parent, name).await? {
+        tracing::info!(
+            "waiting for {} already running on {name}",
+            op.operation_type.name().unwrap_or("an operation")
+        );
+        match wait(gke, parent, op, timeout, Polling::default(), |_| {}).await {
+            Ok(_) | Err(GkeError::OperationFailed { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
