@@ -181,6 +181,10 @@ def test_every_mistake_at_once_and_nothing_created(gcp, emulator):
         "pod_range": "10.0.0.0/8",
         "service_range": "10.4.0.0/20",
         "labels": {"bad key": "v"},
+        "private_nodes": True,
+        "master_cidr": "172.16.0.0/29",
+        "authorized_networks": True,
+        "authorized_cidrs": ["203.0.113.0/33"],
         "settings_valve": "{not json",
     }
     with pytest.raises(ComponentFailed) as info:
@@ -196,6 +200,8 @@ def test_every_mistake_at_once_and_nothing_created(gcp, emulator):
         "Node pools",
         "Service range",
         "GCP labels",
+        "Control plane range",
+        "Authorized networks",
         "Settings valve",
         "GKE connection › Zone",
     ]
