@@ -79,6 +79,19 @@ impl Gke {
         })
     }
 
+    /// One API call with our retries, its error made admin-readable; `what` names it.
+    async fn call<T, F, Fut>(&self, what: String, send: F) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, google_cloud_gax::error::Error>>,
+    {
+        self.backoff
+            .retry(&what, || async {
+                send().await.map_err(|e| api_error(e, what.clone()))
+            })
+            .await
+    }
+
     /// The create request as the plan shows it (`{"parent", "cluster"}`); returns the operation.
     pub async fn create_cluster(&self, request: &Value) -> Result<model::Operation> {
         let parent = request["parent"].as_str().unwrap_or_default().to_string();
@@ -89,32 +102,21 @@ impl Gke {
                     format!("the request does not fit GKE's Cluster type: {e}"),
                 )
             })?;
-        let what = format!("POST /v1/{parent}/clusters");
-        self.backoff
-            .retry(&what, || async {
-                self.client
-                    .create_cluster()
-                    .set_parent(parent.clone())
-                    .set_cluster(cluster.clone())
-                    .send()
-                    .await
-                    .map_err(|e| api_error(e, what.clone()))
-            })
-            .await
+        self.call(format!("POST /v1/{parent}/clusters"), || {
+            self.client
+                .create_cluster()
+                .set_parent(parent.clone())
+                .set_cluster(cluster.clone())
+                .send()
+        })
+        .await
     }
 
     /// The cluster, or `None` when GKE has none of that name.
     pub async fn get_cluster(&self, name: &str) -> Result<Option<model::Cluster>> {
-        let what = format!("GET /v1/{name}");
         let found = self
-            .backoff
-            .retry(&what, || async {
-                self.client
-                    .get_cluster()
-                    .set_name(name)
-                    .send()
-                    .await
-                    .map_err(|e| api_error(e, what.clone()))
+            .call(format!("GET /v1/{name}"), || {
+                self.client.get_cluster().set_name(name).send()
             })
             .await;
         match found {
@@ -125,32 +127,18 @@ impl Gke {
     }
 
     pub async fn delete_cluster(&self, name: &str) -> Result<model::Operation> {
-        let what = format!("DELETE /v1/{name}");
-        self.backoff
-            .retry(&what, || async {
-                self.client
-                    .delete_cluster()
-                    .set_name(name)
-                    .send()
-                    .await
-                    .map_err(|e| api_error(e, what.clone()))
-            })
-            .await
+        self.call(format!("DELETE /v1/{name}"), || {
+            self.client.delete_cluster().set_name(name).send()
+        })
+        .await
     }
 
     /// `name` is `projects/{p}/locations/{l}/operations/{op}`.
     pub async fn get_operation(&self, name: &str) -> Result<model::Operation> {
-        let what = format!("GET /v1/{name}");
-        self.backoff
-            .retry(&what, || async {
-                self.client
-                    .get_operation()
-                    .set_name(name)
-                    .send()
-                    .await
-                    .map_err(|e| api_error(e, what.clone()))
-            })
-            .await
+        self.call(format!("GET /v1/{name}"), || {
+            self.client.get_operation().set_name(name).send()
+        })
+        .await
     }
 
     /// Adds a node pool (GKE's `NodePool` JSON, as `NodePoolSpec::to_api` builds it).
@@ -161,64 +149,46 @@ impl Gke {
                 format!("does not fit GKE's NodePool type: {e}"),
             )
         })?;
-        let what = format!("POST /v1/{cluster}/nodePools");
-        self.backoff
-            .retry(&what, || async {
-                self.client
-                    .create_node_pool()
-                    .set_parent(cluster)
-                    .set_node_pool(node_pool.clone())
-                    .send()
-                    .await
-                    .map_err(|e| api_error(e, what.clone()))
-            })
-            .await
+        self.call(format!("POST /v1/{cluster}/nodePools"), || {
+            self.client
+                .create_node_pool()
+                .set_parent(cluster)
+                .set_node_pool(node_pool.clone())
+                .send()
+        })
+        .await
     }
 
     /// `pool` is `…/clusters/{c}/nodePools/{p}`.
     pub async fn set_node_pool_size(&self, pool: &str, count: i32) -> Result<model::Operation> {
-        let what = format!("POST /v1/{pool}:setSize");
-        self.backoff
-            .retry(&what, || async {
-                self.client
-                    .set_node_pool_size()
-                    .set_name(pool)
-                    .set_node_count(count)
-                    .send()
-                    .await
-                    .map_err(|e| api_error(e, what.clone()))
-            })
-            .await
+        self.call(format!("POST /v1/{pool}:setSize"), || {
+            self.client
+                .set_node_pool_size()
+                .set_name(pool)
+                .set_node_count(count)
+                .send()
+        })
+        .await
     }
 
     pub async fn delete_node_pool(&self, pool: &str) -> Result<model::Operation> {
-        let what = format!("DELETE /v1/{pool}");
-        self.backoff
-            .retry(&what, || async {
-                self.client
-                    .delete_node_pool()
-                    .set_name(pool)
-                    .send()
-                    .await
-                    .map_err(|e| api_error(e, what.clone()))
-            })
-            .await
+        self.call(format!("DELETE /v1/{pool}"), || {
+            self.client.delete_node_pool().set_name(pool).send()
+        })
+        .await
     }
 
     /// Operations of a location (`projects/{p}/locations/{l}`).
     pub async fn list_operations(&self, parent: &str) -> Result<Vec<model::Operation>> {
-        let what = format!("GET /v1/{parent}/operations");
-        self.backoff
-            .retry(&what, || async {
-                self.client
-                    .list_operations()
-                    .set_parent(parent)
-                    .send()
-                    .await
-                    .map(|r| r.operations)
-                    .map_err(|e| api_error(e, what.clone()))
-            })
-            .await
+        self.call(format!("GET /v1/{parent}/operations"), || async {
+            self.client
+                .list_operations()
+                .set_parent(parent)
+                .send()
+                .await
+                .map(|r| r.operations)
+        })
+        .await
     }
 }
 

@@ -168,6 +168,26 @@ async fn clean_up_failed(
     }
 }
 
+/// Waits for a creation; when it fails, the cluster is cleaned up (unless kept) and GKE's
+/// message is the error.
+async fn wait_creation(
+    gke: &Gke,
+    parent: &str,
+    name: &str,
+    op: model::Operation,
+    keep: bool,
+    timeout: Duration,
+) -> Result<()> {
+    match wait(gke, parent, op, timeout, Polling::default(), |_| {}).await {
+        Ok(_) => Ok(()),
+        Err(GkeError::OperationFailed { message, .. }) => {
+            let why = format!("GKE said: {message}");
+            Err(clean_up_failed(gke, parent, name, keep, timeout, why).await)
+        }
+        Err(other) => Err(other),
+    }
+}
+
 /// Creates the planned cluster, or resumes / adopts / replaces what already exists under its
 /// name; returns the running cluster and whether this call created it.
 pub async fn create_or_resume(gke: &Gke, plan: &Plan) -> Result<(model::Cluster, bool)> {
@@ -190,24 +210,7 @@ pub async fn create_or_resume(gke: &Gke, plan: &Plan) -> Result<(model::Cluster,
                 match gke.create_cluster(&plan.request).await {
                     Ok(op) => {
                         created = true;
-                        if let Err(e) =
-                            wait(gke, &parent, op, timeout, Polling::default(), |_| {}).await
-                        {
-                            return Err(match e {
-                                GkeError::OperationFailed { message, .. } => {
-                                    clean_up_failed(
-                                        gke,
-                                        &parent,
-                                        &name,
-                                        keep,
-                                        timeout,
-                                        format!("GKE said: {message}"),
-                                    )
-                                    .await
-                                }
-                                other => other,
-                            });
-                        }
+                        wait_creation(gke, &parent, &name, op, keep, timeout).await?;
                     }
                     // Someone (an earlier start) created it meanwhile: look again.
                     Err(GkeError::Api(f)) if f.status == 409 => continue,
@@ -219,24 +222,7 @@ pub async fn create_or_resume(gke: &Gke, plan: &Plan) -> Result<(model::Cluster,
                 created = true;
                 match running_operation(gke, &parent, &name).await? {
                     Some(op) => {
-                        if let Err(e) =
-                            wait(gke, &parent, op, timeout, Polling::default(), |_| {}).await
-                        {
-                            return Err(match e {
-                                GkeError::OperationFailed { message, .. } => {
-                                    clean_up_failed(
-                                        gke,
-                                        &parent,
-                                        &name,
-                                        keep,
-                                        timeout,
-                                        format!("GKE said: {message}"),
-                                    )
-                                    .await
-                                }
-                                other => other,
-                            });
-                        }
+                        wait_creation(gke, &parent, &name, op, keep, timeout).await?;
                     }
                     None => tokio::time::sleep(Duration::from_secs(1)).await,
                 }

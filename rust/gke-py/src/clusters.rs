@@ -70,6 +70,25 @@ fn host(dss_cluster_id: String, workdir: PathBuf, python: String, python_path: S
     }
 }
 
+/// Runs start or attach with what both take; `[settings, data]` for DSS.
+fn start_like<'py, F, Fut>(
+    py: Python<'py>,
+    config: &Bound<'py, PyAny>,
+    plugin_config: &Bound<'py, PyAny>,
+    host: Host,
+    run: F,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    F: FnOnce(Value, PluginSettings, Host) -> Fut + Send,
+    Fut: std::future::Future<Output = gke_core::Result<(Value, Value)>> + Send,
+{
+    logging::refresh_level(py);
+    let config = to_json(config, "config")?;
+    let plugin = settings(Some(plugin_config))?;
+    let (settings, data) = runtime::block_on(py, run(config, plugin, host))?;
+    to_py(py, &Value::Array(vec![settings, data]))
+}
+
 /// Creates (or resumes, or adopts) the cluster; returns `[settings, data]` for DSS.
 #[pyfunction]
 pub fn start_cluster<'py>(
@@ -81,14 +100,10 @@ pub fn start_cluster<'py>(
     python: String,
     python_path: String,
 ) -> PyResult<Bound<'py, PyAny>> {
-    logging::refresh_level(py);
-    let config = to_json(config, "config")?;
-    let plugin = settings(Some(plugin_config))?;
     let host = host(dss_cluster_id, workdir, python, python_path);
-    let (settings, data) = runtime::block_on(py, async move {
-        lifecycle::start(&config, &plugin, &host).await
-    })?;
-    to_py(py, &Value::Array(vec![settings, data]))
+    start_like(py, config, plugin_config, host, |c, p, h| async move {
+        lifecycle::start(&c, &p, &h).await
+    })
 }
 
 /// Attaches an existing cluster; returns `[settings, data]` for DSS. Creates nothing.
@@ -102,14 +117,10 @@ pub fn attach_cluster<'py>(
     python: String,
     python_path: String,
 ) -> PyResult<Bound<'py, PyAny>> {
-    logging::refresh_level(py);
-    let config = to_json(config, "config")?;
-    let plugin = settings(Some(plugin_config))?;
     let host = host(dss_cluster_id, workdir, python, python_path);
-    let (settings, data) = runtime::block_on(py, async move {
-        lifecycle::attach(&config, &plugin, &host).await
-    })?;
-    to_py(py, &Value::Array(vec![settings, data]))
+    start_like(py, config, plugin_config, host, |c, p, h| async move {
+        lifecycle::attach(&c, &p, &h).await
+    })
 }
 
 /// Deletes the cluster recorded in `data` and waits; a cluster already gone is success.
