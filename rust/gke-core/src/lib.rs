@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod dss_config;
 pub mod environment;
 pub mod error;
+pub mod gcs;
 pub mod http;
 pub mod metadata;
 pub mod names;
