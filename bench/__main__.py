@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+from bench import gcs
+
 RUNS = 7
 
 CASES = {
@@ -34,6 +36,7 @@ def main() -> None:
     for name, code in CASES.items():
         median = statistics.median(timed(code) for _ in range(RUNS)) - baseline
         print(f"{name:40} {median * 1000:10.0f}")
+    gcs.main()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import zipfile
 import pytest
 
 from tests.dsshost import DssHost, make_code_env
+from tests.support.gcs import FakeGcs
 from tests.support.metadata import MetadataServer
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -43,3 +44,14 @@ def dss(plugin_zip, code_env, tmp_path) -> DssHost:
 def metadata_server():
     with MetadataServer() as server:
         yield server
+
+
+@pytest.fixture
+def fake_gcs():
+    """fake-gcs-server on loopback (in memory) with a bucket "bkt"."""
+    server = FakeGcs().start()
+    server.create_bucket("bkt")
+    try:
+        yield server
+    finally:
+        server.close()

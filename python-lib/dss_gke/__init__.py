@@ -8,6 +8,8 @@ from dss_gke._native import (
     ApiError,
     AuthError,
     EnvironmentReport,
+    GcsAccessReport,
+    GcsSyncReport,
     GkeError,
     OperationFailed,
     OperationTimeout,
@@ -16,12 +18,18 @@ from dss_gke._native import (
     ValidationError,
     __version__,
     environment_report,
+    gcs_check_access,
+    gcs_check_access_action,
+    gcs_sync,
+    gcs_sync_recipe,
 )
 
 __all__ = [
     "ApiError",
     "AuthError",
     "EnvironmentReport",
+    "GcsAccessReport",
+    "GcsSyncReport",
     "GkeError",
     "OperationFailed",
     "OperationTimeout",
@@ -30,4 +38,8 @@ __all__ = [
     "ValidationError",
     "__version__",
     "environment_report",
+    "gcs_check_access",
+    "gcs_check_access_action",
+    "gcs_sync",
+    "gcs_sync_recipe",
 ]

@@ -1,6 +1,7 @@
 //! `dss_gke._native`: the PyO3 face of gke-core. Conversions only — no product logic lives here.
 
 mod errors;
+mod gcs;
 mod logging;
 mod runtime;
 
@@ -105,5 +106,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     logging::install(py)?;
     m.add_class::<EnvironmentReport>()?;
     m.add_function(wrap_pyfunction!(environment_report, m)?)?;
+    gcs::register(m)?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use google_cloud_storage::streaming_source::Payload;
 use serde::Serialize;
 
 use crate::gcs::checksum::Hasher;
-use crate::gcs::client::GcsClient;
+use crate::gcs::client::{refusal_status, GcsClient};
 use crate::gcs::location::GcsLocation;
 use crate::report::{Report, Verdict};
 
@@ -132,13 +132,12 @@ async fn check_one(client: &GcsClient, loc: &GcsLocation) -> Vec<AccessCheck> {
         Err(e) => {
             // Without the bucket nothing else can be checked; 403 here means no
             // storage.buckets.get, which object access does not need.
-            let text = e.to_string();
-            let verdict = if text.contains(" 403 ") {
+            let verdict = if refusal_status(&e) == Some(403) {
                 Verdict::Warning
             } else {
                 Verdict::Failed
             };
-            rows.push(row("bucket exists", verdict, text));
+            rows.push(row("bucket exists", verdict, e.to_string()));
             if verdict == Verdict::Failed {
                 return rows;
             }
@@ -175,7 +174,7 @@ async fn probe(client: &GcsClient, loc: &GcsLocation) -> Vec<AccessCheck> {
             &loc.bucket,
             &name,
             Payload::from(content.clone()),
-            Some(expected.crc32c()),
+            expected.crc32c(),
         )
         .await
     {

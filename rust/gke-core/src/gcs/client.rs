@@ -205,8 +205,21 @@ impl GcsClient {
         format!("{}/storage/v1/{path}", self.endpoint)
     }
 
-    /// One JSON-API call with retries; `what` names it in messages (`GET bucket 'x'`).
+    /// One JSON-API call with retries; `what` names it in messages (`reading bucket 'x'`).
     async fn call(
+        &self,
+        what: &str,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Option<String>> {
+        self.call_raw(what, method, path, query)
+            .await
+            .map_err(|e| self.storage_error(what, e))
+    }
+
+    /// [`Self::call`] with refusals left as [`GkeError::Api`], for callers that expect some.
+    async fn call_raw(
         &self,
         what: &str,
         method: reqwest::Method,
@@ -248,7 +261,6 @@ impl GcsClient {
                 }
             })
             .await
-            .map_err(|e| self.storage_error(what, e))
     }
 
     /// A refusal turned into the message a DSS admin reads.
@@ -350,6 +362,21 @@ impl GcsClient {
         }
     }
 
+    /// The object's metadata, `None` when it does not exist.
+    pub async fn get_object(&self, bucket: &str, name: &str) -> Result<Option<RemoteObject>> {
+        let what = format!("reading gs://{bucket}/{name}");
+        let path = format!("b/{}/o/{}", encode(bucket), encode(name));
+        match self.call_raw(&what, reqwest::Method::GET, &path, &[]).await {
+            Ok(body) => {
+                let o: JsonObject = serde_json::from_str(&body.unwrap_or_default())
+                    .map_err(|e| GkeError::Storage(format!("{what}: unexpected answer: {e}")))?;
+                Ok(Some(o.into_remote()))
+            }
+            Err(GkeError::Api(f)) if f.status == 404 => Ok(None),
+            Err(e) => Err(self.storage_error(&what, e)),
+        }
+    }
+
     /// Deletes `name`; with `generation`, only if the object is still that version.
     pub async fn delete(&self, bucket: &str, name: &str, generation: Option<i64>) -> Result<()> {
         let mut query = Vec::new();
@@ -401,28 +428,26 @@ impl GcsClient {
         Ok(Some(answer.permissions))
     }
 
-    /// Uploads `source` as `name`: one request up to 16 MiB, a resumable upload above (resumed
-    /// by the client after a dropped connection). With `known_crc32c` GCS itself refuses content
-    /// that does not match; without, the client checks the CRC32C of what it sent.
+    /// Uploads `source` as `name`, whose CRC32C is `crc32c`: one request up to 16 MiB, a
+    /// resumable upload above (resumed by the client after a dropped connection). The CRC32C
+    /// goes with the object's metadata: GCS refuses content that does not match it.
     pub async fn upload<S>(
         &self,
         bucket: &str,
         name: &str,
         source: S,
-        known_crc32c: Option<u32>,
+        crc32c: u32,
     ) -> Result<RemoteObject>
     where
         S: StreamingSource + Seek + Send + Sync + 'static,
         <S as StreamingSource>::Error: std::error::Error + Send + Sync + 'static,
         <S as Seek>::Error: std::error::Error + Send + Sync + 'static,
     {
-        let mut write = self
+        let write = self
             .storage
             .write_object(bucket_resource(bucket), name, source)
+            .with_known_crc32c(crc32c)
             .with_checksum_precomputation(false);
-        if let Some(crc) = known_crc32c {
-            write = write.with_known_crc32c(crc);
-        }
         let object = write
             // The whole file is sent again on a retry: the same bytes, so safe to repeat.
             .with_idempotency(true)
@@ -484,6 +509,22 @@ impl GcsClient {
     }
 }
 
+/// The HTTP status of a GCS refusal in a storage error this module made
+/// (`"{what}: {status} {CODE} ..."`), e.g. to stop a sync after a 403.
+pub fn refusal_status(error: &GkeError) -> Option<u16> {
+    let GkeError::Storage(message) = error else {
+        return None;
+    };
+    message
+        .split(": ")
+        .nth(1)?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()
+        .filter(|s| (400..600).contains(s))
+}
+
 fn bucket_resource(bucket: &str) -> String {
     format!("projects/_/buckets/{bucket}")
 }
@@ -534,6 +575,14 @@ mod tests {
             opts("https://storage.googleapis.com/").resolve_endpoint(),
             (GCS_ENDPOINT.to_string(), false)
         );
+    }
+
+    #[test]
+    fn refusals_keep_their_status() {
+        let e = GkeError::Storage("uploading gs://b/x: 403 PERMISSION_DENIED: no [hint]".into());
+        assert_eq!(refusal_status(&e), Some(403));
+        let e = GkeError::Storage("the file changed: 403 bytes".into());
+        assert_eq!(refusal_status(&e), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod checksum;
 pub mod client;
+pub mod config;
 pub mod folder;
 pub mod location;
 pub mod sync;

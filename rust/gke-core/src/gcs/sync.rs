@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::error::{GkeError, Result};
 use crate::gcs::checksum::{ChecksumKind, Hasher};
-use crate::gcs::client::{GcsClient, RemoteObject};
+use crate::gcs::client::{refusal_status, GcsClient, RemoteObject};
 use crate::gcs::folder::{FolderIo, LocalFile};
 use crate::gcs::location::GcsLocation;
 use crate::report::{Report, Verdict};
@@ -230,6 +230,8 @@ const CHUNK: usize = 1024 * 1024;
 /// What the plan decided for one file.
 enum Step {
     Transfer {
+        /// Relative to the folder and the prefix.
+        path: String,
         local: Option<LocalFile>,
         remote: Option<RemoteObject>,
         size: u64,
@@ -237,7 +239,9 @@ enum Step {
         known_crc32c: Option<u32>,
     },
     Delete {
-        local: Option<LocalFile>,
+        /// Relative to the folder and the prefix.
+        path: String,
+        /// The object to delete (uploads); `None`: the folder's file (downloads).
         remote: Option<RemoteObject>,
     },
     Done(SyncEntry),
@@ -362,11 +366,7 @@ pub async fn sync(
 
 fn step_path(step: &Step) -> String {
     match step {
-        Step::Transfer { local, remote, .. } | Step::Delete { local, remote } => local
-            .as_ref()
-            .map(|l| l.path.clone())
-            .or_else(|| remote.as_ref().map(|r| r.name.clone()))
-            .unwrap_or_default(),
+        Step::Transfer { path, .. } | Step::Delete { path, .. } => path.clone(),
         Step::Done(e) => e.path.clone(),
     }
 }
@@ -396,6 +396,7 @@ async fn plan(
             r.as_ref().map_or(0, |r| r.size)
         };
         let transfer = |reason: String| Step::Transfer {
+            path: path.clone(),
             local: l.clone(),
             remote: r.clone(),
             size,
@@ -435,47 +436,30 @@ async fn plan(
         .await;
     steps.extend(hashed);
 
-    let extra: Vec<(Option<LocalFile>, Option<RemoteObject>, u64)> = if to_gcs {
+    // Destination files the source lacks, by their path relative to the folder and prefix.
+    let extra: Vec<(String, Option<RemoteObject>, u64)> = if to_gcs {
         remote
             .iter()
             .filter(|(p, _)| !local.contains_key(*p))
-            .map(|(_, r)| (None, Some(r.clone()), r.size))
+            .map(|(p, r)| (p.clone(), Some(r.clone()), r.size))
             .collect()
     } else {
         local
             .iter()
             .filter(|(p, _)| !remote.contains_key(*p))
-            .map(|(_, l)| (Some(l.clone()), None, l.size))
+            .map(|(p, l)| (p.clone(), None, l.size))
             .collect()
     };
-    for (l, r, size) in extra {
+    for (path, remote, size) in extra {
         if options.delete_extra {
-            steps.push(Step::Delete {
-                local: l,
-                remote: r,
-            });
+            steps.push(Step::Delete { path, remote });
         } else {
-            let path = l
-                .map(|l| l.path)
-                .or_else(|| r.map(|r| r.name))
-                .unwrap_or_default();
             steps.push(Step::Done(SyncEntry {
                 path,
                 action: SyncAction::Skipped,
                 bytes: size,
                 reason: "only in the destination; deleting extra files is off".into(),
             }));
-        }
-    }
-    // Delete rows hold object names until here; make them relative like the others.
-    for step in &mut steps {
-        if let Step::Delete {
-            remote: Some(r), ..
-        } = step
-        {
-            if let Some(rel) = r.name.strip_prefix(&options.location.prefix) {
-                r.name = rel.to_string();
-            }
         }
     }
     steps
@@ -503,6 +487,7 @@ fn compare(
             reason: format!("same size and {}", kind.name()),
         }),
         Ok(h) => Step::Transfer {
+            path: lf.path.clone(),
             known_crc32c: to_gcs.then_some(h.crc32c()),
             local: Some(lf),
             remote: Some(ro),
@@ -565,6 +550,7 @@ async fn run_step(ctx: Arc<Context>, step: Step) -> SyncEntry {
             size,
             reason,
             known_crc32c,
+            ..
         } => {
             let outcome = match ctx.direction {
                 Direction::ToGcs => upload(&ctx, local.expect("uploads have a file"), known_crc32c)
@@ -623,15 +609,26 @@ async fn run_step(ctx: Arc<Context>, step: Step) -> SyncEntry {
 }
 
 fn failure(ctx: &Context, e: GkeError) -> String {
-    let text = e.to_string();
-    if text.contains(" 401 ") || text.contains(" 403 ") {
+    if matches!(refusal_status(&e), Some(401 | 403)) {
         ctx.abort.store(true, Ordering::Relaxed);
     }
-    text
+    e.to_string()
 }
 
 async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Result<()> {
     let name = ctx.location.object_name(&file.path);
+    // The CRC32C goes with the upload's metadata, so that GCS itself refuses other content.
+    let known_crc32c = match known_crc32c {
+        Some(crc) => crc,
+        None => {
+            let folder = ctx.folder.clone();
+            let path = file.path.clone();
+            tokio::task::spawn_blocking(move || hash_file(folder.as_ref(), &path, false))
+                .await
+                .map_err(|e| GkeError::Storage(format!("internal error: {e}")))??
+                .crc32c()
+        }
+    };
     let source = FolderSource::new(
         ctx.folder.clone(),
         file.path.clone(),
@@ -639,10 +636,10 @@ async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Re
         ctx.done.clone(),
     );
     let state = source.state.clone();
-    let mut upload = ctx
+    let uploaded = ctx
         .client
         .upload(&ctx.location.bucket, &name, source, known_crc32c)
-        .await?;
+        .await;
     let (sent, streamed_crc) = {
         let s = state.lock().expect("no panics while held");
         (s.hasher.len(), s.hasher.crc32c())
@@ -653,8 +650,27 @@ async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Re
         .await
         .map_err(|e| GkeError::Storage(format!("internal error: {e}")))??;
     let changed = sent != file.size
-        || known_crc32c.is_some_and(|k| k != streamed_crc)
+        || known_crc32c != streamed_crc
         || after.as_ref().map(|a| (a.size, a.modified)) != Some((file.size, file.modified));
+    const CHANGED: &str =
+        "the file changed while it was being uploaded; the object was not kept: run the sync again";
+    let upload = match uploaded {
+        Ok(upload) => upload,
+        Err(e) if !changed => return Err(e),
+        Err(_) => {
+            // GCS refuses content that does not match the CRC32C announced; an emulator may
+            // have kept it: remove what we sent, never an older good version.
+            if let Ok(Some(o)) = ctx.client.get_object(&ctx.location.bucket, &name).await {
+                if o.checksums.crc32c == Some(streamed_crc) && o.size == sent {
+                    let _ = ctx
+                        .client
+                        .delete(&ctx.location.bucket, &name, Some(o.generation))
+                        .await;
+                }
+            }
+            return Err(GkeError::Storage(CHANGED.to_string()));
+        }
+    };
     let corrupt = upload.size != sent
         || upload
             .checksums
@@ -666,9 +682,8 @@ async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Re
             .client
             .delete(&ctx.location.bucket, &name, Some(upload.generation))
             .await;
-        upload.name = name;
         return Err(GkeError::Storage(if changed {
-            "the file changed while it was being uploaded; the object was removed: run the sync again".to_string()
+            CHANGED.to_string()
         } else {
             format!(
                 "GCS holds {} bytes with another CRC32C than the {sent} bytes sent; the object was removed: run the sync again",
