@@ -1,5 +1,7 @@
 """`make bench`: gke-native side by side with the reference tools, in the same run.
 
+GCS transfers: see bench/gcs.py.
+
 Import and client start-up: `import dss_gke` versus building the discovery-based Python client
 of the GKE API (`googleapiclient.discovery.build("container", "v1")`), each in a fresh process.
 """
