@@ -156,7 +156,7 @@ class ChangingFolder:
 
 
 def test_a_file_changing_during_the_upload_is_detected(fake_gcs, tmp_path):
-    (tmp_path / "moving").write_bytes(os.urandom(3 * 2**20))
+    (tmp_path / "moving").write_bytes(os.urandom(10 * 2**20))  # streamed, not held whole
     (tmp_path / "still").write_bytes(b"calm")
     report = dss_gke.gcs_sync(ChangingFolder(tmp_path), "gs://bkt/c", endpoint=fake_gcs.url)
     rows = {e["path"]: e for e in report.entries()}

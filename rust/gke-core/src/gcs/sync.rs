@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::StreamExt;
-use google_cloud_storage::streaming_source::{Seek, SizeHint, StreamingSource};
+use google_cloud_storage::streaming_source::{Payload, Seek, SizeHint, StreamingSource};
 use serde::Serialize;
 
 use crate::error::{GkeError, Result};
@@ -615,34 +615,59 @@ fn failure(ctx: &Context, e: GkeError) -> String {
     e.to_string()
 }
 
+/// Files up to this size are read once into memory, hashed and sent from there; larger ones
+/// are read twice (hash, then stream), never held whole.
+const IN_MEMORY_MAX: u64 = 8 * 1024 * 1024;
+
 async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Result<()> {
     let name = ctx.location.object_name(&file.path);
+    let bucket = &ctx.location.bucket;
     // The CRC32C goes with the upload's metadata, so that GCS itself refuses other content.
-    let known_crc32c = match known_crc32c {
-        Some(crc) => crc,
-        None => {
-            let folder = ctx.folder.clone();
-            let path = file.path.clone();
-            tokio::task::spawn_blocking(move || hash_file(folder.as_ref(), &path, false))
-                .await
-                .map_err(|e| GkeError::Storage(format!("internal error: {e}")))??
-                .crc32c()
-        }
-    };
-    let source = FolderSource::new(
-        ctx.folder.clone(),
-        file.path.clone(),
-        file.size,
-        ctx.done.clone(),
-    );
-    let state = source.state.clone();
-    let uploaded = ctx
-        .client
-        .upload(&ctx.location.bucket, &name, source, known_crc32c)
-        .await;
-    let (sent, streamed_crc) = {
+    let (uploaded, sent, streamed_crc, known_crc32c) = if file.size <= IN_MEMORY_MAX {
+        let folder = ctx.folder.clone();
+        let path = file.path.clone();
+        let limit = file.size + 1;
+        let data = tokio::task::spawn_blocking(move || {
+            let mut data = Vec::with_capacity(limit as usize);
+            folder
+                .open(&path)?
+                .take(limit)
+                .read_to_end(&mut data)
+                .map_err(|e| GkeError::Storage(format!("reading {path}: {e}")))?;
+            Ok::<_, GkeError>(data)
+        })
+        .await
+        .map_err(|e| GkeError::Storage(format!("internal error: {e}")))??;
+        let mut hasher = Hasher::new(false);
+        hasher.update(&data);
+        let crc = hasher.crc32c();
+        let sent = data.len() as u64;
+        let payload = Payload::from(Bytes::from(data));
+        let uploaded = ctx.client.upload(bucket, &name, payload, crc).await;
+        ctx.done.fetch_add(sent, Ordering::Relaxed);
+        (uploaded, sent, crc, known_crc32c.unwrap_or(crc))
+    } else {
+        let known_crc32c = match known_crc32c {
+            Some(crc) => crc,
+            None => {
+                let folder = ctx.folder.clone();
+                let path = file.path.clone();
+                tokio::task::spawn_blocking(move || hash_file(folder.as_ref(), &path, false))
+                    .await
+                    .map_err(|e| GkeError::Storage(format!("internal error: {e}")))??
+                    .crc32c()
+            }
+        };
+        let source = FolderSource::new(
+            ctx.folder.clone(),
+            file.path.clone(),
+            file.size,
+            ctx.done.clone(),
+        );
+        let state = source.state.clone();
+        let uploaded = ctx.client.upload(bucket, &name, source, known_crc32c).await;
         let s = state.lock().expect("no panics while held");
-        (s.hasher.len(), s.hasher.crc32c())
+        (uploaded, s.hasher.len(), s.hasher.crc32c(), known_crc32c)
     };
     let folder = ctx.folder.clone();
     let path = file.path.clone();
