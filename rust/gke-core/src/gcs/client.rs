@@ -515,14 +515,11 @@ pub fn refusal_status(error: &GkeError) -> Option<u16> {
     let GkeError::Storage(message) = error else {
         return None;
     };
-    message
-        .split(": ")
-        .nth(1)?
-        .split(' ')
-        .next()?
-        .parse()
-        .ok()
-        .filter(|s| (400..600).contains(s))
+    let mut words = message.split(": ").nth(1)?.split(' ');
+    let status: u16 = words.next()?.parse().ok()?;
+    let code = words.next()?;
+    let is_code = !code.is_empty() && code.chars().all(|c| c.is_ascii_uppercase() || c == '_');
+    (is_code && (400..600).contains(&status)).then_some(status)
 }
 
 fn bucket_resource(bucket: &str) -> String {
