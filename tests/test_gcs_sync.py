@@ -137,10 +137,14 @@ class ChangingFolder:
             return stream
 
         class Rewriting:
+            rewritten = False
+
             def read(self, n=-1):
                 data = stream.read(n)
-                target.write_bytes(os.urandom(target.stat().st_size))
-                os.utime(target, (1, 1))
+                if not self.rewritten:
+                    self.rewritten = True
+                    target.write_bytes(os.urandom(target.stat().st_size))
+                    os.utime(target, (1, 1))
                 return data
 
             def close(self):
@@ -228,6 +232,9 @@ def test_server_restart_mid_sync_then_rerun_completes(tmp_path):
         # Every object is whole and exact: nothing partial survived the restart.
         assert server.objects("bkt", "r/") == {f"r/{k}": v for k, v in files.items()}
         assert first.failed + sum(a == "uploaded" for a in actions(second).values()) >= 1
+        for row in first.entries():
+            if row["action"] == "failed":  # what the restart cut short says so
+                assert "run the sync again" in row["reason"], row
     finally:
         server.close()
 

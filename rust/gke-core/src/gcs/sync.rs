@@ -681,6 +681,12 @@ async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Re
         "the file changed while it was being uploaded; the object was not kept: run the sync again";
     let upload = match uploaded {
         Ok(upload) => upload,
+        // The bucket was listed a moment ago: a 404 now is the resumable session GCS forgot.
+        Err(e) if !changed && refusal_status(&e) == Some(404) => {
+            return Err(GkeError::Storage(format!(
+                "GCS lost the upload session (the service restarted or the session expired); nothing was kept: run the sync again ({e})"
+            )))
+        }
         Err(e) if !changed => return Err(e),
         Err(_) => {
             // GCS refuses content that does not match the CRC32C announced; an emulator may
