@@ -104,6 +104,7 @@ class FakeGcs:
                 if self._process.poll() is not None:
                     raise RuntimeError("fake-gcs-server exited at start") from None
                 time.sleep(0.05)
+        self.stop()
         raise RuntimeError(f"fake-gcs-server did not answer within {patience} s")
 
     def stop(self) -> None:
