@@ -3,12 +3,16 @@
 Import and client start-up (target: `import dss_gke` <= 50 ms) versus building the
 discovery-based Python client of the GKE API (`googleapiclient.discovery.build("container",
 "v1")`), each in a fresh process; then the cluster lifecycle (bench/lifecycle.py).
+
+GCS transfers: bench/gcs.py.
 """
 
 import statistics
 import subprocess
 import sys
 import time
+
+from bench import gcs, lifecycle
 
 RUNS = 7
 
@@ -38,10 +42,9 @@ def import_time() -> None:
 
 
 def main() -> None:
-    from bench import lifecycle
-
     import_time()
     lifecycle.main()
+    gcs.main()
 
 
 if __name__ == "__main__":

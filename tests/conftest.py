@@ -6,6 +6,7 @@ import pytest
 
 from tests.dsshost import DssHost, make_code_env
 from tests.support.emulator import HOST, Emulator
+from tests.support.gcs import FakeGcs
 from tests.support.metadata import MetadataServer
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -62,3 +63,13 @@ def gcp(dss, emulator, tmp_path):
     home.mkdir()
     dss.extra_env.update(emulator.env(home))
     return dss
+
+
+def fake_gcs():
+    """fake-gcs-server on loopback (in memory) with a bucket "bkt"."""
+    server = FakeGcs().start()
+    server.create_bucket("bkt")
+    try:
+        yield server
+    finally:
+        server.close()

@@ -8,6 +8,8 @@ from dss_gke._native import (
     ApiError,
     AuthError,
     EnvironmentReport,
+    GcsAccessReport,
+    GcsSyncReport,
     GkeError,
     OperationFailed,
     OperationTimeout,
@@ -16,6 +18,10 @@ from dss_gke._native import (
     ValidationError,
     __version__,
     environment_report,
+    gcs_check_access,
+    gcs_check_access_action,
+    gcs_sync,
+    gcs_sync_recipe,
     plan_cluster,
 )
 
@@ -23,6 +29,8 @@ __all__ = [
     "ApiError",
     "AuthError",
     "EnvironmentReport",
+    "GcsAccessReport",
+    "GcsSyncReport",
     "GkeError",
     "OperationFailed",
     "OperationTimeout",
@@ -31,5 +39,9 @@ __all__ = [
     "ValidationError",
     "__version__",
     "environment_report",
+    "gcs_check_access",
+    "gcs_check_access_action",
+    "gcs_sync",
+    "gcs_sync_recipe",
     "plan_cluster",
 ]

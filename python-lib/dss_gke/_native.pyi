@@ -1,5 +1,7 @@
 """The native module of gke-native, built from rust/gke-py. Every name it exposes is here."""
 
+from collections.abc import Callable, Sequence
+from os import PathLike
 from typing import Any, final
 
 __version__: str
@@ -7,6 +9,8 @@ __all__ = [
     "ApiError",
     "AuthError",
     "EnvironmentReport",
+    "GcsAccessReport",
+    "GcsSyncReport",
     "GkeError",
     "OperationFailed",
     "OperationTimeout",
@@ -18,6 +22,10 @@ __all__ = [
     "attach_cluster",
     "environment_report",
     "exec_credential",
+    "gcs_check_access",
+    "gcs_check_access_action",
+    "gcs_sync",
+    "gcs_sync_recipe",
     "plan_cluster",
     "resize_node_pool",
     "start_cluster",
@@ -151,3 +159,93 @@ def resize_node_pool(
     count: int,
 ) -> None:
     """Resizes ``pool`` of the cluster recorded in ``data`` to ``count`` nodes per zone."""
+
+@final
+class GcsAccessReport:
+    """What "Check GCS access" found, one row per bucket and check."""
+
+    @property
+    def verdict(self) -> str:
+        """``"OK"``, ``"Warning"`` or ``"Failed"``: the worst of all rows."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain data (JSON types only)."""
+
+    def to_html(self) -> str:
+        """The report as an HTML table, as the DSS action shows it."""
+
+    def _repr_html_(self) -> str: ...
+
+@final
+class GcsSyncReport:
+    """What a sync did (or, in a dry run, would do) to every file."""
+
+    @property
+    def summary(self) -> str:
+        """One line: files and bytes per action, and the time taken."""
+
+    @property
+    def failed(self) -> int:
+        """Number of files that failed to sync."""
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every file as ``{"path", "action", "bytes", "reason"}``, sorted by path.
+
+        ``action`` is one of ``uploaded``, ``downloaded``, ``skipped``, ``deleted``, ``failed``
+        (and in a dry run ``would upload``, ``would download``, ``would delete``).
+        """
+
+    def check(self) -> None:
+        """Raises StorageError naming the failed files, if any failed."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain data (JSON types only)."""
+
+    def to_html(self) -> str:
+        """The report as an HTML fragment."""
+
+    def _repr_html_(self) -> str: ...
+
+def gcs_check_access(
+    buckets: Sequence[str], *, key: str = "", endpoint: str | None = None
+) -> GcsAccessReport:
+    """Checks, for each bucket (``"bucket"``, ``"bucket/prefix"`` or ``"gs://bucket/prefix"``),
+    that it exists, listing works, a probe object can be written, read back and deleted, and
+    which object permissions the identity holds.
+
+    ``key`` is a service-account key (JSON text or a path; blank: the default chain, or no
+    credentials against an emulator); ``endpoint`` defaults to ``STORAGE_EMULATOR_HOST``, else GCS.
+    """
+
+def gcs_check_access_action(config: dict[str, Any]) -> GcsAccessReport:
+    """The "Check GCS access" cluster action: its DSS config in, the report out."""
+
+def gcs_sync(
+    src: str | PathLike[str] | Any,
+    dst: str | PathLike[str] | Any,
+    *,
+    delete_extra: bool = False,
+    dry_run: bool = False,
+    parallelism: int = 16,
+    key: str = "",
+    endpoint: str | None = None,
+    progress: Callable[[int, int], object] | None = None,
+) -> GcsSyncReport:
+    """Syncs a folder with ``gs://bucket/prefix``, either way: ``src`` and ``dst`` are one
+    ``gs://`` URL and one folder (a local directory path, or a DSS ``dataiku.Folder``, streamed
+    through its API).
+
+    Only files whose size or checksum (CRC32C, else MD5) differ move; ``delete_extra`` removes
+    destination files the source lacks; ``dry_run`` only reports. ``progress`` is called with
+    ``(bytes_done, bytes_total)`` a few times per second.
+    """
+
+def gcs_sync_recipe(
+    config: dict[str, Any],
+    input_folder: str | PathLike[str] | Any | None = None,
+    output_folder: str | PathLike[str] | Any | None = None,
+    progress: Callable[[int, int], object] | None = None,
+) -> GcsSyncReport:
+    """The "Sync folder with GCS" recipe: its DSS config and its folders in (a local path, or a
+    ``dataiku.Folder`` streamed through its API; ``None`` for an unused role), the report out.
+    """

@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod dss_config;
 pub mod environment;
 pub mod error;
+pub mod gcs;
 pub mod gke;
 pub mod http;
 pub mod kubeconfig;

@@ -2,6 +2,7 @@
 
 mod clusters;
 mod errors;
+mod gcs;
 mod logging;
 mod runtime;
 
@@ -107,5 +108,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<EnvironmentReport>()?;
     m.add_function(wrap_pyfunction!(environment_report, m)?)?;
     clusters::register(m)?;
+    gcs::register(m)?;
     Ok(())
 }

@@ -66,15 +66,42 @@ def api_client() -> _Client:
 
 
 class Folder:
-    """A local managed folder: DIP_HOME/managed_folders/NAME."""
+    """A managed folder stored in DIP_HOME/managed_folders/NAME.
+
+    Folders named in env DKU_HARNESS_NONLOCAL_FOLDERS (comma-separated) behave like DSS's
+    non-local folders (S3, GCS, ...): no get_path(), only the streaming API."""
 
     def __init__(self, name: str):
         self.name = name
         self._root = _dip_home() / "managed_folders" / name
         self._root.mkdir(parents=True, exist_ok=True)
+        nonlocal_names = os.environ.get("DKU_HARNESS_NONLOCAL_FOLDERS", "").split(",")
+        self._local = name not in nonlocal_names
+
+    def get_info(self) -> dict:
+        info = {"id": self.name, "name": self.name, "type": "Filesystem" if self._local else "S3"}
+        if self._local:
+            info["path"] = str(self._root)
+        return info
 
     def get_path(self) -> str:
+        if not self._local:
+            raise Exception(f"Folder {self.name} is not on the local filesystem")
         return str(self._root)
+
+    def get_path_details(self, path: str = "/") -> dict:
+        target = self._file(path)
+        if not target.exists():
+            return {"exists": False, "directory": False, "fullPath": path}
+        stat = target.stat()
+        return {
+            "exists": True,
+            "directory": target.is_dir(),
+            "fullPath": path,
+            "name": target.name,
+            "size": stat.st_size,
+            "lastModified": int(stat.st_mtime * 1000),
+        }
 
     def _file(self, path: str) -> pathlib.Path:
         return self._root / path.lstrip("/")
@@ -88,10 +115,16 @@ class Folder:
         return open(self._file(path), "rb")
 
     def upload_stream(self, path: str, f) -> None:
+        """Like DSS's object-store folders: the file appears whole, or not at all if `f` fails."""
         target = self._file(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "wb") as out:
-            shutil.copyfileobj(f, out)
+        partial = target.with_name(f".{target.name}.uploading")
+        try:
+            with open(partial, "wb") as out:
+                shutil.copyfileobj(f, out)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
 
     def delete_path(self, path: str) -> None:
         self._file(path).unlink()

@@ -1,0 +1,590 @@
+//! The GCS endpoint and identity: Google's `google-cloud-storage` client for object data
+//! (resumable uploads, checksummed reads) and reqwest for the JSON-API calls that client lacks
+//! over HTTP (bucket metadata, listing, deletion, `testIamPermissions`).
+
+use std::time::Duration;
+
+use google_cloud_gax::retry_policy::RetryPolicyExt;
+use google_cloud_storage::client::Storage;
+use google_cloud_storage::read_object::ReadObjectResponse;
+use google_cloud_storage::retry_policy::RetryableErrors;
+use google_cloud_storage::streaming_source::{Seek, StreamingSource};
+use serde::Deserialize;
+
+use crate::credentials::GoogleCredentials;
+use crate::error::{status_code_name, ApiFailure, GkeError, Result};
+use crate::gcs::checksum::ObjectChecksums;
+use crate::http::{client_builder, install_crypto_provider};
+use crate::retry::Backoff;
+
+/// Google's production endpoint.
+pub const GCS_ENDPOINT: &str = "https://storage.googleapis.com";
+
+/// Where and as whom to reach GCS.
+#[derive(Debug, Clone, Default)]
+pub struct GcsOptions {
+    /// `http(s)://host[:port]`; `None` = `STORAGE_EMULATOR_HOST` if set, else Google's endpoint.
+    pub endpoint: Option<String>,
+    /// Service-account key (JSON text or a path); blank = the default credential chain, or no
+    /// credentials at all against an emulator.
+    pub key: String,
+    /// The field the key came from, for messages.
+    pub key_field: String,
+}
+
+impl GcsOptions {
+    /// The endpoint to use and whether it is an emulator (explicit, or from the environment).
+    fn resolve_endpoint(&self) -> (String, bool) {
+        let given = self
+            .endpoint
+            .clone()
+            .filter(|e| !e.trim().is_empty())
+            .or_else(|| std::env::var("STORAGE_EMULATOR_HOST").ok())
+            .filter(|e| !e.trim().is_empty());
+        match given {
+            None => (GCS_ENDPOINT.to_string(), false),
+            Some(e) => {
+                let e = e.trim().trim_end_matches('/');
+                let url = if e.contains("://") {
+                    e.to_string()
+                } else {
+                    format!("http://{e}")
+                };
+                let emulator = url != GCS_ENDPOINT;
+                (url, emulator)
+            }
+        }
+    }
+}
+
+/// An object as listed, with what a sync compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteObject {
+    pub name: String,
+    pub size: u64,
+    pub generation: i64,
+    pub checksums: ObjectChecksums,
+}
+
+/// A bucket's metadata, as the access check shows it.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BucketInfo {
+    pub name: String,
+    #[serde(default)]
+    pub location: String,
+    #[serde(default)]
+    pub location_type: String,
+    #[serde(default)]
+    pub storage_class: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonObject {
+    name: String,
+    #[serde(default)]
+    size: Option<String>,
+    #[serde(default)]
+    generation: Option<String>,
+    #[serde(default)]
+    crc32c: Option<String>,
+    #[serde(default)]
+    md5_hash: Option<String>,
+}
+
+impl JsonObject {
+    fn into_remote(self) -> RemoteObject {
+        RemoteObject {
+            size: self.size.and_then(|s| s.parse().ok()).unwrap_or(0),
+            generation: self.generation.and_then(|s| s.parse().ok()).unwrap_or(0),
+            checksums: ObjectChecksums::from_json(self.crc32c.as_deref(), self.md5_hash.as_deref()),
+            name: self.name,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListPage {
+    #[serde(default)]
+    items: Vec<JsonObject>,
+    next_page_token: Option<String>,
+}
+
+/// A connected GCS client; cheap to clone (both inner clients share their connection pools).
+#[derive(Clone)]
+pub struct GcsClient {
+    http: reqwest::Client,
+    storage: Storage,
+    endpoint: String,
+    credentials: Option<GoogleCredentials>,
+    identity: String,
+    backoff: Backoff,
+}
+
+impl std::fmt::Debug for GcsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GcsClient")
+            .field("endpoint", &self.endpoint)
+            .field("identity", &self.identity)
+            .finish()
+    }
+}
+
+/// Patience for GCS calls: long enough for a front-end restart, short enough that a wrong
+/// endpoint fails in seconds.
+const GCS_BACKOFF: Backoff = Backoff {
+    initial: Duration::from_millis(250),
+    max: Duration::from_secs(4),
+    multiplier: 2.0,
+    attempts: 6,
+};
+
+impl GcsClient {
+    pub async fn connect(options: &GcsOptions) -> Result<Self> {
+        install_crypto_provider();
+        let (endpoint, emulator) = options.resolve_endpoint();
+        let credentials = if options.key.trim().is_empty() && emulator {
+            None
+        } else {
+            Some(GoogleCredentials::from_key_or_default(
+                &options.key,
+                &options.key_field,
+            )?)
+        };
+        let identity = match &credentials {
+            None => "anonymous (emulator)".to_string(),
+            Some(c) => c.source().to_string(),
+        };
+        let client_credentials = match &credentials {
+            Some(c) => c.for_clients(),
+            None => google_cloud_auth::credentials::anonymous::Builder::new().build(),
+        };
+        let storage = Storage::builder()
+            .with_endpoint(endpoint.clone())
+            .with_credentials(client_credentials)
+            .with_retry_policy(
+                RetryableErrors
+                    .with_attempt_limit(GCS_BACKOFF.attempts)
+                    .with_time_limit(Duration::from_secs(60)),
+            )
+            .build()
+            .await
+            .map_err(|e| GkeError::Storage(format!("the GCS client could not start: {e}")))?;
+        let http = client_builder()
+            .connect_timeout(Duration::from_secs(10))
+            .pool_max_idle_per_host(64)
+            .build()
+            .map_err(|e| GkeError::Storage(format!("the HTTP client could not start: {e}")))?;
+        Ok(Self {
+            http,
+            storage,
+            endpoint,
+            credentials,
+            identity,
+            backoff: GCS_BACKOFF,
+        })
+    }
+
+    /// Who the calls run as, for messages (never a secret).
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The service account's email when a key names it.
+    pub fn client_email(&self) -> Option<&str> {
+        self.credentials.as_ref().and_then(|c| c.client_email())
+    }
+
+    fn json_url(&self, path: &str) -> String {
+        format!("{}/storage/v1/{path}", self.endpoint)
+    }
+
+    /// One JSON-API call with retries; `what` names it in messages (`reading bucket 'x'`).
+    async fn call(
+        &self,
+        what: &str,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Option<String>> {
+        self.call_raw(what, method, path, query)
+            .await
+            .map_err(|e| self.storage_error(what, e))
+    }
+
+    /// [`Self::call`] with refusals left as [`GkeError::Api`], for callers that expect some.
+    async fn call_raw(
+        &self,
+        what: &str,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Option<String>> {
+        let url = self.json_url(path);
+        let request = format!("{method} /storage/v1/{path}");
+        self.backoff
+            .retry(what, || async {
+                let mut builder = self.http.request(method.clone(), &url).query(query);
+                if let Some(c) = &self.credentials {
+                    let token = c.access_token().await.map_err(|e| {
+                        GkeError::Storage(format!("{what}: no access token for GCS: {e}"))
+                    })?;
+                    builder = builder.bearer_auth(token);
+                }
+                let response = builder.send().await.map_err(|e| {
+                    GkeError::Api(ApiFailure {
+                        status: 0,
+                        code: "UNAVAILABLE".into(),
+                        message: format!("no answer from {}: {}", self.endpoint, error_chain(&e)),
+                        request: request.clone(),
+                    })
+                })?;
+                let status = response.status().as_u16();
+                let body = response.text().await.unwrap_or_default();
+                if (200..300).contains(&status) {
+                    Ok(Some(body))
+                } else if status == 404 && method == reqwest::Method::GET && path.contains("/iam/")
+                {
+                    Ok(None)
+                } else {
+                    Err(GkeError::Api(ApiFailure::from_response(
+                        status,
+                        request.clone(),
+                        &body,
+                    )))
+                }
+            })
+            .await
+    }
+
+    /// A refusal turned into the message a DSS admin reads.
+    pub(crate) fn storage_error(&self, what: &str, error: GkeError) -> GkeError {
+        match error {
+            GkeError::Api(f) => GkeError::Storage(format!(
+                "{what}: {} {} ({}): {} [{}]",
+                f.status,
+                f.code,
+                f.request,
+                f.message,
+                self.hint(f.status)
+            )),
+            other => other,
+        }
+    }
+
+    fn hint(&self, status: u16) -> String {
+        match status {
+            0 => format!("is the endpoint {} right and reachable?", self.endpoint),
+            401 => "the credentials were not accepted: check the service-account key".into(),
+            403 => format!(
+                "{} lacks a permission on the bucket: grant it roles/storage.objectViewer to read, roles/storage.objectAdmin to write and delete",
+                self.identity
+            ),
+            404 => "not found: check the bucket name (buckets are global; the bucket must exist)".into(),
+            429 => "GCS throttled the requests even after retries: lower the parallelism or try again later".into(),
+            s if s >= 500 => "GCS failed even after retries: try again later".into(),
+            _ => "see the message".into(),
+        }
+    }
+
+    pub async fn get_bucket(&self, bucket: &str) -> Result<BucketInfo> {
+        let body = self
+            .call(
+                &format!("reading bucket '{bucket}'"),
+                reqwest::Method::GET,
+                &format!("b/{}", encode(bucket)),
+                &[],
+            )
+            .await?
+            .unwrap_or_default();
+        serde_json::from_str(&body)
+            .map_err(|e| GkeError::Storage(format!("bucket '{bucket}': unexpected answer: {e}")))
+    }
+
+    /// Every object under `prefix`, page by page (1,000 per page, GCS's maximum).
+    pub async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<RemoteObject>> {
+        self.list_pages(bucket, prefix, None).await
+    }
+
+    /// At most `limit` objects (one page), to check that listing works.
+    pub async fn list_some(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<RemoteObject>> {
+        self.list_pages(bucket, prefix, Some(limit)).await
+    }
+
+    async fn list_pages(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        limit: Option<u32>,
+    ) -> Result<Vec<RemoteObject>> {
+        let what = format!("listing gs://{bucket}/{prefix}");
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut query = vec![
+                ("prefix", prefix.to_string()),
+                ("maxResults", limit.unwrap_or(1000).to_string()),
+                (
+                    "fields",
+                    "items(name,size,generation,crc32c,md5Hash),nextPageToken".to_string(),
+                ),
+            ];
+            if let Some(t) = &token {
+                query.push(("pageToken", t.clone()));
+            }
+            let body = self
+                .call(
+                    &what,
+                    reqwest::Method::GET,
+                    &format!("b/{}/o", encode(bucket)),
+                    &query,
+                )
+                .await?
+                .unwrap_or_default();
+            let page: ListPage = serde_json::from_str(&body)
+                .map_err(|e| GkeError::Storage(format!("{what}: unexpected answer: {e}")))?;
+            out.extend(page.items.into_iter().map(JsonObject::into_remote));
+            token = page.next_page_token.filter(|t| !t.is_empty());
+            if token.is_none() || limit.is_some() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// The object's metadata, `None` when it does not exist.
+    pub async fn get_object(&self, bucket: &str, name: &str) -> Result<Option<RemoteObject>> {
+        let what = format!("reading gs://{bucket}/{name}");
+        let path = format!("b/{}/o/{}", encode(bucket), encode(name));
+        match self.call_raw(&what, reqwest::Method::GET, &path, &[]).await {
+            Ok(body) => {
+                let o: JsonObject = serde_json::from_str(&body.unwrap_or_default())
+                    .map_err(|e| GkeError::Storage(format!("{what}: unexpected answer: {e}")))?;
+                Ok(Some(o.into_remote()))
+            }
+            Err(GkeError::Api(f)) if f.status == 404 => Ok(None),
+            Err(e) => Err(self.storage_error(&what, e)),
+        }
+    }
+
+    /// Deletes `name`; with `generation`, only if the object is still that version.
+    pub async fn delete(&self, bucket: &str, name: &str, generation: Option<i64>) -> Result<()> {
+        let mut query = Vec::new();
+        if let Some(g) = generation {
+            query.push(("ifGenerationMatch", g.to_string()));
+        }
+        self.call(
+            &format!("deleting gs://{bucket}/{name}"),
+            reqwest::Method::DELETE,
+            &format!("b/{}/o/{}", encode(bucket), encode(name)),
+            &query,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Which of `permissions` the caller holds on the bucket; `None` when the server does not
+    /// implement `testIamPermissions` (emulators).
+    pub async fn test_permissions(
+        &self,
+        bucket: &str,
+        permissions: &[&str],
+    ) -> Result<Option<Vec<String>>> {
+        let query: Vec<(&str, String)> = permissions
+            .iter()
+            .map(|p| ("permissions", p.to_string()))
+            .collect();
+        let Some(body) = self
+            .call(
+                &format!("testing permissions on bucket '{bucket}'"),
+                reqwest::Method::GET,
+                &format!("b/{}/iam/testPermissions", encode(bucket)),
+                &query,
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(default)]
+            permissions: Vec<String>,
+        }
+        let answer: Answer = serde_json::from_str(&body).map_err(|e| {
+            GkeError::Storage(format!(
+                "testIamPermissions on '{bucket}': unexpected answer: {e}"
+            ))
+        })?;
+        Ok(Some(answer.permissions))
+    }
+
+    /// Uploads `source` as `name`, whose CRC32C is `crc32c`: one request up to 16 MiB, a
+    /// resumable upload above (resumed by the client after a dropped connection). The CRC32C
+    /// goes with the object's metadata: GCS refuses content that does not match it.
+    pub async fn upload<S>(
+        &self,
+        bucket: &str,
+        name: &str,
+        source: S,
+        crc32c: u32,
+    ) -> Result<RemoteObject>
+    where
+        S: StreamingSource + Seek + Send + Sync + 'static,
+        <S as StreamingSource>::Error: std::error::Error + Send + Sync + 'static,
+        <S as Seek>::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let write = self
+            .storage
+            .write_object(bucket_resource(bucket), name, source)
+            .with_known_crc32c(crc32c)
+            .with_checksum_precomputation(false);
+        let object = write
+            // The whole file is sent again on a retry: the same bytes, so safe to repeat.
+            .with_idempotency(true)
+            .send_unbuffered()
+            .await
+            .map_err(|e| self.crate_error(&format!("uploading gs://{bucket}/{name}"), e))?;
+        let checksums = object.checksums.unwrap_or_default();
+        Ok(RemoteObject {
+            name: object.name,
+            size: object.size.max(0) as u64,
+            generation: object.generation,
+            checksums: ObjectChecksums {
+                crc32c: checksums.crc32c,
+                md5: checksums.md5_hash.as_ref().try_into().ok(),
+            },
+        })
+    }
+
+    /// Starts reading one generation of an object (the client checks its CRC32C at the end).
+    pub async fn download(
+        &self,
+        bucket: &str,
+        name: &str,
+        generation: i64,
+    ) -> Result<ReadObjectResponse> {
+        self.storage
+            .read_object(bucket_resource(bucket), name)
+            .set_generation(generation)
+            .send()
+            .await
+            .map_err(|e| self.crate_error(&format!("downloading gs://{bucket}/{name}"), e))
+    }
+
+    /// An error of Google's client as a storage error with the admin's hint.
+    pub(crate) fn crate_error(&self, what: &str, e: google_cloud_storage::Error) -> GkeError {
+        match e.http_status_code() {
+            Some(status) => {
+                let body = e
+                    .http_payload()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default();
+                let mut f = ApiFailure::from_response(status, String::new(), &body);
+                if f.message == "no message" {
+                    f.message = e.to_string();
+                }
+                GkeError::Storage(format!(
+                    "{what}: {status} {}: {} [{}]",
+                    if f.code.is_empty() {
+                        status_code_name(status)
+                    } else {
+                        &f.code
+                    },
+                    f.message,
+                    self.hint(status)
+                ))
+            }
+            None => GkeError::Storage(format!("{what}: {} [{}]", error_chain(&e), self.hint(0))),
+        }
+    }
+}
+
+/// The HTTP status of a GCS refusal in a storage error this module made
+/// (`"{what}: {status} {CODE} ..."`), e.g. to stop a sync after a 403.
+pub fn refusal_status(error: &GkeError) -> Option<u16> {
+    let GkeError::Storage(message) = error else {
+        return None;
+    };
+    let mut words = message.split(": ").nth(1)?.split(' ');
+    let status: u16 = words.next()?.parse().ok()?;
+    let code = words.next()?;
+    let is_code = !code.is_empty() && code.chars().all(|c| c.is_ascii_uppercase() || c == '_');
+    (is_code && (400..600).contains(&status)).then_some(status)
+}
+
+fn bucket_resource(bucket: &str) -> String {
+    format!("projects/_/buckets/{bucket}")
+}
+
+/// A path segment percent-encoded as the JSON API wants object names (`/` included).
+pub(crate) fn encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// An error and its causes on one line (reqwest's top-level message hides the reason).
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_follow_the_emulator_convention() {
+        let opts = |e: &str| GcsOptions {
+            endpoint: Some(e.to_string()),
+            ..GcsOptions::default()
+        };
+        assert_eq!(
+            opts("127.0.0.1:4443").resolve_endpoint(),
+            ("http://127.0.0.1:4443".to_string(), true)
+        );
+        assert_eq!(
+            opts("https://storage.googleapis.com/").resolve_endpoint(),
+            (GCS_ENDPOINT.to_string(), false)
+        );
+    }
+
+    #[test]
+    fn refusals_keep_their_status() {
+        let e = GkeError::Storage("uploading gs://b/x: 403 PERMISSION_DENIED: no [hint]".into());
+        assert_eq!(refusal_status(&e), Some(403));
+        let e = GkeError::Storage("the file changed: 403 bytes".into());
+        assert_eq!(refusal_status(&e), None);
+    }
+
+    #[test]
+    fn object_names_are_encoded_whole() {
+        assert_eq!(encode("a/b c+d.txt"), "a%2Fb%20c%2Bd.txt");
+        assert_eq!(encode("é"), "%C3%A9");
+    }
+}

@@ -1,0 +1,484 @@
+//! The GCS functions of `dss_gke._native`: the access check, the folder ↔ bucket sync, and the
+//! bridge that lets the sync stream through DSS's folder API (any object with `get_download_stream`,
+//! `upload_stream`, `list_paths_in_partition`, `get_path_details`, `delete_path`).
+
+use std::io::{self, Read};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use pyo3::exceptions::PyOSError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+use gke_core::gcs::access::AccessReport;
+use gke_core::gcs::config::{self, FolderRole};
+use gke_core::gcs::folder::{FolderIo, LocalDir, LocalFile};
+use gke_core::gcs::sync::{Direction, Progress, SyncOptions, SyncReport};
+use gke_core::gcs::{check_access, GcsClient, GcsLocation, GcsOptions};
+use gke_core::GkeError as CoreError;
+
+use crate::{errors, logging, runtime};
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<GcsAccessReport>()?;
+    m.add_class::<GcsSyncReport>()?;
+    m.add_function(wrap_pyfunction!(gcs_check_access, m)?)?;
+    m.add_function(wrap_pyfunction!(gcs_check_access_action, m)?)?;
+    m.add_function(wrap_pyfunction!(gcs_sync, m)?)?;
+    m.add_function(wrap_pyfunction!(gcs_sync_recipe, m)?)?;
+    Ok(())
+}
+
+fn to_python<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
+    let json = serde_json::to_value(value)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    Ok(pythonize::pythonize(py, &json)?)
+}
+
+/// What "Check GCS access" found, one row per bucket and check.
+#[pyclass(module = "dss_gke._native", frozen)]
+struct GcsAccessReport {
+    inner: AccessReport,
+}
+
+#[pymethods]
+impl GcsAccessReport {
+    /// "OK", "Warning" or "Failed": the worst of all rows.
+    #[getter]
+    fn verdict(&self) -> &'static str {
+        self.inner.verdict().label()
+    }
+
+    /// The report as plain data (JSON types only).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner)
+    }
+
+    /// The report as an HTML table, as the DSS action shows it.
+    fn to_html(&self) -> String {
+        self.inner.to_html()
+    }
+
+    fn _repr_html_(&self) -> String {
+        self.inner.to_html()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "GcsAccessReport(verdict={:?}, buckets={})",
+            self.inner.verdict().label(),
+            self.inner.buckets.len()
+        )
+    }
+}
+
+/// What a sync did (or, in a dry run, would do) to every file.
+#[pyclass(module = "dss_gke._native", frozen)]
+struct GcsSyncReport {
+    inner: SyncReport,
+}
+
+#[pymethods]
+impl GcsSyncReport {
+    /// One line: files and bytes per action, and the time taken.
+    #[getter]
+    fn summary(&self) -> String {
+        self.inner.summary()
+    }
+
+    /// Number of files that failed to sync.
+    #[getter]
+    fn failed(&self) -> usize {
+        self.inner.failures().len()
+    }
+
+    /// Every file as ``{"path", "action", "bytes", "reason"}``, sorted by path.
+    fn entries<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner.entries)
+    }
+
+    /// Raises StorageError naming the failed files, if any failed.
+    fn check(&self) -> PyResult<()> {
+        self.inner.check().map_err(errors::to_py)
+    }
+
+    /// The report as plain data (JSON types only).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner)
+    }
+
+    /// The report as an HTML fragment.
+    fn to_html(&self) -> String {
+        self.inner.to_html()
+    }
+
+    fn _repr_html_(&self) -> String {
+        self.inner.to_html()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("GcsSyncReport({:?})", self.inner.summary())
+    }
+}
+
+/// Checks, for each bucket (``"bucket"``, ``"bucket/prefix"`` or ``"gs://bucket/prefix"``), that
+/// it exists, listing works, a probe object can be written, read back and deleted, and which
+/// object permissions the identity holds.
+///
+/// ``key`` is a service-account key (JSON text or a path; blank: the default chain, or no
+/// credentials against an emulator); ``endpoint`` defaults to ``STORAGE_EMULATOR_HOST``, else GCS.
+#[pyfunction]
+#[pyo3(signature = (buckets, *, key="", endpoint=None))]
+fn gcs_check_access(
+    py: Python<'_>,
+    buckets: Vec<String>,
+    key: &str,
+    endpoint: Option<String>,
+) -> PyResult<GcsAccessReport> {
+    let config = serde_json::json!({
+        "buckets": buckets, "service_account_key": key, "endpoint": endpoint.unwrap_or_default()
+    });
+    access(py, &config)
+}
+
+/// The "Check GCS access" cluster action: its DSS config in, the report out.
+#[pyfunction]
+fn gcs_check_access_action(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<GcsAccessReport> {
+    let config: serde_json::Value = pythonize::depythonize(config)?;
+    access(py, &config)
+}
+
+fn access(py: Python<'_>, config: &serde_json::Value) -> PyResult<GcsAccessReport> {
+    logging::refresh_level(py);
+    let (locations, options) = config::access_options(config).map_err(errors::to_py)?;
+    let inner = runtime::block_on(py, async move {
+        let client = GcsClient::connect(&options).await?;
+        Ok(check_access(&client, &locations).await)
+    })?;
+    Ok(GcsAccessReport { inner })
+}
+
+/// Syncs a folder with ``gs://bucket/prefix``, either way: ``src`` and ``dst`` are one
+/// ``gs://`` URL and one folder (a local directory path, or a DSS ``dataiku.Folder``, streamed
+/// through its API).
+///
+/// Only files whose size or checksum (CRC32C, else MD5) differ move; ``delete_extra`` removes
+/// destination files the source lacks; ``dry_run`` only reports. ``progress`` is called with
+/// ``(bytes_done, bytes_total)`` a few times per second.
+#[pyfunction]
+#[pyo3(signature = (src, dst, *, delete_extra=false, dry_run=false, parallelism=16, key="", endpoint=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn gcs_sync(
+    py: Python<'_>,
+    src: &Bound<'_, PyAny>,
+    dst: &Bound<'_, PyAny>,
+    delete_extra: bool,
+    dry_run: bool,
+    parallelism: usize,
+    key: &str,
+    endpoint: Option<String>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<GcsSyncReport> {
+    logging::refresh_level(py);
+    let gs_url = |v: &Bound<'_, PyAny>| {
+        v.extract::<String>()
+            .ok()
+            .filter(|s| s.trim_start().starts_with("gs://"))
+    };
+    let (url, folder, direction) = match (gs_url(src), gs_url(dst)) {
+        (None, Some(url)) => (url, src, Direction::ToGcs),
+        (Some(url), None) => (url, dst, Direction::FromGcs),
+        _ => {
+            return Err(errors::to_py(CoreError::validation(
+                "src, dst",
+                "one must be a gs://bucket/prefix URL and the other a folder",
+            )))
+        }
+    };
+    let field = if direction == Direction::ToGcs {
+        "dst"
+    } else {
+        "src"
+    };
+    let location = GcsLocation::parse(&url, field).map_err(errors::to_py)?;
+    if !(1..=64).contains(&parallelism) {
+        return Err(errors::to_py(CoreError::validation(
+            "parallelism",
+            format!("{parallelism} is out of range: use 1 to 64"),
+        )));
+    }
+    let options = SyncOptions {
+        location,
+        direction,
+        delete_extra,
+        dry_run,
+        parallelism,
+    };
+    let gcs = GcsOptions {
+        endpoint,
+        key: key.to_string(),
+        key_field: "key".to_string(),
+    };
+    let folder = folder_io(folder, if field == "dst" { "src" } else { "dst" })?;
+    run_sync(py, folder, options, gcs, progress)
+}
+
+/// The "Sync folder with GCS" recipe: its DSS config and its folders in (a local path, or a
+/// ``dataiku.Folder`` streamed through its API; ``None`` for an unused role), the report out.
+#[pyfunction]
+#[pyo3(signature = (config, input_folder=None, output_folder=None, progress=None))]
+fn gcs_sync_recipe(
+    py: Python<'_>,
+    config: &Bound<'_, PyAny>,
+    input_folder: Option<&Bound<'_, PyAny>>,
+    output_folder: Option<&Bound<'_, PyAny>>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<GcsSyncReport> {
+    logging::refresh_level(py);
+    let config: serde_json::Value = pythonize::depythonize(config)?;
+    let (options, gcs) = config::recipe_options(&config).map_err(errors::to_py)?;
+    let role = config::folder_role(
+        options.direction,
+        input_folder.is_some(),
+        output_folder.is_some(),
+    )
+    .map_err(errors::to_py)?;
+    let folder = match role {
+        FolderRole::Input => input_folder,
+        FolderRole::Output => output_folder,
+    }
+    .expect("folder_role checked the role is filled");
+    let folder = folder_io(folder, "folder")?;
+    run_sync(py, folder, options, gcs, progress)
+}
+
+fn run_sync(
+    py: Python<'_>,
+    folder: Arc<dyn FolderIo>,
+    options: SyncOptions,
+    gcs: GcsOptions,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<GcsSyncReport> {
+    let progress: Option<Progress> = progress.map(|callback| {
+        Arc::new(move |done: u64, total: u64| {
+            // Only the call itself holds the GIL; a failing callback must not stop the sync.
+            Python::attach(|py| {
+                if let Err(e) = callback.call1(py, (done, total)) {
+                    tracing::warn!("the progress callback failed: {e}");
+                }
+            })
+        }) as Progress
+    });
+    let inner = runtime::block_on(py, async move {
+        let client = GcsClient::connect(&gcs).await?;
+        gke_core::gcs::sync(&client, folder, &options, progress).await
+    })?;
+    Ok(GcsSyncReport { inner })
+}
+
+/// A path (str or os.PathLike) becomes a local directory; anything with the folder API is
+/// streamed through it.
+fn folder_io(value: &Bound<'_, PyAny>, field: &str) -> PyResult<Arc<dyn FolderIo>> {
+    if value.hasattr("upload_stream")? && value.hasattr("get_download_stream")? {
+        let name = value
+            .getattr("name")
+            .and_then(|n| n.extract::<String>())
+            .unwrap_or_else(|_| "?".to_string());
+        return Ok(Arc::new(PyFolder {
+            folder: value.clone().unbind(),
+            name,
+        }));
+    }
+    let path: std::path::PathBuf = value.extract().map_err(|_| {
+        errors::to_py(CoreError::validation(
+            field,
+            "must be a directory path or a dataiku.Folder",
+        ))
+    })?;
+    Ok(Arc::new(LocalDir::new(path, field).map_err(errors::to_py)?))
+}
+
+/// A DSS managed folder reached through its Python API (non-local folders: GCS, S3, HDFS...).
+struct PyFolder {
+    folder: Py<PyAny>,
+    name: String,
+}
+
+impl PyFolder {
+    fn fail(&self, what: &str, path: &str, e: PyErr) -> CoreError {
+        CoreError::Storage(format!(
+            "managed folder '{}': {what} {path}: {e}",
+            self.name
+        ))
+    }
+
+    fn details(&self, py: Python<'_>, path: &str) -> PyResult<Option<LocalFile>> {
+        let d = self
+            .folder
+            .call_method1(py, "get_path_details", (format!("/{path}"),))?;
+        let d = d.bind(py);
+        let get = |k: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
+            match d.cast::<PyDict>() {
+                Ok(dict) => dict.get_item(k),
+                Err(_) => Ok(None),
+            }
+        };
+        let exists = get("exists")?.map_or(Ok(true), |v| v.is_truthy())?;
+        let directory = get("directory")?.map_or(Ok(false), |v| v.is_truthy())?;
+        if !exists || directory {
+            return Ok(None);
+        }
+        let size = get("size")?.map_or(Ok(0), |v| v.extract::<u64>())?;
+        let modified = get("lastModified")?
+            .and_then(|v| v.extract::<u64>().ok())
+            .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms));
+        Ok(Some(LocalFile {
+            path: path.to_string(),
+            size,
+            modified,
+        }))
+    }
+}
+
+impl FolderIo for PyFolder {
+    fn describe(&self) -> String {
+        format!("managed folder '{}'", self.name)
+    }
+
+    fn list(&self) -> gke_core::Result<Vec<LocalFile>> {
+        Python::attach(|py| {
+            let paths: Vec<String> = self
+                .folder
+                .call_method0(py, "list_paths_in_partition")
+                .and_then(|p| p.extract(py))
+                .map_err(|e| self.fail("listing", "/", e))?;
+            let mut out = Vec::new();
+            for p in paths {
+                let rel = p.trim_start_matches('/').to_string();
+                if let Some(f) = self
+                    .details(py, &rel)
+                    .map_err(|e| self.fail("reading", &p, e))?
+                {
+                    out.push(f);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn stat(&self, path: &str) -> gke_core::Result<Option<LocalFile>> {
+        Python::attach(|py| {
+            self.details(py, path)
+                .map_err(|e| self.fail("reading", path, e))
+        })
+    }
+
+    fn open(&self, path: &str) -> gke_core::Result<Box<dyn Read + Send>> {
+        Python::attach(|py| {
+            let stream = self
+                .folder
+                .call_method1(py, "get_download_stream", (format!("/{path}"),))
+                .map_err(|e| self.fail("opening", path, e))?;
+            Ok(Box::new(PyReader { stream }) as Box<dyn Read + Send>)
+        })
+    }
+
+    fn write(&self, path: &str, content: Box<dyn Read + Send>) -> gke_core::Result<()> {
+        Python::attach(|py| {
+            let upload = Py::new(
+                py,
+                FolderUpload {
+                    inner: Mutex::new(content),
+                },
+            )
+            .map_err(|e| self.fail("writing", path, e))?;
+            self.folder
+                .call_method1(py, "upload_stream", (format!("/{path}"), upload))
+                .map(|_| ())
+                .map_err(|e| self.fail("writing", path, e))
+        })
+    }
+
+    fn delete(&self, path: &str) -> gke_core::Result<()> {
+        Python::attach(|py| {
+            self.folder
+                .call_method1(py, "delete_path", (format!("/{path}"),))
+                .map(|_| ())
+                .map_err(|e| self.fail("deleting", path, e))
+        })
+    }
+}
+
+/// A Python binary stream (what `get_download_stream` returns) read from Rust.
+struct PyReader {
+    stream: Py<PyAny>,
+}
+
+impl Read for PyReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Python::attach(|py| {
+            let chunk = self
+                .stream
+                .call_method1(py, "read", (buf.len(),))
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            let chunk = chunk.bind(py);
+            let bytes = chunk
+                .cast::<PyBytes>()
+                .map_err(|e| io::Error::other(e.to_string()))?
+                .as_bytes();
+            let n = bytes.len().min(buf.len());
+            buf[..n].copy_from_slice(&bytes[..n]);
+            Ok(n)
+        })
+    }
+}
+
+impl Drop for PyReader {
+    fn drop(&mut self) {
+        let _ = Python::try_attach(|py| {
+            let _ = self.stream.call_method0(py, "close");
+        });
+    }
+}
+
+/// The file-like object a download hands to ``Folder.upload_stream``: ``read()`` gives the
+/// object's bytes as they arrive and raises ``OSError`` instead of ending if the download was
+/// cut short or its checksum did not match.
+#[pyclass(module = "dss_gke._native", name = "_FolderUpload")]
+struct FolderUpload {
+    inner: Mutex<Box<dyn Read + Send>>,
+}
+
+#[pymethods]
+impl FolderUpload {
+    #[pyo3(signature = (size=-1))]
+    fn read<'py>(&self, py: Python<'py>, size: isize) -> PyResult<Bound<'py, PyBytes>> {
+        let data = py.detach(|| {
+            let mut reader = self.inner.lock().expect("no panics while held");
+            let mut out = Vec::new();
+            if size < 0 {
+                reader.read_to_end(&mut out)?;
+            } else {
+                out.resize(size as usize, 0);
+                let mut filled = 0;
+                // One read may give less than asked; fill what is available without waiting
+                // for more than one chunk of the download.
+                while filled == 0 && !out.is_empty() {
+                    let n = reader.read(&mut out[filled..])?;
+                    if n == 0 {
+                        break;
+                    }
+                    filled += n;
+                }
+                out.truncate(filled);
+            }
+            Ok::<_, io::Error>(out)
+        });
+        let data = data.map_err(|e| PyOSError::new_err(e.to_string()))?;
+        Ok(PyBytes::new(py, &data))
+    }
+
+    fn readable(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,82 @@
+"""The "Check GCS access" cluster action and `dss_gke.gcs_check_access` against fake-gcs-server.
+
+fake-gcs-server does not implement testIamPermissions (it answers 404) and accepts every
+request: the IAM answers and the refusals here come from a loopback proxy in front of it."""
+
+import pytest
+
+import dss_gke
+from tests.support.gcs import GcsProxy
+
+
+def rows(report) -> dict:
+    return {
+        (b["location"], c["check"]): (c["verdict"], c["detail"])
+        for b in report.to_dict()["buckets"]
+        for c in b["checks"]
+    }
+
+
+def test_action_checks_every_bucket(dss, fake_gcs):
+    run = dss.run_macro(
+        "check-gcs-access",
+        {"clusterId": "any", "buckets": ["bkt", "gs://bkt/some/prefix", "missing-bucket"]},
+        env={"STORAGE_EMULATOR_HOST": fake_gcs.url},
+    )
+    html = run.result
+    assert "Failed: some checks failed" in html
+    for check in ("bucket exists", "list objects", "write probe object", "read probe back"):
+        assert f"<td>gs://bkt/</td><td>{check}</td><td>OK</td>" in html
+    assert "<td>gs://bkt/some/prefix/</td><td>delete probe object</td><td>OK</td>" in html
+    assert "location US-CENTRAL1 (region), storage class STANDARD" in html
+    assert "CRC32C matches" in html
+    assert "does not answer testIamPermissions" in html
+    assert "<td>gs://missing-bucket/</td><td>bucket exists</td><td>Failed</td>" in html
+    assert "check the bucket name" in html
+    assert fake_gcs.objects("bkt") == {}, "probe objects are deleted"
+
+
+def test_missing_permissions_name_the_role(fake_gcs):
+    with GcsProxy(fake_gcs) as proxy:
+        proxy.permissions = ["storage.objects.get", "storage.objects.list"]
+        proxy.refuse_writes = 403
+        report = dss_gke.gcs_check_access(["bkt/p"], endpoint=proxy.url)
+    got = rows(report)
+    assert report.verdict == "Failed"
+    assert got[("gs://bkt/p/", "list objects")][0] == "OK"
+    verdict, detail = got[("gs://bkt/p/", "write probe object")]
+    assert verdict == "Failed" and "403" in detail and "lacks a permission" in detail
+    assert got[("gs://bkt/p/", "read probe back")][0] == "Warning"
+    verdict, detail = got[("gs://bkt/p/", "IAM permissions")]
+    assert verdict == "Failed"
+    assert "storage.objects.create (granted by roles/storage.objectCreator)" in detail
+    assert "storage.objects.delete (granted by roles/storage.objectUser)" in detail
+    assert "storage.objects.get" not in detail.split("missing")[1].split(";")[0]
+
+
+def test_all_permissions_held(fake_gcs):
+    with GcsProxy(fake_gcs) as proxy:
+        proxy.permissions = [
+            "storage.objects.get",
+            "storage.objects.list",
+            "storage.objects.create",
+            "storage.objects.delete",
+        ]
+        report = dss_gke.gcs_check_access(["gs://bkt"], endpoint=proxy.url)
+    assert report.verdict == "OK", report.to_dict()
+    assert "1 bucket(s) fully usable" in report._repr_html_()
+
+
+def test_refused_credentials_show_in_the_table(fake_gcs):
+    with GcsProxy(fake_gcs) as proxy:
+        proxy.status_for_all = 401
+        report = dss_gke.gcs_check_access(["bkt"], endpoint=proxy.url)
+    verdict, detail = rows(report)[("gs://bkt/", "bucket exists")]
+    assert verdict == "Failed" and "credentials were not accepted" in detail
+
+
+def test_config_problems(fake_gcs):
+    with pytest.raises(dss_gke.ValidationError, match="list at least one bucket"):
+        dss_gke.gcs_check_access_action({"buckets": []})
+    with pytest.raises(dss_gke.ValidationError, match="Buckets › #1"):
+        dss_gke.gcs_check_access(["UPPER"], endpoint=fake_gcs.url)

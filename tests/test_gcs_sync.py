@@ -1,0 +1,296 @@
+"""The GCS sync against fake-gcs-server: through `dss_gke.gcs_sync` as a notebook calls it, and
+through the "Sync folder with GCS" recipe in the DSS host harness. What we wrote is read back
+with Google's Python client and compared byte for byte."""
+
+import os
+import pathlib
+import threading
+
+import pytest
+
+import dss_gke
+from tests.support.gcs import FakeGcs, GcsProxy
+
+BIG = 17 * 2**20  # above the 16 MiB threshold: a resumable upload
+
+
+def make_tree(root: pathlib.Path) -> dict:
+    files = {
+        "a.txt": b"hello",
+        "empty": b"",
+        "sub/dir/data.bin": os.urandom(300_000),
+        "sub/ünïcode name+%.csv": b"x,y\n1,2\n",
+        "big.bin": os.urandom(BIG),
+    }
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return files
+
+
+def actions(report) -> dict:
+    return {e["path"]: e["action"] for e in report.entries()}
+
+
+def test_upload_is_incremental_and_byte_exact(fake_gcs, tmp_path):
+    files = make_tree(tmp_path)
+    calls = []
+    report = dss_gke.gcs_sync(
+        tmp_path,
+        "gs://bkt/in",
+        endpoint=fake_gcs.url,
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    assert actions(report) == dict.fromkeys(files, "uploaded"), report.summary
+    assert report.failed == 0
+    total = sum(map(len, files.values()))
+    assert calls[-1] == (total, total)
+    assert fake_gcs.objects("bkt", "in/") == {f"in/{k}": v for k, v in files.items()}
+
+    again = dss_gke.gcs_sync(str(tmp_path), "gs://bkt/in/", endpoint=fake_gcs.url)
+    assert set(actions(again).values()) == {"skipped"}
+    assert {e["reason"] for e in again.entries()} == {"same size and CRC32C"}
+
+    (tmp_path / "a.txt").write_bytes(b"HELLO")  # same size, other content
+    (tmp_path / "new.txt").write_bytes(b"new")
+    (tmp_path / "empty").unlink()
+    plan = dss_gke.gcs_sync(tmp_path, "gs://bkt/in", endpoint=fake_gcs.url, dry_run=True)
+    assert actions(plan)["a.txt"] == "would upload"
+    assert actions(plan)["new.txt"] == "would upload"
+    assert actions(plan)["empty"] == "skipped"  # deletion is off
+    assert fake_gcs.objects("bkt", "in/a.txt") == {"in/a.txt": b"hello"}  # dry run: unchanged
+
+    done = dss_gke.gcs_sync(tmp_path, "gs://bkt/in", endpoint=fake_gcs.url, delete_extra=True)
+    got = actions(done)
+    assert (got["a.txt"], got["new.txt"], got["empty"]) == ("uploaded", "uploaded", "deleted")
+    rows = {e["path"]: e for e in done.entries()}
+    assert rows["a.txt"]["reason"] == "CRC32C differs" and rows["a.txt"]["bytes"] == 5
+    assert got["big.bin"] == "skipped"
+    objects = fake_gcs.objects("bkt", "in/")
+    assert "in/empty" not in objects and objects["in/a.txt"] == b"HELLO"
+    assert "<table" in done.to_html()
+
+
+def test_download_verifies_and_mirrors(fake_gcs, tmp_path):
+    bucket = fake_gcs.client().bucket("bkt")
+    content = {"x/1.bin": os.urandom(70_000), "x/2.txt": b"two", "top": b"t" * 10}
+    for name, data in content.items():
+        bucket.blob(f"pre/{name}").upload_from_string(data)
+    bucket.blob("pre/folder-placeholder/").upload_from_string(b"")
+    bucket.blob("elsewhere").upload_from_string(b"not under the prefix")
+    (tmp_path / "stale.txt").write_text("only here")
+    (tmp_path / "top").write_bytes(b"T" * 10)
+
+    report = dss_gke.gcs_sync("gs://bkt/pre", tmp_path, endpoint=fake_gcs.url, delete_extra=True)
+    assert actions(report) == {
+        "x/1.bin": "downloaded",
+        "x/2.txt": "downloaded",
+        "top": "downloaded",
+        "stale.txt": "deleted",
+    }
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in files} == content
+    again = dss_gke.gcs_sync("gs://bkt/pre", tmp_path, endpoint=fake_gcs.url)
+    assert set(actions(again).values()) == {"skipped"}
+
+
+def test_md5_is_compared_when_objects_have_no_crc32c(fake_gcs, tmp_path):
+    (tmp_path / "f").write_bytes(b"same")
+    dss_gke.gcs_sync(tmp_path, "gs://bkt", endpoint=fake_gcs.url)
+    with GcsProxy(fake_gcs) as proxy:
+        proxy.strip_crc32c = True
+        report = dss_gke.gcs_sync(tmp_path, "gs://bkt", endpoint=proxy.url)
+        assert report.entries()[0]["reason"] == "same size and MD5"
+        (tmp_path / "f").write_bytes(b"SAME")
+        report = dss_gke.gcs_sync(tmp_path, "gs://bkt", endpoint=proxy.url)
+        assert report.entries()[0]["reason"] == "MD5 differs"
+    assert fake_gcs.objects("bkt") == {"f": b"SAME"}
+
+
+def test_emulator_host_from_the_environment(fake_gcs, tmp_path, monkeypatch):
+    (tmp_path / "f").write_bytes(b"env")
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs.host)  # host:port, no scheme
+    dss_gke.gcs_sync(tmp_path, "gs://bkt/e", parallelism=1)
+    assert fake_gcs.objects("bkt", "e/") == {"e/f": b"env"}
+
+
+class ChangingFolder:
+    """A DSS folder (streaming API) whose file "moving" is rewritten while it is read."""
+
+    def __init__(self, root: pathlib.Path):
+        self.name = "changing"
+        self.root = root
+
+    def list_paths_in_partition(self, partition=""):
+        return sorted("/" + p.relative_to(self.root).as_posix() for p in self.root.rglob("*"))
+
+    def get_path_details(self, path="/"):
+        stat = (self.root / path.lstrip("/")).stat()
+        return {"exists": True, "directory": False, "size": stat.st_size,
+                "lastModified": int(stat.st_mtime * 1000)}  # fmt: skip
+
+    def get_download_stream(self, path):
+        target = self.root / path.lstrip("/")
+        stream = open(target, "rb")
+        if target.name != "moving":
+            return stream
+
+        class Rewriting:
+            rewritten = False
+
+            def read(self, n=-1):
+                data = stream.read(n)
+                if not self.rewritten:
+                    self.rewritten = True
+                    target.write_bytes(os.urandom(target.stat().st_size))
+                    os.utime(target, (1, 1))
+                return data
+
+            def close(self):
+                stream.close()
+
+        return Rewriting()
+
+    def upload_stream(self, path, f):
+        raise AssertionError("not used for uploads")
+
+    def delete_path(self, path):
+        raise AssertionError("not used for uploads")
+
+
+def test_a_file_changing_during_the_upload_is_detected(fake_gcs, tmp_path):
+    (tmp_path / "moving").write_bytes(os.urandom(10 * 2**20))  # streamed, not held whole
+    (tmp_path / "still").write_bytes(b"calm")
+    report = dss_gke.gcs_sync(ChangingFolder(tmp_path), "gs://bkt/c", endpoint=fake_gcs.url)
+    rows = {e["path"]: e for e in report.entries()}
+    assert rows["still"]["action"] == "uploaded"
+    assert rows["moving"]["action"] == "failed"
+    assert "changed while it was being uploaded" in rows["moving"]["reason"]
+    assert fake_gcs.objects("bkt", "c/") == {"c/still": b"calm"}  # no mixed object left
+    with pytest.raises(dss_gke.StorageError, match="1 of 2 files failed"):
+        report.check()
+
+
+def test_bad_bucket_is_a_clear_storage_error(fake_gcs, tmp_path):
+    with pytest.raises(dss_gke.StorageError, match=r"404 .*check the bucket name"):
+        dss_gke.gcs_sync(tmp_path, "gs://no-such-bucket/x", endpoint=fake_gcs.url)
+    with pytest.raises(dss_gke.ValidationError, match="bucket name"):
+        dss_gke.gcs_sync(tmp_path, "gs://No_Such", endpoint=fake_gcs.url)
+    with pytest.raises(dss_gke.ValidationError, match="one must be a gs://"):
+        dss_gke.gcs_sync(tmp_path, tmp_path)
+
+
+def test_refused_credentials_are_a_clear_storage_error(fake_gcs, tmp_path):
+    with GcsProxy(fake_gcs) as proxy:
+        proxy.status_for_all = 401
+        with pytest.raises(dss_gke.StorageError, match="credentials were not accepted"):
+            dss_gke.gcs_sync(tmp_path, "gs://bkt/x", endpoint=proxy.url)
+    with pytest.raises(dss_gke.ValidationError, match="not a service-account key"):
+        dss_gke.gcs_sync(tmp_path, "gs://bkt/x", endpoint=fake_gcs.url, key='{"type": "user"}')
+
+
+def test_permission_denied_stops_the_sync_with_a_storage_error(fake_gcs, tmp_path):
+    for i in range(20):
+        (tmp_path / f"f{i}").write_bytes(b"x" * i)
+    with GcsProxy(fake_gcs) as proxy:
+        proxy.refuse_writes = 403
+        report = dss_gke.gcs_sync(tmp_path, "gs://bkt/x", endpoint=proxy.url, parallelism=2)
+        uploads = [r for r in proxy.requests if r[0] == "POST"]
+    assert report.failed == 20
+    assert len(uploads) < 20, "later files are not tried after a refusal"
+    with pytest.raises(dss_gke.StorageError, match=r"403 .*lacks a permission.*objectAdmin"):
+        report.check()
+
+
+def test_server_restart_mid_sync_then_rerun_completes(tmp_path):
+    server = FakeGcs(persistent=True).start()
+    try:
+        server.create_bucket("bkt")
+        files = {f"small/{i:03d}": os.urandom(50_000) for i in range(60)}
+        files["large"] = os.urandom(40 * 2**20)
+        for rel, data in files.items():
+            (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / rel).write_bytes(data)
+        restarted = threading.Event()
+
+        def progress(done, total):
+            if done > total // 4 and not restarted.is_set():
+                restarted.set()
+                server.restart()
+
+        first = dss_gke.gcs_sync(
+            tmp_path, "gs://bkt/r", endpoint=server.url, parallelism=4, progress=progress
+        )
+        assert restarted.is_set()
+        # Whatever the interrupted run left in the bucket is whole and exact.
+        for name, data in server.objects("bkt", "r/").items():
+            assert data == files[name.removeprefix("r/")], name
+        second = dss_gke.gcs_sync(tmp_path, "gs://bkt/r", endpoint=server.url)
+        assert second.failed == 0, second.summary
+        assert set(actions(second).values()) <= {"uploaded", "skipped"}
+        # Every object is whole and exact: nothing partial survived the restart.
+        assert server.objects("bkt", "r/") == {f"r/{k}": v for k, v in files.items()}
+        assert first.failed + sum(a == "uploaded" for a in actions(second).values()) >= 1
+        for row in first.entries():
+            if row["action"] == "failed":  # what the restart cut short says so
+                assert "run the sync again" in row["reason"], row
+    finally:
+        server.close()
+
+
+def test_recipe_uploads_a_local_folder(dss, fake_gcs):
+    folder = dss.folder("data")
+    (folder / "d").mkdir()
+    (folder / "d" / "one.csv").write_text("a,b\n1,2\n")
+    (folder / "two.bin").write_bytes(os.urandom(2 * 2**20))
+    config = {"bucket": "bkt", "prefix": "dss/data", "endpoint": fake_gcs.url}
+    run = dss.run_recipe("gcs-sync", {"source_folder": ["data"]}, {"files": ["synced"]}, config)
+    rows = dss.dataset_rows("synced")
+    assert [(r["path"], r["action"], r["bytes"]) for r in rows] == [
+        ("d/one.csv", "uploaded", 8),
+        ("two.bin", "uploaded", 2 * 2**20),
+    ]
+    assert "GCS sync: 2.0 of 2.0 MiB (100%)" in run.log
+    assert fake_gcs.objects("bkt", "dss/")["dss/data/two.bin"] == (folder / "two.bin").read_bytes()
+
+
+def test_recipe_streams_non_local_folders_both_ways(dss, fake_gcs):
+    source = dss.folder("remote_in")
+    (source / "deep" / "er").mkdir(parents=True)
+    payload = os.urandom(3 * 2**20 + 7)
+    (source / "deep" / "er" / "blob").write_bytes(payload)
+    env = {"DKU_HARNESS_NONLOCAL_FOLDERS": "remote_in,remote_out"}
+    config = {"bucket": "bkt", "prefix": "s", "endpoint": fake_gcs.url, "parallelism": 2}
+    dss.run_recipe("gcs-sync", {"source_folder": ["remote_in"]}, {"files": ["up"]}, config, env=env)
+    assert fake_gcs.objects("bkt", "s/") == {"s/deep/er/blob": payload}
+
+    (dss.folder("remote_out") / "extra").write_text("to delete")
+    down = {**config, "direction": "from_gcs", "delete_extra": True}
+    dss.run_recipe(
+        "gcs-sync", {}, {"target_folder": ["remote_out"], "files": ["down"]}, down, env=env
+    )
+    assert {(r["path"], r["action"]) for r in dss.dataset_rows("down")} == {
+        ("deep/er/blob", "downloaded"),
+        ("extra", "deleted"),
+    }
+    assert (dss.folder("remote_out") / "deep" / "er" / "blob").read_bytes() == payload
+
+
+def test_recipe_config_problems_are_listed(dss, fake_gcs):
+    from tests.dsshost import ComponentFailed
+
+    with pytest.raises(ComponentFailed) as failed:
+        dss.run_recipe(
+            "gcs-sync",
+            {},
+            {"files": ["x"]},
+            {"bucket": "BAD", "parallelism": 0, "endpoint": fake_gcs.url},
+        )
+    assert failed.value.type == "ValidationError"
+    assert "Bucket: bucket name" in failed.value.message
+    assert "Parallel transfers: 0 is out of range" in failed.value.message
+    with pytest.raises(ComponentFailed, match="needs a managed folder as the recipe's input"):
+        dss.run_recipe(
+            "gcs-sync", {}, {"files": ["x"]}, {"bucket": "bkt", "endpoint": fake_gcs.url}
+        )
