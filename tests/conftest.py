@@ -65,6 +65,7 @@ def gcp(dss, emulator, tmp_path):
     return dss
 
 
+@pytest.fixture
 def fake_gcs():
     """fake-gcs-server on loopback (in memory) with a bucket "bkt"."""
     server = FakeGcs().start()
