@@ -8,7 +8,6 @@ use serde_json::Value;
 
 use gke_core::credentials::GoogleCredentials;
 use gke_core::lifecycle::{self, Host};
-use gke_core::node_pool::PoolContext;
 use gke_core::node_pools::{self, ClusterRef};
 use gke_core::settings::PluginSettings;
 use gke_core::token_cache;
@@ -161,11 +160,7 @@ pub fn add_node_pool(
     runtime::block_on(py, async move {
         let cluster = ClusterRef::from_data(&data)?;
         let gke = lifecycle::connect(&config, &plugin).await?;
-        let ctx = PoolContext {
-            dss_service_account: data["identity"].as_str().map(str::to_string),
-            cluster_labels: serde_json::from_value(data["cluster"]["resourceLabels"].clone())
-                .unwrap_or_default(),
-        };
+        let ctx = ClusterRef::pool_context(&data);
         node_pools::add(&gke, &cluster, &preset, &ctx, TIMEOUT).await
     })
 }
