@@ -1,6 +1,6 @@
 """The native module of gke-native, built from rust/gke-py. Every name it exposes is here."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from os import PathLike
 from typing import Any, final
 
@@ -8,18 +8,27 @@ __version__: str
 __all__ = [
     "ApiError",
     "AuthError",
+    "Change",
+    "Cluster",
+    "ClusterSummary",
     "EnvironmentReport",
     "GcsAccessReport",
     "GcsSyncReport",
+    "Gke",
     "GkeError",
+    "Health",
+    "NetworkTest",
+    "NodePool",
+    "NodePools",
     "OperationFailed",
     "OperationTimeout",
     "RegistryError",
     "StorageError",
     "ValidationError",
     "__version__",
-    "add_node_pool",
     "attach_cluster",
+    "cluster_action",
+    "cluster_step",
     "environment_report",
     "exec_credential",
     "gcs_check_access",
@@ -27,7 +36,6 @@ __all__ = [
     "gcs_sync",
     "gcs_sync_recipe",
     "plan_cluster",
-    "resize_node_pool",
     "start_cluster",
     "stop_cluster",
 ]
@@ -141,25 +149,6 @@ def stop_cluster(
 def exec_credential(cache_file: str, key_file: str | None = None) -> dict[str, Any]:
     """An ExecCredential for kubectl with a token from the credential chain, cached 0600."""
 
-def add_node_pool(
-    config: dict[str, Any],
-    plugin_config: dict[str, Any],
-    data: dict[str, Any],
-    preset: dict[str, Any],
-) -> str:
-    """Adds a node pool from a "Node pool" preset to the cluster recorded in ``data`` (what
-    ``start_cluster`` returned); returns its name, generated when the preset has none. Waits
-    out an operation already running on the cluster; refused on Autopilot."""
-
-def resize_node_pool(
-    config: dict[str, Any],
-    plugin_config: dict[str, Any],
-    data: dict[str, Any],
-    pool: str,
-    count: int,
-) -> None:
-    """Resizes ``pool`` of the cluster recorded in ``data`` to ``count`` nodes per zone."""
-
 @final
 class GcsAccessReport:
     """What "Check GCS access" found, one row per bucket and check."""
@@ -249,3 +238,395 @@ def gcs_sync_recipe(
     """The "Sync folder with GCS" recipe: its DSS config and its folders in (a local path, or a
     ``dataiku.Folder`` streamed through its API; ``None`` for an unused role), the report out.
     """
+
+@final
+class ClusterSummary:
+    """One GKE cluster of a location, as ``Gke.clusters()`` lists it."""
+
+    @property
+    def name(self) -> str:
+        """The cluster's name."""
+
+    @property
+    def location(self) -> str:
+        """Its zone or region."""
+
+    @property
+    def status(self) -> str:
+        """GKE's status: RUNNING, PROVISIONING, RECONCILING, STOPPING, ERROR, DEGRADED."""
+
+    @property
+    def version(self) -> str:
+        """The control plane's Kubernetes version."""
+
+    @property
+    def autopilot(self) -> bool:
+        """Whether it is an Autopilot cluster."""
+
+    @property
+    def node_pools(self) -> list[str]:
+        """Names of its node pools."""
+
+    @property
+    def endpoint(self) -> str:
+        """The Kubernetes API's address."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain data (JSON types only)."""
+
+    def to_html(self) -> str:
+        """The result as an HTML fragment, as the DSS action shows it."""
+
+    def _repr_html_(self) -> str: ...
+
+@final
+class NodePool:
+    """A node pool as admins check it: GKE's settings, Compute's instance groups and the
+    Kubernetes nodes."""
+
+    @property
+    def name(self) -> str:
+        """The pool's name."""
+
+    @property
+    def status(self) -> str:
+        """GKE's status: RUNNING, PROVISIONING, RECONCILING, STOPPING, ERROR."""
+
+    @property
+    def version(self) -> str:
+        """The nodes' Kubernetes version."""
+
+    @property
+    def machine_type(self) -> str:
+        """e.g. e2-standard-4."""
+
+    @property
+    def nodes(self) -> int:
+        """Nodes now: the sum of its instance groups' sizes."""
+
+    @property
+    def min_nodes(self) -> int | None:
+        """Autoscaling's minimum per zone, when autoscaling is on."""
+
+    @property
+    def max_nodes(self) -> int | None:
+        """Autoscaling's maximum per zone, when autoscaling is on."""
+
+    @property
+    def autoscaling(self) -> bool:
+        """Whether autoscaling is on."""
+
+    @property
+    def spot(self) -> bool:
+        """Whether the nodes are Spot (or preemptible) VMs."""
+
+    @property
+    def gpu(self) -> str | None:
+        """The GPUs per node, e.g. "1 × nvidia-tesla-t4", or None."""
+
+    @property
+    def ready(self) -> int | None:
+        """Kubernetes nodes that are Ready (None when the Kubernetes API could not be read)."""
+
+    @property
+    def not_ready(self) -> int | None:
+        """Kubernetes nodes that are not Ready (None when the Kubernetes API could not be read)."""
+
+    @property
+    def instance_groups(self) -> list[tuple[str, int]]:
+        """Its instance groups (one per zone) as ``(name, size)``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain data (JSON types only)."""
+
+    def to_html(self) -> str:
+        """The result as an HTML fragment, as the DSS action shows it."""
+
+    def _repr_html_(self) -> str: ...
+
+@final
+class NodePools:
+    """The node pools of a cluster; iterate it, index it by position or name."""
+
+    @property
+    def cluster(self) -> str:
+        """The cluster's name."""
+
+    @property
+    def kubernetes_error(self) -> str | None:
+        """Why the Kubernetes API could not be read (nodes unknown), or None."""
+
+    @property
+    def pools(self) -> list[NodePool]:
+        """The pools, as `NodePool` objects."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, key: int | str, /) -> NodePool: ...
+    def __iter__(self) -> Iterator[NodePool]: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain data (JSON types only)."""
+
+    def to_html(self) -> str:
+        """The result as an HTML fragment, as the DSS action shows it."""
+
+    def _repr_html_(self) -> str: ...
+
+@final
+class Health:
+    """A cluster's state at a glance: status, nodes Ready / not Ready per pool, pods Pending per
+    namespace, GKE operations in progress, and a verdict."""
+
+    @property
+    def cluster(self) -> str:
+        """The cluster's name."""
+
+    @property
+    def location(self) -> str:
+        """Its zone or region."""
+
+    @property
+    def status(self) -> str:
+        """GKE's status of the cluster."""
+
+    @property
+    def version(self) -> str:
+        """The control plane's Kubernetes version."""
+
+    @property
+    def autopilot(self) -> bool:
+        """Whether it is an Autopilot cluster."""
+
+    @property
+    def pending_pods(self) -> dict[str, int]:
+        """Pods Pending, per namespace."""
+
+    @property
+    def kubernetes_error(self) -> str | None:
+        """Why the Kubernetes API could not be read, or None."""
+
+    @property
+    def verdict(self) -> str:
+        """ "OK", "Warning" or "Failed"."""
+
+    @property
+    def summary(self) -> str:
+        """Why, in one sentence."""
+
+    @property
+    def node_pools(self) -> list[NodePool]:
+        """The pools, as `NodePool` objects."""
+
+    @property
+    def operations(self) -> list[tuple[str, str, str, str]]:
+        """GKE operations running on the cluster, as ``(name, type, status, target)``."""
+
+    def is_ready(self) -> bool:
+        """True when the cluster is RUNNING and every pool's nodes are registered and Ready."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain data (JSON types only)."""
+
+    def to_html(self) -> str:
+        """The result as an HTML fragment, as the DSS action shows it."""
+
+    def _repr_html_(self) -> str: ...
+
+@final
+class Change:
+    """What a node-pool change did."""
+
+    @property
+    def cluster(self) -> str:
+        """The cluster's name."""
+
+    @property
+    def pool(self) -> str:
+        """The pool changed (its generated name when the preset had none)."""
+
+    @property
+    def action(self) -> str:
+        """ "added", "resized", "deleted", "autoscaling enabled" or "autoscaling disabled"."""
+
+    @property
+    def detail(self) -> str:
+        """What it was before and what it is now, in one sentence."""
+
+    @property
+    def seconds(self) -> float:
+        """How long it took, GKE's operation included."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain data (JSON types only)."""
+
+    def to_html(self) -> str:
+        """The result as an HTML fragment, as the DSS action shows it."""
+
+    def _repr_html_(self) -> str: ...
+
+@final
+class NetworkTest:
+    """What "Test network connectivity" found: whether a pod in the cluster reached DSS."""
+
+    @property
+    def cluster(self) -> str:
+        """The cluster's name."""
+
+    @property
+    def host(self) -> str:
+        """The DSS host the pod resolved and connected to."""
+
+    @property
+    def port(self) -> int:
+        """DSS's backend port."""
+
+    @property
+    def pod(self) -> str:
+        """The test pod's name (deleted since)."""
+
+    @property
+    def phase(self) -> str:
+        """The pod's last phase."""
+
+    @property
+    def exit_code(self) -> int | None:
+        """The pod's exit code, when it ended."""
+
+    @property
+    def output(self) -> str:
+        """What the pod printed."""
+
+    @property
+    def verdict(self) -> str:
+        """ "OK" or "Failed"."""
+
+    @property
+    def summary(self) -> str:
+        """Why, in one sentence."""
+
+    @property
+    def seconds(self) -> float:
+        """How long the test took."""
+
+    @property
+    def passed(self) -> bool:
+        """True when the pod connected to DSS."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain data (JSON types only)."""
+
+    def to_html(self) -> str:
+        """The result as an HTML fragment, as the DSS action shows it."""
+
+    def _repr_html_(self) -> str: ...
+
+@final
+class Gke:
+    """GKE for one project and location: the notebook entry point.
+
+    ``Gke(project="p", location="europe-west1-b", credentials=None)``; credentials are a
+    service-account key (JSON text, dict or file path) or None for the host's default
+    credentials. ``Gke.from_dss_cluster("dss-cluster-id")`` uses what a DSS cluster recorded.
+    """
+
+    def __new__(
+        cls,
+        project: str,
+        location: str,
+        credentials: str | dict[str, Any] | PathLike[str] | None = None,
+        api_endpoint: str | None = None,
+    ) -> Gke: ...
+    @classmethod
+    def from_dss_cluster(cls, cluster_id: str, plugin_config: dict[str, Any] | None = None) -> Gke:
+        """The GKE of a DSS cluster (started with this plugin): its project, location and
+        credentials as the cluster recorded them; ``.cluster()`` is that cluster."""
+
+    @staticmethod
+    def from_cluster_data(data: dict[str, Any], plugin_config: dict[str, Any] | None = None) -> Gke:
+        """The GKE of a DSS cluster from its plugin data (what ``start()`` returned)."""
+
+    @property
+    def project(self) -> str:
+        """The project's ID."""
+
+    @property
+    def location(self) -> str:
+        """The zone or region."""
+
+    def clusters(self) -> list[ClusterSummary]:
+        """The clusters of the location."""
+
+    def cluster(self, name: str | None = None) -> Cluster:
+        """A cluster by name; without a name, the DSS cluster's (``from_dss_cluster``)."""
+
+@final
+class Cluster:
+    """A GKE cluster: its node pools, health, changes, kubeconfig, deletion."""
+
+    @property
+    def name(self) -> str:
+        """The cluster's name."""
+
+    @property
+    def autopilot(self) -> bool:
+        """Whether it is an Autopilot cluster (no node pools to manage)."""
+
+    def node_pools(self) -> NodePools:
+        """Its node pools, with sizes from Compute and nodes from the Kubernetes API."""
+
+    def add_node_pool(self, preset: dict[str, Any]) -> Change:
+        """Adds a node pool from a dict with the "Node pool" preset's fields (blank name: a free
+        one is generated) and waits for GKE."""
+
+    def resize(self, pool: str, nodes: int, delete_at_zero: bool = False) -> Change:
+        """Resizes ``pool`` to ``nodes`` per zone and waits; ``delete_at_zero=True`` with 0 deletes
+        the pool (never the last one)."""
+
+    def set_autoscaling(
+        self, pool: str, min_nodes: int = 0, max_nodes: int = 1, enabled: bool = True
+    ) -> Change:
+        """Turns autoscaling of ``pool`` on between ``min_nodes`` and ``max_nodes`` per zone, or off
+        with ``enabled=False``; waits for GKE."""
+
+    def health(self) -> Health:
+        """Status, nodes Ready / not Ready, pods Pending, operations in progress, and a verdict."""
+
+    def wait_ready(self, timeout: float = 600.0) -> Health:
+        """Waits until the cluster is RUNNING with every pool's nodes Ready (``OperationTimeout``
+        after ``timeout`` seconds)."""
+
+    def test_network(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        image: str = "busybox:1.36",
+        namespace: str = "default",
+        timeout: float = 120.0,
+    ) -> NetworkTest:
+        """Runs a short-lived pod that resolves ``host`` and connects to ``port`` (default: DSS's
+        DKU_BACKEND_EXT_HOST or host name, and DKU_BACKEND_PORT); the pod is always deleted."""
+
+    def kubeconfig(self, path: str | PathLike[str] | None = None) -> str:
+        """A kubeconfig for the cluster whose credential helper is ``python -m dss_gke`` (no
+        gcloud). With ``path``, it is written there (mode 0600) and the path returned; else its
+        text is returned. A key given as JSON is written next to it (0600) for the helper."""
+
+    def delete(self) -> None:
+        """Deletes the cluster and waits (already gone is success)."""
+
+def cluster_action(
+    name: str,
+    params: dict[str, Any],
+    plugin_config: dict[str, Any],
+    data: dict[str, Any],
+    raw_config: dict[str, Any],
+    progress: Callable[[int], object] | None = None,
+) -> str:
+    """Runs the cluster action ``name`` (its folder under cluster-actions/) with the action's
+    ``params``, on the DSS cluster with plugin ``data`` and saved config ``raw``; returns HTML.
+    ``progress`` (optional) is called with a percentage."""
+
+def cluster_step(
+    name: str, params: dict[str, Any], plugin_config: dict[str, Any], data: dict[str, Any]
+) -> str:
+    """Runs the scenario step ``name`` (its folder under python-steps/); returns a one-line summary,
+    raises with the reason when the step must fail."""

@@ -37,3 +37,32 @@ def stop_created_cluster(config: dict, plugin_config: dict, data: dict) -> None:
     """`stop()` of "Create GKE cluster": deletes the cluster recorded in `data`."""
     _apply_log_level(config)
     _native.stop_cluster(config, plugin_config or {}, data or {})
+
+
+def cluster_state(cluster_id: str) -> tuple:
+    """`(saved config, plugin data)` of a DSS cluster, through DSS's public API."""
+    import dataiku
+
+    settings = dataiku.api_client().get_cluster(cluster_id).get_settings()
+    return settings.get_raw() or {}, settings.get_plugin_data() or {}
+
+
+def run_cluster_action(action: str, config: dict, plugin_config: dict, progress_callback) -> str:
+    """`run()` of the cluster action `action` (its folder name): the HTML DSS shows."""
+    _apply_log_level(config)
+    raw, data = cluster_state(config["clusterId"])
+    return _native.cluster_action(action, config, plugin_config or {}, data, raw, progress_callback)
+
+
+def run_cluster_step(step: str) -> str:
+    """The scenario step `step` (its folder name) on the DSS cluster of its config; raising
+    fails the step with the reason."""
+    from dataiku.customstep import get_plugin_config, get_step_config
+
+    config = get_step_config()
+    _apply_log_level(config)
+    cluster_id = (config.get("cluster") or "").strip()
+    if not cluster_id:
+        raise _native.ValidationError("Cluster: choose the DSS cluster this step works on")
+    _, data = cluster_state(cluster_id)
+    return _native.cluster_step(step, config, get_plugin_config() or {}, data)

@@ -171,6 +171,42 @@ impl Gke {
         .await
     }
 
+    /// Turns autoscaling of `pool` on (with limits per zone) or off.
+    pub async fn set_node_pool_autoscaling(
+        &self,
+        pool: &str,
+        limits: Option<(i32, i32)>,
+    ) -> Result<model::Operation> {
+        let autoscaling = match limits {
+            Some((min, max)) => model::NodePoolAutoscaling::new()
+                .set_enabled(true)
+                .set_min_node_count(min)
+                .set_max_node_count(max),
+            None => model::NodePoolAutoscaling::new().set_enabled(false),
+        };
+        self.call(format!("POST /v1/{pool}:setAutoscaling"), || {
+            self.client
+                .set_node_pool_autoscaling()
+                .set_name(pool)
+                .set_autoscaling(autoscaling.clone())
+                .send()
+        })
+        .await
+    }
+
+    /// The clusters of a location (`projects/{p}/locations/{l}`; `-` for every location).
+    pub async fn list_clusters(&self, parent: &str) -> Result<Vec<model::Cluster>> {
+        self.call(format!("GET /v1/{parent}/clusters"), || async {
+            self.client
+                .list_clusters()
+                .set_parent(parent)
+                .send()
+                .await
+                .map(|r| r.clusters)
+        })
+        .await
+    }
+
     pub async fn delete_node_pool(&self, pool: &str) -> Result<model::Operation> {
         self.call(format!("DELETE /v1/{pool}"), || {
             self.client.delete_node_pool().set_name(pool).send()

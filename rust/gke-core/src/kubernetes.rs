@@ -15,7 +15,7 @@ use crate::http::install_crypto_provider;
 /// Field manager of everything gke-native applies, so re-applying is idempotent.
 pub const FIELD_MANAGER: &str = "gke-native";
 
-fn kube_error(what: &str, e: kube::Error) -> GkeError {
+pub fn kube_error(what: &str, e: kube::Error) -> GkeError {
     match &e {
         kube::Error::Api(status) => GkeError::Api(crate::error::ApiFailure {
             status: status.code,

@@ -280,10 +280,12 @@ fn write_kubeconfig(
     ca: &str,
     key: &str,
     gcloud_plugin: bool,
-) -> Result<(PathBuf, AuthHelper)> {
+) -> Result<(PathBuf, Option<String>)> {
     std::fs::create_dir_all(&host.workdir)
         .map_err(|e| GkeError::Auth(format!("cannot create {}: {e}", host.workdir.display())))?;
-    let key = if gcloud_plugin { "" } else { key.trim() };
+    // The key is kept (0600, in the cluster's folder) for the cluster actions, whichever
+    // helper kubectl uses.
+    let key = key.trim();
     let key_file = if key.is_empty() {
         None
     } else if key.starts_with('{') {
@@ -299,7 +301,7 @@ fn write_kubeconfig(
         AuthHelper::DssGke {
             python: host.python.clone(),
             python_path: host.python_path.clone(),
-            key_file,
+            key_file: key_file.clone(),
             cache_file: host
                 .workdir
                 .join(".gke-native-token.json")
@@ -320,7 +322,7 @@ fn write_kubeconfig(
             .unwrap_or_default()
             .as_bytes(),
     )?;
-    Ok((path, helper))
+    Ok((path, key_file))
 }
 
 /// GKE's description of the cluster, as plugin data keeps it (readable enum names).
@@ -383,7 +385,7 @@ async fn finish(
         "gke_{}_{}_{}",
         connection.project_id, cluster.location, cluster.name
     );
-    let (kubeconfig, _) = write_kubeconfig(
+    let (kubeconfig, key_file) = write_kubeconfig(
         host,
         &context,
         &format!("https://{endpoint}"),
@@ -418,6 +420,8 @@ async fn finish(
         "endpoint": endpoint,
         "kubeconfig_path": kubeconfig.display().to_string(),
         "kube_context": context,
+        // Where cluster actions find the credentials (a path, never the key itself).
+        "key_file": key_file,
         "connection": connection,
         "identity": identity,
         "admin_binding": binding,
@@ -470,13 +474,18 @@ pub async fn stop(config: &Value, settings: &PluginSettings, data: &Value) -> Re
     };
     let gke = connect(config, settings).await?;
     let parent = format!("projects/{project}/locations/{location}");
-    let path = full_name(&parent, name);
-    let timeout = Duration::from_secs(30 * 60);
+    delete_cluster(&gke, &parent, name, Duration::from_secs(30 * 60)).await
+}
+
+/// Deletes a cluster and waits, waiting out an operation in progress first; already gone (or
+/// being deleted by someone else, waited for) is success.
+pub async fn delete_cluster(gke: &Gke, parent: &str, name: &str, timeout: Duration) -> Result<()> {
+    let path = full_name(parent, name);
     loop {
         match gke.delete_cluster(&path).await {
             Ok(op) => {
                 tracing::info!("deleting GKE cluster {name}");
-                return match wait(&gke, &parent, op, timeout, Polling::default(), |_| {}).await {
+                return match wait(gke, parent, op, timeout, Polling::default(), |_| {}).await {
                     Ok(_) => Ok(()),
                     Err(e) if is_not_found(&e) => Ok(()),
                     Err(e) => Err(e),
@@ -488,13 +497,13 @@ pub async fn stop(config: &Value, settings: &PluginSettings, data: &Value) -> Re
             }
             Err(e) if is_operation_in_progress(&e) => {
                 tracing::info!("an operation runs on {name}: waiting for it before deleting");
-                match running_operation(&gke, &parent, name).await? {
+                match running_operation(gke, parent, name).await? {
                     Some(op) if op.operation_type == model::operation::Type::DeleteCluster => {
-                        return wait(&gke, &parent, op, timeout, Polling::default(), |_| {})
+                        return wait(gke, parent, op, timeout, Polling::default(), |_| {})
                             .await
                             .map(|_| ());
                     }
-                    Some(_) => wait_running_operations(&gke, &parent, name, timeout).await?,
+                    Some(_) => wait_running_operations(gke, parent, name, timeout).await?,
                     None => tokio::time::sleep(Duration::from_secs(1)).await,
                 }
             }
@@ -614,4 +623,143 @@ pub fn parent_of(data: &Value) -> Option<String> {
         data["project"].as_str()?,
         data["location"].as_str()?
     ))
+}
+
+/// `a.b[0].c = value` lines of a JSON object, in order, for reading a request.
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        Value::Array(items) if items.iter().all(|v| !v.is_object() && !v.is_array()) => {
+            let text: Vec<String> = items.iter().map(scalar).collect();
+            out.push((prefix.to_string(), text.join(", ")));
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                flatten(&format!("{prefix}[{i}]"), v, out);
+            }
+        }
+        other => out.push((prefix.to_string(), scalar(other))),
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The plan as a person reads it: where, the cluster's settings, one table per node pool.
+pub fn plan_html(plan: &Plan) -> String {
+    let request = &plan.request;
+    let cluster = &request["cluster"];
+    let mut report = crate::report::Report::new(&format!(
+        "Plan of GKE cluster {}",
+        cluster["name"].as_str().unwrap_or_default()
+    ))
+    .verdict(
+        crate::report::Verdict::Ok,
+        "the configuration is valid; nothing was created",
+    )
+    .table(
+        &["Project and location", "Credentials", "Node pools"],
+        [vec![
+            request["parent"].as_str().unwrap_or_default().to_string(),
+            plan.connection.credentials.clone(),
+            match cluster["nodePools"].as_array() {
+                Some(pools) => pools
+                    .iter()
+                    .map(|p| p["name"].as_str().unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                None => "none: Autopilot manages the nodes".to_string(),
+            },
+        ]],
+    );
+    let mut settings = cluster.clone();
+    if let Some(map) = settings.as_object_mut() {
+        map.remove("nodePools");
+    }
+    let mut rows = Vec::new();
+    flatten("", &settings, &mut rows);
+    report = report.table(
+        &["Cluster setting", "Value"],
+        rows.into_iter().map(|(k, v)| vec![k, v]),
+    );
+    for pool in cluster["nodePools"].as_array().into_iter().flatten() {
+        let mut rows = Vec::new();
+        flatten("", pool, &mut rows);
+        report = report.table(
+            &[
+                &format!(
+                    "Node pool {} setting",
+                    pool["name"].as_str().unwrap_or_default()
+                ),
+                "Value",
+            ],
+            rows.into_iter().map(|(k, v)| vec![k, v]),
+        );
+    }
+    report.finish()
+}
+
+/// One preset reference of a saved cluster config, as the plan action can use it: an inline
+/// preset's params, or the preset the action was given instead.
+fn plan_preset(saved: &Value, given: &Value, field: &str) -> Result<Value> {
+    let given_something = match given {
+        Value::Null => false,
+        Value::Object(m) => !m.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        _ => true,
+    };
+    if given_something {
+        return Ok(given.clone());
+    }
+    let resolve = |r: &Value| -> Result<Value> {
+        match r["mode"].as_str() {
+            Some("INLINE") => Ok(r["inlineParams"].clone()),
+            Some("PRESET") => Err(GkeError::validation(
+                field,
+                format!(
+                    "the cluster uses preset '{}', which DSS does not hand to actions: choose it in this action's {field}",
+                    r["name"].as_str().unwrap_or_default()
+                ),
+            )),
+            _ => Ok(r.clone()),
+        }
+    };
+    match saved {
+        Value::Array(items) => items
+            .iter()
+            .map(resolve)
+            .collect::<Result<Vec<_>>>()
+            .map(Value::Array),
+        Value::Null => Ok(Value::Null),
+        one => resolve(one),
+    }
+}
+
+/// The config to plan from a cluster's saved (raw) config and the plan action's own presets:
+/// inline presets are used as saved; presets by name must be given to the action.
+pub fn config_for_plan(raw: &Value, connection: &Value, node_pools: &Value) -> Result<Value> {
+    let mut config = raw.clone();
+    if !config.is_object() {
+        config = json!({});
+    }
+    let connection = plan_preset(&raw["connection"], connection, "Connection")?;
+    let pools = plan_preset(&raw["node_pools"], node_pools, "Node pools")?;
+    config["connection"] = connection;
+    if !pools.is_null() {
+        config["node_pools"] = pools;
+    }
+    Ok(config)
 }

@@ -1,16 +1,19 @@
-//! Node pools of a running cluster: add one from a preset, resize, delete — waiting for GKE's
-//! operations as start() does, and waiting out another operation when GKE says one runs.
+//! Node pools of a running cluster: add one from a preset, resize (or delete), set autoscaling —
+//! waiting for GKE's operations as start() does, and waiting out another operation when GKE
+//! says one runs.
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use google_cloud_container_v1::model;
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{GkeError, Result};
-use crate::gke::{is_operation_in_progress, Gke};
+use crate::gke::is_operation_in_progress;
 use crate::node_pool::{NodePoolRequest, PoolContext};
 use crate::operation::{wait, wait_running_operations, Polling};
+use crate::running::Session;
 
 /// A running cluster as plugin data records it.
 #[derive(Debug, Clone)]
@@ -19,6 +22,8 @@ pub struct ClusterRef {
     pub location: String,
     pub name: String,
     pub autopilot: bool,
+    /// The Kubernetes API endpoint DSS uses (the DNS endpoint when attached through it).
+    pub endpoint: Option<String>,
 }
 
 impl ClusterRef {
@@ -36,6 +41,7 @@ impl ClusterRef {
                 location,
                 name,
                 autopilot: data["autopilot"].as_bool().unwrap_or(false),
+                endpoint: field("endpoint"),
             }),
             _ => Err(GkeError::validation(
                 "cluster",
@@ -73,22 +79,52 @@ impl ClusterRef {
     }
 }
 
+/// Progress of an action in percent, for DSS's progress bar.
+pub type Percent<'a> = &'a (dyn Fn(u32) + Send + Sync);
+
+/// Progress while GKE works: from 20 % towards 90 %, half-way after a minute.
+pub fn waiting_percent(waited: Duration) -> u32 {
+    let share = 1.0 - 0.5f64.powf(waited.as_secs_f64() / 60.0);
+    20 + (70.0 * share) as u32
+}
+
+/// What a change did, for reports and notebooks.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub cluster: String,
+    pub pool: String,
+    /// `added`, `resized`, `deleted`, `autoscaling enabled`, `autoscaling disabled`.
+    pub action: String,
+    /// A sentence: what it was before and what it is now.
+    pub detail: String,
+    pub seconds: f64,
+}
+
 /// Runs a mutation, waiting out any operation already running on the cluster (GKE allows one
 /// at a time), then waits for the mutation's own operation.
 async fn mutate<F, Fut>(
-    gke: &Gke,
+    session: &Session,
     cluster: &ClusterRef,
     timeout: Duration,
+    progress: Percent<'_>,
     call: F,
 ) -> Result<model::Operation>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<model::Operation>>,
 {
+    let gke = &session.gke;
     let parent = cluster.parent();
+    let start = Instant::now();
     for _ in 0..20 {
         match call().await {
-            Ok(op) => return wait(gke, &parent, op, timeout, Polling::default(), |_| {}).await,
+            Ok(op) => {
+                progress(20);
+                return wait(gke, &parent, op, timeout, Polling::default(), |_| {
+                    progress(waiting_percent(start.elapsed()))
+                })
+                .await;
+            }
             Err(e) if is_operation_in_progress(&e) => {
                 tracing::info!("another operation runs on {}: waiting for it", cluster.name);
                 wait_running_operations(gke, &parent, &cluster.name, timeout).await?;
@@ -98,30 +134,91 @@ where
     }
     Err(GkeError::OperationTimeout {
         operation: format!("change of {}", cluster.name),
-        waited: timeout,
+        waited: start.elapsed(),
     })
+}
+
+/// The running cluster, or a clear error when it is gone.
+pub async fn current(session: &Session, cluster: &ClusterRef) -> Result<model::Cluster> {
+    session
+        .gke
+        .get_cluster(&cluster.path())
+        .await?
+        .ok_or_else(|| {
+            GkeError::validation(
+                "cluster",
+                format!(
+                    "GKE cluster {} no longer exists in {}: start the DSS cluster again",
+                    cluster.name, cluster.location
+                ),
+            )
+        })
+}
+
+/// The pool named `requested`, or the only one when blank.
+pub fn choose_pool<'c>(
+    cluster: &'c model::Cluster,
+    requested: &str,
+) -> Result<&'c model::NodePool> {
+    let requested = requested.trim();
+    let names = || {
+        cluster
+            .node_pools
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if requested.is_empty() {
+        return match cluster.node_pools.as_slice() {
+            [only] => Ok(only),
+            [] => Err(GkeError::validation(
+                "Node pool",
+                format!("{} has no node pool", cluster.name),
+            )),
+            _ => Err(GkeError::validation(
+                "Node pool",
+                format!(
+                    "{} has several node pools ({}): name the one to change",
+                    cluster.name,
+                    names()
+                ),
+            )),
+        };
+    }
+    cluster
+        .node_pools
+        .iter()
+        .find(|p| p.name == requested)
+        .ok_or_else(|| {
+            GkeError::validation(
+                "Node pool",
+                format!(
+                    "{} has no node pool '{requested}': it has {}",
+                    cluster.name,
+                    names()
+                ),
+            )
+        })
 }
 
 /// Adds a node pool from a "Node pool" preset; a free name (`pool-N`) when the preset has none.
 pub async fn add(
-    gke: &Gke,
+    session: &Session,
     cluster: &ClusterRef,
     preset: &Value,
     ctx: &PoolContext,
     timeout: Duration,
-) -> Result<String> {
+    progress: Percent<'_>,
+) -> Result<Change> {
     cluster.refuse_on_autopilot("add")?;
+    let start = Instant::now();
     let request = NodePoolRequest::from_dss(preset, "node pool preset")
         .map_err(|p| GkeError::Validation(vec![p]))?;
     let spec = request
         .validate("node pool preset", false)
         .map_err(GkeError::Validation)?;
-    let current = gke.get_cluster(&cluster.path()).await?.ok_or_else(|| {
-        GkeError::validation(
-            "cluster",
-            format!("GKE cluster {} no longer exists", cluster.name),
-        )
-    })?;
+    let current = current(session, cluster).await?;
     let taken: Vec<&str> = current.node_pools.iter().map(|p| p.name.as_str()).collect();
     let name = if spec.name.is_empty() {
         (1..)
@@ -139,33 +236,221 @@ pub async fn add(
     } else {
         spec.name.clone()
     };
+    progress(10);
     let pool = spec.to_api(&name, ctx);
     let path = cluster.path();
-    mutate(gke, cluster, timeout, || gke.create_node_pool(&path, &pool)).await?;
+    mutate(session, cluster, timeout, progress, || {
+        session.gke.create_node_pool(&path, &pool)
+    })
+    .await?;
     tracing::info!("node pool {name} added to {}", cluster.name);
-    Ok(name)
+    Ok(Change {
+        cluster: cluster.name.clone(),
+        detail: format!(
+            "{name} added: {} node(s) per zone of {}",
+            spec.node_count, spec.machine_type
+        ),
+        pool: name,
+        action: "added".into(),
+        seconds: start.elapsed().as_secs_f64(),
+    })
 }
 
-/// Resizes `pool` to `count` nodes per zone.
+/// How many nodes a pool has now, from its instance groups (Compute); per zone when every
+/// zone has the same.
+pub async fn pool_size(session: &Session, pool: &model::NodePool) -> Result<Vec<(String, i64)>> {
+    let mut sizes = Vec::new();
+    for url in &pool.instance_group_urls {
+        let size = session.compute.instance_group_size(url).await?;
+        let name = url.rsplit('/').next().unwrap_or(url).to_string();
+        sizes.push((name, size));
+    }
+    Ok(sizes)
+}
+
+/// Resizes `pool` (blank: the only one) to `count` nodes per zone. At 0 with `delete_at_zero`
+/// the pool is deleted instead — never the last pool of a Standard cluster.
 pub async fn resize(
-    gke: &Gke,
+    session: &Session,
     cluster: &ClusterRef,
     pool: &str,
     count: i32,
+    delete_at_zero: bool,
     timeout: Duration,
-) -> Result<()> {
+    progress: Percent<'_>,
+) -> Result<Change> {
     cluster.refuse_on_autopilot("resize")?;
     if !(0..=1000).contains(&count) {
         return Err(GkeError::validation(
             "Number of nodes",
-            format!("{count} is not between 0 and 1000"),
+            format!("{count} is not between 0 and 1000 nodes per zone"),
         ));
     }
-    let path = format!("{}/nodePools/{pool}", cluster.path());
-    mutate(gke, cluster, timeout, || {
-        gke.set_node_pool_size(&path, count)
+    let start = Instant::now();
+    let current = current(session, cluster).await?;
+    let chosen = choose_pool(&current, pool)?;
+    let name = chosen.name.clone();
+    let path = format!("{}/nodePools/{name}", cluster.path());
+    let before: i64 = pool_size(session, chosen)
+        .await?
+        .iter()
+        .map(|(_, s)| s)
+        .sum();
+    progress(10);
+    if count == 0 && delete_at_zero {
+        if current.node_pools.len() == 1 {
+            return Err(GkeError::validation(
+                "Node pool",
+                format!("{name} is the last node pool of {}: a Standard cluster needs one; resize it to 0 nodes without deleting it, or stop the DSS cluster", cluster.name),
+            ));
+        }
+        mutate(session, cluster, timeout, progress, || {
+            session.gke.delete_node_pool(&path)
+        })
+        .await?;
+        tracing::info!("node pool {name} of {} deleted", cluster.name);
+        return Ok(Change {
+            cluster: cluster.name.clone(),
+            pool: name.clone(),
+            action: "deleted".into(),
+            detail: format!("{name} deleted (it had {before} node(s))"),
+            seconds: start.elapsed().as_secs_f64(),
+        });
+    }
+    let zones = chosen.instance_group_urls.len().max(1);
+    mutate(session, cluster, timeout, progress, || {
+        session.gke.set_node_pool_size(&path, count)
     })
     .await?;
-    tracing::info!("node pool {pool} of {} resized to {count}", cluster.name);
-    Ok(())
+    tracing::info!("node pool {name} of {} resized to {count}", cluster.name);
+    let mut detail = format!(
+        "{name} resized from {before} to {} node(s) ({count} per zone in {zones} zone(s))",
+        count as usize * zones
+    );
+    if chosen.autoscaling.as_ref().is_some_and(|a| a.enabled) {
+        detail.push_str("; autoscaling is on, so GKE may change the size again");
+    }
+    Ok(Change {
+        cluster: cluster.name.clone(),
+        pool: name,
+        action: "resized".into(),
+        detail,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Checks autoscaling limits (per zone) before anything is sent.
+pub fn check_limits(min: i32, max: i32) -> Result<()> {
+    let mut problems = Vec::new();
+    if !(0..=1000).contains(&min) {
+        problems.push(crate::Problem::new(
+            "Min nodes",
+            format!("{min} is not between 0 and 1000"),
+        ));
+    }
+    if !(1..=1000).contains(&max) {
+        problems.push(crate::Problem::new(
+            "Max nodes",
+            format!("{max} is not between 1 and 1000"),
+        ));
+    }
+    if problems.is_empty() && min > max {
+        problems.push(crate::Problem::new(
+            "Min nodes",
+            format!("{min} is above Max nodes ({max}): lower it or raise Max nodes"),
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(GkeError::Validation(problems))
+    }
+}
+
+/// Turns autoscaling of `pool` (blank: the only one) on with `limits` (min, max per zone), or
+/// off with `None`.
+pub async fn set_autoscaling(
+    session: &Session,
+    cluster: &ClusterRef,
+    pool: &str,
+    limits: Option<(i32, i32)>,
+    timeout: Duration,
+    progress: Percent<'_>,
+) -> Result<Change> {
+    cluster.refuse_on_autopilot("autoscale")?;
+    if let Some((min, max)) = limits {
+        check_limits(min, max)?;
+    }
+    let start = Instant::now();
+    let current = current(session, cluster).await?;
+    let chosen = choose_pool(&current, pool)?;
+    let name = chosen.name.clone();
+    let was = match chosen.autoscaling.as_ref().filter(|a| a.enabled) {
+        Some(a) => format!("{}–{} per zone", a.min_node_count, a.max_node_count),
+        None => "off".to_string(),
+    };
+    progress(10);
+    let path = format!("{}/nodePools/{name}", cluster.path());
+    mutate(session, cluster, timeout, progress, || {
+        session.gke.set_node_pool_autoscaling(&path, limits)
+    })
+    .await?;
+    let (action, now) = match limits {
+        Some((min, max)) => ("autoscaling enabled", format!("{min}–{max} per zone")),
+        None => ("autoscaling disabled", "off".to_string()),
+    };
+    tracing::info!("node pool {name} of {}: {action}", cluster.name);
+    Ok(Change {
+        cluster: cluster.name.clone(),
+        detail: format!("{name}: autoscaling was {was}, now {now}"),
+        pool: name,
+        action: action.into(),
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_checked_together() {
+        assert!(check_limits(0, 3).is_ok());
+        let e = check_limits(4, 2).unwrap_err().to_string();
+        assert!(
+            e.contains("Min nodes") && e.contains("above Max nodes"),
+            "{e}"
+        );
+        let e = check_limits(-1, 0).unwrap_err().to_string();
+        assert!(e.contains("Min nodes") && e.contains("Max nodes"), "{e}");
+    }
+
+    #[test]
+    fn waiting_progress_stays_between_submitted_and_done() {
+        assert_eq!(waiting_percent(Duration::ZERO), 20);
+        assert_eq!(waiting_percent(Duration::from_secs(60)), 55);
+        assert!(waiting_percent(Duration::from_secs(3600)) <= 90);
+    }
+
+    fn cluster_with(pools: &[&str]) -> model::Cluster {
+        model::Cluster::new().set_name("c").set_node_pools(
+            pools
+                .iter()
+                .map(|p| model::NodePool::new().set_name(*p))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    #[test]
+    fn a_pool_must_be_named_when_there_are_several() {
+        assert_eq!(choose_pool(&cluster_with(&["a"]), "").unwrap().name, "a");
+        let e = choose_pool(&cluster_with(&["a", "b"]), "")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("several node pools (a, b)"), "{e}");
+        let e = choose_pool(&cluster_with(&["a", "b"]), "z")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no node pool 'z': it has a, b"), "{e}");
+    }
 }

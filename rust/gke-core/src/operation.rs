@@ -43,7 +43,7 @@ fn type_name(op: &model::Operation) -> String {
 }
 
 /// Waits until `op` is DONE; its error becomes `OperationFailed`, the timeout
-/// `OperationTimeout`. `progress` is told of each status change.
+/// `OperationTimeout`. `progress` sees the operation after every poll.
 pub async fn wait(
     gke: &Gke,
     parent: &str,
@@ -61,8 +61,8 @@ pub async fn wait(
         if status_name(&current) != last_status {
             last_status = status_name(&current).to_string();
             tracing::info!("{what} {}: {last_status}", current.name);
-            progress(&current);
         }
+        progress(&current);
         if current.status == Status::Done {
             return match &current.error {
                 Some(e) if e.code != 0 => Err(GkeError::OperationFailed {

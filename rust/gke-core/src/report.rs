@@ -77,6 +77,16 @@ impl Report {
         self
     }
 
+    /// Text shown as-is (a command's output), escaped.
+    pub fn preformatted(mut self, text: &str) -> Self {
+        let _ = write!(
+            self.html,
+            "<pre style=\"background:#f6f8fa;padding:6px\">{}</pre>",
+            escape(text)
+        );
+        self
+    }
+
     /// A table with a header row; each row must have as many cells as there are headers.
     pub fn table<R, C>(mut self, headers: &[&str], rows: R) -> Self
     where

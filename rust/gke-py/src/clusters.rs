@@ -8,13 +8,12 @@ use serde_json::Value;
 
 use gke_core::credentials::GoogleCredentials;
 use gke_core::lifecycle::{self, Host};
-use gke_core::node_pools::{self, ClusterRef};
 use gke_core::settings::PluginSettings;
 use gke_core::token_cache;
 
 use crate::{errors, logging, runtime};
 
-fn to_json(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
+pub(crate) fn to_json(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
     depythonize(value).map_err(|e| {
         errors::to_py(gke_core::GkeError::validation(
             what,
@@ -140,54 +139,6 @@ pub fn stop_cluster(
     )
 }
 
-/// Adds a node pool from a "Node pool" preset to the running cluster recorded in `data`;
-/// returns its name (generated when the preset has none).
-#[pyfunction]
-pub fn add_node_pool(
-    py: Python<'_>,
-    config: &Bound<'_, PyAny>,
-    plugin_config: &Bound<'_, PyAny>,
-    data: &Bound<'_, PyAny>,
-    preset: &Bound<'_, PyAny>,
-) -> PyResult<String> {
-    logging::refresh_level(py);
-    let (config, data, preset) = (
-        to_json(config, "config")?,
-        to_json(data, "data")?,
-        to_json(preset, "preset")?,
-    );
-    let plugin = settings(Some(plugin_config))?;
-    runtime::block_on(py, async move {
-        let cluster = ClusterRef::from_data(&data)?;
-        let gke = lifecycle::connect(&config, &plugin).await?;
-        let ctx = ClusterRef::pool_context(&data);
-        node_pools::add(&gke, &cluster, &preset, &ctx, TIMEOUT).await
-    })
-}
-
-/// Resizes `pool` of the running cluster recorded in `data` to `count` nodes per zone.
-#[pyfunction]
-pub fn resize_node_pool(
-    py: Python<'_>,
-    config: &Bound<'_, PyAny>,
-    plugin_config: &Bound<'_, PyAny>,
-    data: &Bound<'_, PyAny>,
-    pool: String,
-    count: i32,
-) -> PyResult<()> {
-    logging::refresh_level(py);
-    let (config, data) = (to_json(config, "config")?, to_json(data, "data")?);
-    let plugin = settings(Some(plugin_config))?;
-    runtime::block_on(py, async move {
-        let cluster = ClusterRef::from_data(&data)?;
-        let gke = lifecycle::connect(&config, &plugin).await?;
-        node_pools::resize(&gke, &cluster, &pool, count, TIMEOUT).await
-    })
-}
-
-/// How long node-pool changes may take before `OperationTimeout` (they go on in GKE).
-const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
-
 /// An ExecCredential for kubectl: a token from the credential chain (the key file when
 /// given), cached 0600 in `cache_file` for a few minutes.
 #[pyfunction]
@@ -215,7 +166,5 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(attach_cluster, m)?)?;
     m.add_function(wrap_pyfunction!(stop_cluster, m)?)?;
     m.add_function(wrap_pyfunction!(exec_credential, m)?)?;
-    m.add_function(wrap_pyfunction!(add_node_pool, m)?)?;
-    m.add_function(wrap_pyfunction!(resize_node_pool, m)?)?;
     Ok(())
 }

@@ -1,0 +1,3 @@
+from dss_gke.dss import run_cluster_step
+
+run_cluster_step("resize-node-pool")

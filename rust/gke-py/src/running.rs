@@ -1,0 +1,942 @@
+//! Running clusters from Python: the notebook API (`Gke`, `Cluster` and typed results) and the
+//! entry points of cluster actions and scenario steps. Conversions only; logic is in gke-core.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+use serde_json::Value;
+
+use gke_core::credentials::GoogleCredentials;
+use gke_core::kubeconfig::{render, write_private, AuthHelper, KubeconfigSpec};
+use gke_core::lifecycle;
+use gke_core::netcheck::{self, NetworkTest as CoreNetworkTest};
+use gke_core::node_pools::{self, Change as CoreChange, ClusterRef};
+use gke_core::report::{Report, Verdict};
+use gke_core::running::{
+    self, ClusterSummary as CoreSummary, Health as CoreHealth, PoolInfo, Session,
+};
+use gke_core::settings::PluginSettings;
+use gke_core::GkeError;
+
+use crate::{errors, logging, runtime, to_python};
+
+/// A typed result: getters for its fields, `to_dict()`, `to_html()` and `_repr_html_()`.
+macro_rules! result_class {
+    ($(#[$doc:meta])* $py:ident wraps $core:ty, html = $html:expr,
+     fields { $($(#[$fdoc:meta])* $f:ident : $t:ty),* $(,)? } $($extra:tt)*) => {
+        $(#[$doc])*
+        #[pyclass(module = "dss_gke._native", frozen)]
+        pub struct $py {
+            inner: $core,
+        }
+
+        #[pymethods]
+        impl $py {
+            $( $(#[$fdoc])* #[getter] fn $f(&self) -> $t { self.inner.$f.clone() } )*
+
+            /// The result as plain data (JSON types only).
+            fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                to_python(py, &self.inner)
+            }
+
+            /// The result as an HTML fragment, as the DSS action shows it.
+            fn to_html(&self) -> String {
+                ($html)(&self.inner)
+            }
+
+            fn _repr_html_(&self) -> String {
+                ($html)(&self.inner)
+            }
+
+            fn __repr__(&self) -> String {
+                format!("{}({})", stringify!($py), serde_json::to_string(&self.inner).unwrap_or_default())
+            }
+
+            $($extra)*
+        }
+    };
+}
+
+fn summary_html(c: &CoreSummary) -> String {
+    Report::new(&format!("GKE cluster {}", c.name))
+        .table(
+            &[
+                "Location",
+                "Status",
+                "Version",
+                "Autopilot",
+                "Node pools",
+                "Endpoint",
+            ],
+            [vec![
+                c.location.clone(),
+                c.status.clone(),
+                c.version.clone(),
+                c.autopilot.to_string(),
+                c.node_pools.join(", "),
+                c.endpoint.clone(),
+            ]],
+        )
+        .finish()
+}
+
+result_class! {
+    /// One GKE cluster of a location, as `Gke.clusters()` lists it.
+    ClusterSummary wraps CoreSummary, html = summary_html,
+    fields {
+        /// The cluster's name.
+        name: String,
+        /// Its zone or region.
+        location: String,
+        /// GKE's status: RUNNING, PROVISIONING, RECONCILING, STOPPING, ERROR, DEGRADED.
+        status: String,
+        /// The control plane's Kubernetes version.
+        version: String,
+        /// Whether it is an Autopilot cluster.
+        autopilot: bool,
+        /// Names of its node pools.
+        node_pools: Vec<String>,
+        /// The Kubernetes API's address.
+        endpoint: String,
+    }
+}
+
+fn pool_html(p: &PoolInfo) -> String {
+    running::pools_html(&p.name, std::slice::from_ref(p), None)
+}
+
+result_class! {
+    /// A node pool as admins check it: GKE's settings, Compute's instance groups and the
+    /// Kubernetes nodes.
+    NodePool wraps PoolInfo, html = pool_html,
+    fields {
+        /// The pool's name.
+        name: String,
+        /// GKE's status: RUNNING, PROVISIONING, RECONCILING, STOPPING, ERROR.
+        status: String,
+        /// The nodes' Kubernetes version.
+        version: String,
+        /// e.g. e2-standard-4.
+        machine_type: String,
+        /// Nodes now: the sum of its instance groups' sizes.
+        nodes: i64,
+        /// Autoscaling's minimum per zone, when autoscaling is on.
+        min_nodes: Option<i32>,
+        /// Autoscaling's maximum per zone, when autoscaling is on.
+        max_nodes: Option<i32>,
+        /// Whether autoscaling is on.
+        autoscaling: bool,
+        /// Whether the nodes are Spot (or preemptible) VMs.
+        spot: bool,
+        /// The GPUs per node, e.g. "1 × nvidia-tesla-t4", or None.
+        gpu: Option<String>,
+        /// Kubernetes nodes that are Ready (None when the Kubernetes API could not be read).
+        ready: Option<usize>,
+        /// Kubernetes nodes that are not Ready (None when the Kubernetes API could not be read).
+        not_ready: Option<usize>,
+    }
+
+    /// Its instance groups (one per zone) as ``(name, size)``.
+    #[getter]
+    fn instance_groups(&self) -> Vec<(String, i64)> {
+        self.inner.instance_groups.iter().map(|g| (g.name.clone(), g.size)).collect()
+    }
+}
+
+/// The node pools of a cluster (what "Inspect node pools" shows).
+#[derive(serde::Serialize)]
+pub struct PoolList {
+    cluster: String,
+    pools: Vec<PoolInfo>,
+    kubernetes_error: Option<String>,
+}
+
+fn pool_list_html(l: &PoolList) -> String {
+    running::pools_html(&l.cluster, &l.pools, l.kubernetes_error.as_deref())
+}
+
+result_class! {
+    /// The node pools of a cluster; iterate it, index it by position or name.
+    NodePools wraps PoolList, html = pool_list_html,
+    fields {
+        /// The cluster's name.
+        cluster: String,
+        /// Why the Kubernetes API could not be read (nodes unknown), or None.
+        kubernetes_error: Option<String>,
+    }
+
+    /// The pools, as `NodePool` objects.
+    #[getter]
+    fn pools(&self) -> Vec<NodePool> {
+        self.inner.pools.iter().cloned().map(|inner| NodePool { inner }).collect()
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.pools.len()
+    }
+
+    fn __getitem__(&self, key: &Bound<'_, PyAny>) -> PyResult<NodePool> {
+        let found = if let Ok(i) = key.extract::<isize>() {
+            let n = self.inner.pools.len() as isize;
+            let i = if i < 0 { i + n } else { i };
+            (0..n).contains(&i).then(|| self.inner.pools[i as usize].clone())
+        } else {
+            let name: String = key.extract()?;
+            self.inner.pools.iter().find(|p| p.name == name).cloned()
+        };
+        found
+            .map(|inner| NodePool { inner })
+            .ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(key.to_string()))
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyResult<Bound<'_, PyAny>> {
+        let py = slf.py();
+        pyo3::types::PyList::new(py, slf.pools())?.as_any().try_iter().map(|i| i.into_any())
+    }
+}
+
+result_class! {
+    /// A cluster's state at a glance: status, nodes Ready / not Ready per pool, pods Pending per
+    /// namespace, GKE operations in progress, and a verdict.
+    Health wraps CoreHealth, html = CoreHealth::to_html,
+    fields {
+        /// The cluster's name.
+        cluster: String,
+        /// Its zone or region.
+        location: String,
+        /// GKE's status of the cluster.
+        status: String,
+        /// The control plane's Kubernetes version.
+        version: String,
+        /// Whether it is an Autopilot cluster.
+        autopilot: bool,
+        /// Pods Pending, per namespace.
+        pending_pods: std::collections::BTreeMap<String, usize>,
+        /// Why the Kubernetes API could not be read, or None.
+        kubernetes_error: Option<String>,
+        /// "OK", "Warning" or "Failed".
+        verdict: String,
+        /// Why, in one sentence.
+        summary: String,
+    }
+
+    /// The pools, as `NodePool` objects.
+    #[getter]
+    fn node_pools(&self) -> Vec<NodePool> {
+        self.inner.node_pools.iter().cloned().map(|inner| NodePool { inner }).collect()
+    }
+
+    /// GKE operations running on the cluster, as ``(name, type, status, target)``.
+    #[getter]
+    fn operations(&self) -> Vec<(String, String, String, String)> {
+        self.inner
+            .operations
+            .iter()
+            .map(|o| (o.name.clone(), o.kind.clone(), o.status.clone(), o.target.clone()))
+            .collect()
+    }
+
+    /// True when the cluster is RUNNING and every pool's nodes are registered and Ready.
+    fn is_ready(&self) -> bool {
+        self.inner.is_ready()
+    }
+}
+
+fn change_html(c: &CoreChange) -> String {
+    Report::new(&format!("{}: node pool {} {}", c.cluster, c.pool, c.action))
+        .verdict(Verdict::Ok, &format!("{} in {:.1} s", c.detail, c.seconds))
+        .finish()
+}
+
+result_class! {
+    /// What a node-pool change did.
+    Change wraps CoreChange, html = change_html,
+    fields {
+        /// The cluster's name.
+        cluster: String,
+        /// The pool changed (its generated name when the preset had none).
+        pool: String,
+        /// "added", "resized", "deleted", "autoscaling enabled" or "autoscaling disabled".
+        action: String,
+        /// What it was before and what it is now, in one sentence.
+        detail: String,
+        /// How long it took, GKE's operation included.
+        seconds: f64,
+    }
+}
+
+result_class! {
+    /// What "Test network connectivity" found: whether a pod in the cluster reached DSS.
+    NetworkTest wraps CoreNetworkTest, html = CoreNetworkTest::to_html,
+    fields {
+        /// The cluster's name.
+        cluster: String,
+        /// The DSS host the pod resolved and connected to.
+        host: String,
+        /// DSS's backend port.
+        port: u16,
+        /// The test pod's name (deleted since).
+        pod: String,
+        /// The pod's last phase.
+        phase: String,
+        /// The pod's exit code, when it ended.
+        exit_code: Option<i32>,
+        /// What the pod printed.
+        output: String,
+        /// "OK" or "Failed".
+        verdict: String,
+        /// Why, in one sentence.
+        summary: String,
+        /// How long the test took.
+        seconds: f64,
+    }
+
+    /// True when the pod connected to DSS.
+    #[getter]
+    fn passed(&self) -> bool {
+        self.inner.passed()
+    }
+}
+
+/// How long a change may take before `OperationTimeout` (it goes on in GKE).
+const TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+fn settings_from(plugin_config: Option<&Bound<'_, PyAny>>) -> PyResult<PluginSettings> {
+    let value = match plugin_config {
+        Some(v) => crate::clusters::to_json(v, "plugin_config")?,
+        None => Value::Null,
+    };
+    PluginSettings::from_dss(&value).map_err(errors::to_py)
+}
+
+/// `credentials`: None (the host's default chain), a service-account key as JSON text or dict,
+/// or the path of a key file.
+fn key_text(credentials: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
+    let Some(c) = credentials else {
+        return Ok(String::new());
+    };
+    if c.is_none() {
+        return Ok(String::new());
+    }
+    if let Ok(text) = c.extract::<String>() {
+        return Ok(text);
+    }
+    if let Ok(path) = c.extract::<PathBuf>() {
+        return Ok(path.display().to_string());
+    }
+    let value = crate::clusters::to_json(c, "credentials")?;
+    Ok(value.to_string())
+}
+
+/// GKE for one project and location: the notebook entry point.
+///
+/// ``Gke(project="p", location="europe-west1-b", credentials=None)``; credentials are a
+/// service-account key (JSON text, dict or file path) or None for the host's default
+/// credentials. ``Gke.from_dss_cluster("dss-cluster-id")`` uses what a DSS cluster recorded.
+#[pyclass(module = "dss_gke._native", frozen)]
+pub struct Gke {
+    session: Arc<Session>,
+    /// The key as given (never shown), for kubeconfigs.
+    key: String,
+    /// Set by `from_dss_cluster`: that DSS cluster's GKE cluster and plugin data.
+    dss: Option<(ClusterRef, Value)>,
+}
+
+#[pymethods]
+impl Gke {
+    #[new]
+    #[pyo3(signature = (project, location, credentials=None, api_endpoint=None))]
+    fn new(
+        py: Python<'_>,
+        project: String,
+        location: String,
+        credentials: Option<&Bound<'_, PyAny>>,
+        api_endpoint: Option<String>,
+    ) -> PyResult<Self> {
+        logging::refresh_level(py);
+        let key = key_text(credentials)?;
+        let settings = PluginSettings {
+            api_endpoint: api_endpoint.unwrap_or_default(),
+        };
+        let k = key.clone();
+        let session = runtime::block_on(py, async move {
+            let credentials = GoogleCredentials::from_key_or_default(&k, "credentials")?;
+            Session::open(credentials, &settings, &project, &location).await
+        })?;
+        Ok(Self {
+            session: Arc::new(session),
+            key,
+            dss: None,
+        })
+    }
+
+    /// The GKE of a DSS cluster (started with this plugin): its project, location and
+    /// credentials as the cluster recorded them; ``.cluster()`` is that cluster.
+    #[classmethod]
+    #[pyo3(signature = (cluster_id, plugin_config=None))]
+    fn from_dss_cluster(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        cluster_id: &str,
+        plugin_config: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let (_, data) = dss_cluster(py, cluster_id)?;
+        Self::from_data(py, data, plugin_config)
+    }
+
+    /// The GKE of a DSS cluster from its plugin data (what ``start()`` returned).
+    #[staticmethod]
+    #[pyo3(signature = (data, plugin_config=None))]
+    fn from_cluster_data(
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        plugin_config: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let data = crate::clusters::to_json(data, "data")?;
+        Self::from_data(py, data, plugin_config)
+    }
+
+    /// The project's ID.
+    #[getter]
+    fn project(&self) -> String {
+        self.session.project.clone()
+    }
+
+    /// The zone or region.
+    #[getter]
+    fn location(&self) -> String {
+        self.session.location.clone()
+    }
+
+    /// The clusters of the location.
+    fn clusters(&self, py: Python<'_>) -> PyResult<Vec<ClusterSummary>> {
+        logging::refresh_level(py);
+        let session = self.session.clone();
+        let list = runtime::block_on(py, async move { session.clusters().await })?;
+        Ok(list
+            .into_iter()
+            .map(|inner| ClusterSummary { inner })
+            .collect())
+    }
+
+    /// A cluster by name; without a name, the DSS cluster's (``from_dss_cluster``).
+    #[pyo3(signature = (name=None))]
+    fn cluster(&self, py: Python<'_>, name: Option<String>) -> PyResult<Cluster> {
+        logging::refresh_level(py);
+        let (target, data) = match (name, &self.dss) {
+            (None, Some((target, data))) => (target.clone(), data.clone()),
+            (Some(name), _) => {
+                let session = self.session.clone();
+                let target = runtime::block_on(py, async move { session.cluster(&name).await })?;
+                (target, Value::Null)
+            }
+            (None, None) => {
+                return Err(errors::to_py(GkeError::validation(
+                    "name",
+                    "give the cluster's name (only Gke.from_dss_cluster knows one)",
+                )))
+            }
+        };
+        Ok(Cluster {
+            session: self.session.clone(),
+            key: self.key.clone(),
+            target,
+            data,
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Gke(project={:?}, location={:?})",
+            self.session.project, self.session.location
+        )
+    }
+}
+
+impl Gke {
+    fn from_data(
+        py: Python<'_>,
+        data: Value,
+        plugin_config: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        logging::refresh_level(py);
+        let settings = settings_from(plugin_config)?;
+        let d = data.clone();
+        let (session, target) =
+            runtime::block_on(py, async move { Session::for_cluster(&d, &settings).await })?;
+        Ok(Self {
+            session: Arc::new(session),
+            key: data["key_file"].as_str().unwrap_or_default().to_string(),
+            dss: Some((target, data)),
+        })
+    }
+}
+
+/// A GKE cluster: its node pools, health, changes, kubeconfig, deletion.
+#[pyclass(module = "dss_gke._native", frozen)]
+pub struct Cluster {
+    session: Arc<Session>,
+    key: String,
+    target: ClusterRef,
+    /// Plugin data when the cluster is a DSS cluster's (what new pools inherit).
+    data: Value,
+}
+
+impl Cluster {
+    fn run<T, F, Fut>(&self, py: Python<'_>, f: F) -> PyResult<T>
+    where
+        T: Send,
+        F: FnOnce(Arc<Session>, ClusterRef) -> Fut + Send,
+        Fut: std::future::Future<Output = gke_core::Result<T>> + Send,
+    {
+        logging::refresh_level(py);
+        let (session, target) = (self.session.clone(), self.target.clone());
+        runtime::block_on(py, async move { f(session, target).await })
+    }
+}
+
+fn no_progress(_: u32) {}
+
+#[pymethods]
+impl Cluster {
+    /// The cluster's name.
+    #[getter]
+    fn name(&self) -> String {
+        self.target.name.clone()
+    }
+
+    /// Whether it is an Autopilot cluster (no node pools to manage).
+    #[getter]
+    fn autopilot(&self) -> bool {
+        self.target.autopilot
+    }
+
+    /// Its node pools, with sizes from Compute and nodes from the Kubernetes API.
+    fn node_pools(&self, py: Python<'_>) -> PyResult<NodePools> {
+        let cluster = self.target.name.clone();
+        let (pools, kubernetes_error) =
+            self.run(py, |s, t| async move { running::node_pools(&s, &t).await })?;
+        Ok(NodePools {
+            inner: PoolList {
+                cluster,
+                pools,
+                kubernetes_error,
+            },
+        })
+    }
+
+    /// Adds a node pool from a dict with the "Node pool" preset's fields (blank name: a free
+    /// one is generated) and waits for GKE.
+    fn add_node_pool(&self, py: Python<'_>, preset: &Bound<'_, PyAny>) -> PyResult<Change> {
+        let preset = crate::clusters::to_json(preset, "preset")?;
+        let ctx = ClusterRef::pool_context(&self.data);
+        let inner = self.run(py, |s, t| async move {
+            node_pools::add(&s, &t, &preset, &ctx, TIMEOUT, &no_progress).await
+        })?;
+        Ok(Change { inner })
+    }
+
+    /// Resizes ``pool`` to ``nodes`` per zone and waits; ``delete_at_zero=True`` with 0 deletes
+    /// the pool (never the last one).
+    #[pyo3(signature = (pool, nodes, delete_at_zero=false))]
+    fn resize(
+        &self,
+        py: Python<'_>,
+        pool: String,
+        nodes: i32,
+        delete_at_zero: bool,
+    ) -> PyResult<Change> {
+        let inner = self.run(py, |s, t| async move {
+            node_pools::resize(&s, &t, &pool, nodes, delete_at_zero, TIMEOUT, &no_progress).await
+        })?;
+        Ok(Change { inner })
+    }
+
+    /// Turns autoscaling of ``pool`` on between ``min_nodes`` and ``max_nodes`` per zone, or off
+    /// with ``enabled=False``; waits for GKE.
+    #[pyo3(signature = (pool, min_nodes=0, max_nodes=1, enabled=true))]
+    fn set_autoscaling(
+        &self,
+        py: Python<'_>,
+        pool: String,
+        min_nodes: i32,
+        max_nodes: i32,
+        enabled: bool,
+    ) -> PyResult<Change> {
+        let limits = enabled.then_some((min_nodes, max_nodes));
+        let inner = self.run(py, |s, t| async move {
+            node_pools::set_autoscaling(&s, &t, &pool, limits, TIMEOUT, &no_progress).await
+        })?;
+        Ok(Change { inner })
+    }
+
+    /// Status, nodes Ready / not Ready, pods Pending, operations in progress, and a verdict.
+    fn health(&self, py: Python<'_>) -> PyResult<Health> {
+        let inner = self.run(py, |s, t| async move { running::health(&s, &t).await })?;
+        Ok(Health { inner })
+    }
+
+    /// Waits until the cluster is RUNNING with every pool's nodes Ready (``OperationTimeout``
+    /// after ``timeout`` seconds).
+    #[pyo3(signature = (timeout=600.0))]
+    fn wait_ready(&self, py: Python<'_>, timeout: f64) -> PyResult<Health> {
+        let timeout = crate::seconds("timeout", timeout)?;
+        let inner = self.run(py, |s, t| async move {
+            running::wait_ready(&s, &t, timeout).await
+        })?;
+        Ok(Health { inner })
+    }
+
+    /// Runs a short-lived pod that resolves ``host`` and connects to ``port`` (default: DSS's
+    /// DKU_BACKEND_EXT_HOST or host name, and DKU_BACKEND_PORT); the pod is always deleted.
+    #[pyo3(signature = (host=None, port=None, image="busybox:1.36", namespace="default", timeout=120.0))]
+    fn test_network(
+        &self,
+        py: Python<'_>,
+        host: Option<String>,
+        port: Option<u16>,
+        image: &str,
+        namespace: &str,
+        timeout: f64,
+    ) -> PyResult<NetworkTest> {
+        let timeout = crate::seconds("timeout", timeout)?;
+        let target =
+            netcheck::backend_target(host.as_deref().unwrap_or(""), port).map_err(errors::to_py)?;
+        let (image, namespace) = (image.to_string(), namespace.to_string());
+        let inner = self.run(py, |s, t| async move {
+            netcheck::test_network(&s, &t, target, &image, &namespace, timeout).await
+        })?;
+        Ok(NetworkTest { inner })
+    }
+
+    /// A kubeconfig for the cluster whose credential helper is ``python -m dss_gke`` (no
+    /// gcloud). With ``path``, it is written there (mode 0600) and the path returned; else its
+    /// text is returned. A key given as JSON is written next to it (0600) for the helper.
+    #[pyo3(signature = (path=None))]
+    fn kubeconfig(&self, py: Python<'_>, path: Option<PathBuf>) -> PyResult<String> {
+        let found = self.run(py, |s, t| async move { node_pools::current(&s, &t).await })?;
+        let sys = py.import("sys")?;
+        let python: String = sys.getattr("executable")?.extract()?;
+        let lib: String = py.import("dss_gke.dss")?.getattr("PYTHON_LIB")?.extract()?;
+        let dir = match &path {
+            Some(p) => p.parent().map(PathBuf::from).unwrap_or_default(),
+            None => std::env::temp_dir(),
+        };
+        let key = self.key.trim();
+        let key_file = if key.starts_with('{') {
+            let file = dir.join(format!("gke-native-key-{}.json", self.target.name));
+            write_private(&file, key.as_bytes()).map_err(errors::to_py)?;
+            Some(file.display().to_string())
+        } else if key.is_empty() {
+            None
+        } else {
+            Some(key.to_string())
+        };
+        let helper = AuthHelper::DssGke {
+            python,
+            python_path: lib,
+            key_file,
+            cache_file: dir
+                .join(format!(".gke-native-token-{}.json", self.target.name))
+                .display()
+                .to_string(),
+        };
+        let endpoint = self
+            .target
+            .endpoint
+            .clone()
+            .unwrap_or(found.endpoint.clone());
+        let ca = found
+            .master_auth
+            .as_ref()
+            .map(|m| m.cluster_ca_certificate.clone())
+            .unwrap_or_default();
+        let context = format!(
+            "gke_{}_{}_{}",
+            self.target.project, self.target.location, self.target.name
+        );
+        let doc = render(&KubeconfigSpec {
+            context: &context,
+            server: &format!("https://{endpoint}"),
+            ca_base64: &ca,
+            helper: &helper,
+        });
+        let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        match path {
+            Some(p) => {
+                write_private(&p, text.as_bytes()).map_err(errors::to_py)?;
+                Ok(p.display().to_string())
+            }
+            None => Ok(text),
+        }
+    }
+
+    /// Deletes the cluster and waits (already gone is success).
+    fn delete(&self, py: Python<'_>) -> PyResult<()> {
+        self.run(
+            py,
+            |s, t| async move { running::delete(&s, &t, TIMEOUT).await },
+        )
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Cluster(name={:?}, location={:?}, project={:?})",
+            self.target.name, self.target.location, self.target.project
+        )
+    }
+}
+
+/// `(raw config, plugin data)` of a DSS cluster, through DSS's public API.
+fn dss_cluster(py: Python<'_>, cluster_id: &str) -> PyResult<(Value, Value)> {
+    let found = py
+        .import("dss_gke.dss")?
+        .call_method1("cluster_state", (cluster_id,))?;
+    let (raw, data): (Bound<'_, PyAny>, Bound<'_, PyAny>) = found.extract()?;
+    Ok((
+        crate::clusters::to_json(&raw, "cluster config")?,
+        crate::clusters::to_json(&data, "cluster data")?,
+    ))
+}
+
+fn param<'a>(params: &'a Value, key: &str) -> &'a str {
+    params[key].as_str().unwrap_or_default()
+}
+
+fn int_param(params: &Value, key: &str, field: &str) -> gke_core::Result<i32> {
+    match &params[key] {
+        Value::Null => Err(GkeError::validation(field, "is required")),
+        v => v
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 1e6)
+            .map(|f| f as i32)
+            .ok_or_else(|| GkeError::validation(field, format!("{v} is not a whole number"))),
+    }
+}
+
+/// Runs a cluster action (`action` is its folder name) on the DSS cluster whose plugin data is
+/// `data`; returns the HTML DSS shows. `progress` gets percentages.
+async fn action(
+    name: &str,
+    params: &Value,
+    settings: &PluginSettings,
+    data: &Value,
+    raw: &Value,
+    progress: &(dyn Fn(u32) + Send + Sync),
+) -> gke_core::Result<String> {
+    if name == "plan-cluster" {
+        let config = lifecycle::config_for_plan(raw, &params["connection"], &params["node_pools"])?;
+        let id = param(params, "clusterId");
+        let plan = lifecycle::plan(
+            &config,
+            settings,
+            if id.is_empty() { "dss-cluster" } else { id },
+        )
+        .await?;
+        progress(100);
+        return Ok(lifecycle::plan_html(&plan));
+    }
+    let (session, cluster) = Session::for_cluster(data, settings).await?;
+    progress(5);
+    let pool = param(params, "pool");
+    let html = match name {
+        "inspect-node-pools" => {
+            let (pools, error) = running::node_pools(&session, &cluster).await?;
+            running::pools_html(&cluster.name, &pools, error.as_deref())
+        }
+        "cluster-health" => running::health(&session, &cluster).await?.to_html(),
+        "test-network" => {
+            let port = match &params["port"] {
+                Value::Null => None,
+                v => Some(
+                    v.as_u64()
+                        .and_then(|p| u16::try_from(p).ok())
+                        .ok_or_else(|| {
+                            GkeError::validation("DSS port", format!("{v} is not a port number"))
+                        })?,
+                ),
+            };
+            let target = netcheck::backend_target(param(params, "host"), port)?;
+            let image = match param(params, "image").trim() {
+                "" => "busybox:1.36",
+                i => i,
+            };
+            let timeout = params["timeout_seconds"].as_u64().unwrap_or(120).max(1);
+            netcheck::test_network(
+                &session,
+                &cluster,
+                target,
+                image,
+                "default",
+                Duration::from_secs(timeout),
+            )
+            .await?
+            .to_html()
+        }
+        "add-node-pool" | "resize-node-pool" | "set-autoscaling" => {
+            let change = match name {
+                "add-node-pool" => {
+                    let ctx = ClusterRef::pool_context(data);
+                    node_pools::add(
+                        &session,
+                        &cluster,
+                        &params["node_pool"],
+                        &ctx,
+                        TIMEOUT,
+                        progress,
+                    )
+                    .await?
+                }
+                "resize-node-pool" => {
+                    let count = int_param(params, "node_count", "Number of nodes")?;
+                    let delete = params["delete_pool"].as_bool().unwrap_or(false);
+                    node_pools::resize(&session, &cluster, pool, count, delete, TIMEOUT, progress)
+                        .await?
+                }
+                _ => {
+                    let limits = if params["enable"].as_bool().unwrap_or(true) {
+                        Some((
+                            int_param(params, "min_nodes", "Min nodes")?,
+                            int_param(params, "max_nodes", "Max nodes")?,
+                        ))
+                    } else {
+                        None
+                    };
+                    node_pools::set_autoscaling(&session, &cluster, pool, limits, TIMEOUT, progress)
+                        .await?
+                }
+            };
+            let (pools, error) = running::node_pools(&session, &cluster).await?;
+            format!(
+                "{}{}",
+                change_html(&change),
+                running::pools_html(&cluster.name, &pools, error.as_deref())
+            )
+        }
+        other => {
+            return Err(GkeError::validation(
+                "action",
+                format!("'{other}' is not a gke-native cluster action"),
+            ))
+        }
+    };
+    progress(100);
+    Ok(html)
+}
+
+/// Runs the cluster action `name` (its folder under cluster-actions/) with the action's
+/// `params`, on the DSS cluster with plugin `data` and saved config `raw`; returns HTML.
+/// ``progress`` (optional) is called with a percentage.
+#[pyfunction]
+#[pyo3(signature = (name, params, plugin_config, data, raw_config, progress=None))]
+pub fn cluster_action(
+    py: Python<'_>,
+    name: String,
+    params: &Bound<'_, PyAny>,
+    plugin_config: &Bound<'_, PyAny>,
+    data: &Bound<'_, PyAny>,
+    raw_config: &Bound<'_, PyAny>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<String> {
+    logging::refresh_level(py);
+    let params = crate::clusters::to_json(params, "params")?;
+    let data = crate::clusters::to_json(data, "data")?;
+    let raw = crate::clusters::to_json(raw_config, "cluster config")?;
+    let settings = settings_from(Some(plugin_config))?;
+    let report = move |percent: u32| {
+        if let Some(callback) = &progress {
+            Python::attach(|py| {
+                if let Err(e) = callback.call1(py, (percent,)) {
+                    tracing::warn!("the progress callback failed: {e}");
+                }
+            })
+        }
+    };
+    runtime::block_on(py, async move {
+        action(&name, &params, &settings, &data, &raw, &report).await
+    })
+}
+
+/// Runs the scenario step `name` (its folder under python-steps/); returns a one-line summary,
+/// raises with the reason when the step must fail.
+#[pyfunction]
+pub fn cluster_step(
+    py: Python<'_>,
+    name: String,
+    params: &Bound<'_, PyAny>,
+    plugin_config: &Bound<'_, PyAny>,
+    data: &Bound<'_, PyAny>,
+) -> PyResult<String> {
+    logging::refresh_level(py);
+    let params = crate::clusters::to_json(params, "params")?;
+    let data = crate::clusters::to_json(data, "data")?;
+    let settings = settings_from(Some(plugin_config))?;
+    runtime::block_on(py, async move {
+        let (session, cluster) = Session::for_cluster(&data, &settings).await?;
+        let pool = param(&params, "pool");
+        let summary = match name.as_str() {
+            "resize-node-pool" => {
+                let count = int_param(&params, "node_count", "Number of nodes")?;
+                node_pools::resize(
+                    &session,
+                    &cluster,
+                    pool,
+                    count,
+                    false,
+                    TIMEOUT,
+                    &no_progress,
+                )
+                .await?
+                .detail
+            }
+            "set-autoscaling" => {
+                let limits = if params["enable"].as_bool().unwrap_or(true) {
+                    Some((
+                        int_param(&params, "min_nodes", "Min nodes")?,
+                        int_param(&params, "max_nodes", "Max nodes")?,
+                    ))
+                } else {
+                    None
+                };
+                node_pools::set_autoscaling(&session, &cluster, pool, limits, TIMEOUT, &no_progress)
+                    .await?
+                    .detail
+            }
+            "wait-cluster-ready" => {
+                let minutes = params["timeout_minutes"].as_f64().unwrap_or(20.0).max(0.0);
+                let health = running::wait_ready(
+                    &session,
+                    &cluster,
+                    Duration::from_secs_f64(minutes * 60.0),
+                )
+                .await?;
+                format!("{} is ready: {}", health.cluster, health.summary)
+            }
+            other => {
+                return Err(GkeError::validation(
+                    "step",
+                    format!("'{other}' is not a gke-native scenario step"),
+                ))
+            }
+        };
+        tracing::info!("{summary}");
+        Ok(summary)
+    })
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Gke>()?;
+    m.add_class::<Cluster>()?;
+    m.add_class::<ClusterSummary>()?;
+    m.add_class::<NodePool>()?;
+    m.add_class::<NodePools>()?;
+    m.add_class::<Health>()?;
+    m.add_class::<Change>()?;
+    m.add_class::<NetworkTest>()?;
+    m.add_function(wrap_pyfunction!(cluster_action, m)?)?;
+    m.add_function(wrap_pyfunction!(cluster_step, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,284 @@
+"""Cluster actions (the macros of a cluster's Actions tab) through the DSS host harness,
+against gke-emulator: what an admin reads in their HTML, and what reached GKE."""
+
+import html
+import json
+import re
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from tests.dsshost import ComponentFailed
+
+CONTAINER = "/v1/projects/dss-prod-1234/locations/europe-west1-b/clusters"
+
+
+def connection(dss):
+    return dss.define_preset("connection-info", "prod", {})
+
+
+def pool(dss, name, **params):
+    return dss.define_preset("node-pool-request", name, {"name": name, **params})
+
+
+def start(dss, cluster_id, pools, **extra):
+    config = {"connection": connection(dss), "node_pools": pools, **extra}
+    return dss.start_cluster("create-gke-cluster", cluster_id, config).value[1]
+
+
+def cells(page: str) -> list:
+    """The table rows of an HTML report as lists of unescaped cell texts."""
+    rows = re.findall(r"<tr>(.*?)</tr>", page)
+    return [[html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", row)] for row in rows]
+
+
+def row_of(page: str, first: str) -> list:
+    [row] = [r for r in cells(page) if r and r[0] == first]
+    return row
+
+
+def action(dss, name, cluster_id, **params):
+    return dss.run_macro(name, {"clusterId": cluster_id, **params})
+
+
+def mutations(emulator):
+    return [r for r in emulator.google_requests() if r["method"] != "GET"]
+
+
+def test_inspect_shows_every_pool_with_sizes_and_nodes(gcp, emulator):
+    pools = [
+        pool(gcp, "cpu", node_count=2),
+        pool(gcp, "gpu", gpu=True, spot=True, autoscaling=True, min_nodes=0, max_nodes=3),
+    ]
+    start(gcp, "inspect", pools)
+    run = action(gcp, "inspect-node-pools", "inspect")
+    assert run.progress_target == [100, "NONE"] and run.progress[-1] == 100
+    assert "<h3>Node pools of inspect</h3>" in run.result
+    cpu = row_of(run.result, "cpu")
+    assert cpu[1:6] == ["e2-standard-4", "2 / - / -", "off", "no", "none"]
+    assert cpu[7] == "RUNNING" and cpu[9] == "2 / 0"
+    assert re.fullmatch(r"\S+ \(2\)", cpu[8]), cpu[8]  # one zone's instance group, 2 VMs
+    gpu = row_of(run.result, "gpu")
+    assert gpu[2:6] == ["1 / 0 / 3", "on", "yes", "1 × nvidia-tesla-t4"]
+    assert gpu[9] == "1 / 0"
+    assert "{" not in run.result  # a table, not a JSON dump
+
+
+def test_add_resize_autoscale_and_delete_a_pool(gcp, emulator):
+    start(gcp, "pools", [pool(gcp, "cpu", node_count=1)])
+    gpu = gcp.define_preset("node-pool-request", "gpus", {"gpu": True, "node_count": 1})
+    run = action(gcp, "add-node-pool", "pools", node_pool=gpu)
+    assert "pool-1 added: 1 node(s) per zone of e2-standard-4" in run.result
+    assert row_of(run.result, "pool-1")[5] == "1 × nvidia-tesla-t4"
+    [post] = [r for r in mutations(emulator) if r["path"].endswith("/nodePools")]
+    accelerator = post["body"]["nodePool"]["config"]["accelerators"][0]
+    assert accelerator["gpuDriverInstallationConfig"]  # GKE installs the driver, as at creation
+    assert run.progress[0] < run.progress[-1] == 100
+
+    run = action(gcp, "resize-node-pool", "pools", pool="pool-1", node_count=3)
+    assert "pool-1 resized from 1 to 3 node(s)" in run.result
+    assert row_of(run.result, "pool-1")[2] == "3 / - / -"
+
+    run = action(gcp, "set-autoscaling", "pools", pool="pool-1", min_nodes=1, max_nodes=4)
+    assert "pool-1: autoscaling was off, now 1–4 per zone" in run.result
+    assert row_of(run.result, "pool-1")[2:4] == ["3 / 1 / 4", "on"]
+    run = action(gcp, "set-autoscaling", "pools", pool="pool-1", enable=False)
+    assert "autoscaling was 1–4 per zone, now off" in run.result
+
+    # 0 keeps the pool unless deleting it is confirmed.
+    run = action(gcp, "resize-node-pool", "pools", pool="pool-1", node_count=0)
+    assert row_of(run.result, "pool-1")[2] == "0 / - / -"
+    run = action(gcp, "resize-node-pool", "pools", pool="pool-1", node_count=0, delete_pool=True)
+    assert "pool-1 deleted" in run.result
+    assert [r[0] for r in cells(run.result)[1:]] == ["cpu"]
+    # Every change was sent once: no request repeated without need.
+    sent = [(r["method"], r["path"]) for r in mutations(emulator)]
+    assert len(sent) == len(set(sent)) + 1  # only the two setSize calls share a path
+    gets = [r["path"] for r in emulator.google_requests() if r["method"] == "GET"]
+    cluster_gets = [p for p in gets if p.endswith("/clusters/pools")]
+    assert len(cluster_gets) <= 2 * 7 + 2  # before and after each of the 7 runs, plus start
+
+
+def test_mistakes_are_refused_before_anything_changes(gcp, emulator):
+    start(gcp, "two", [pool(gcp, "cpu", node_count=1), pool(gcp, "mem", node_count=1)])
+    before = len(mutations(emulator))
+    with pytest.raises(ComponentFailed, match=r"several node pools \(cpu, mem\): name the one"):
+        action(gcp, "resize-node-pool", "two", node_count=2)
+    with pytest.raises(ComponentFailed, match="no node pool 'gpu': it has cpu, mem"):
+        action(gcp, "resize-node-pool", "two", pool="gpu", node_count=2)
+    with pytest.raises(ComponentFailed, match="1001 is not between 0 and 1000"):
+        action(gcp, "resize-node-pool", "two", pool="cpu", node_count=1001)
+    with pytest.raises(ComponentFailed, match="Min nodes: 5 is above Max nodes"):
+        action(gcp, "set-autoscaling", "two", pool="cpu", min_nodes=5, max_nodes=2)
+    assert len(mutations(emulator)) == before
+    action(gcp, "resize-node-pool", "two", pool="mem", node_count=0, delete_pool=True)
+    with pytest.raises(ComponentFailed, match="cpu is the last node pool of two"):
+        action(gcp, "resize-node-pool", "two", pool="cpu", node_count=0, delete_pool=True)
+
+
+def test_autopilot_has_no_pools_to_change(gcp, emulator):
+    start(gcp, "auto", [], mode="autopilot", location_type="regional")
+    run = action(gcp, "inspect-node-pools", "auto")
+    assert "No node pool: GKE manages the nodes (Autopilot)" in run.result
+    for name, params in [
+        ("resize-node-pool", {"node_count": 2}),
+        ("set-autoscaling", {"min_nodes": 0, "max_nodes": 2}),
+        ("add-node-pool", {"node_pool": gcp.define_preset("node-pool-request", "x", {})}),
+    ]:
+        with pytest.raises(ComponentFailed) as failed:
+            action(gcp, name, "auto", **params)
+        assert failed.value.type == "ValidationError"
+        assert "auto is an Autopilot cluster: GKE manages its nodes" in failed.value.message
+
+
+def test_an_operation_in_progress_is_waited_for(gcp, emulator):
+    start(gcp, "busy", [pool(gcp, "cpu", node_count=1)])
+    emulator.admin("POST", "operations/hold-next", {"count": 1})
+    body = json.dumps({"nodeCount": 2}).encode()
+    request = urllib.request.Request(
+        f"{emulator.url}{CONTAINER}/busy/nodePools/cpu:setSize", data=body, method="POST"
+    )
+    urllib.request.urlopen(request).read()  # someone else's resize, held by GKE
+    threading.Timer(1.5, lambda: emulator.admin("POST", "operations/release", {})).start()
+    run = action(gcp, "resize-node-pool", "busy", pool="cpu", node_count=4)
+    assert "cpu resized from 2 to 4 node(s)" in run.result
+    statuses = [r["status"] for r in emulator.google_requests() if r["path"].endswith(":setSize")]
+    assert statuses == [200, 400, 200]  # the other's; ours refused while it ran; ours after
+
+
+def test_faults_are_retried_without_repeating_the_change(gcp, emulator):
+    start(gcp, "stormy", [pool(gcp, "cpu", node_count=1)])
+    for method, path, status in [
+        ("POST", ":setSize", 503),
+        ("GET", "/operations/", 429),
+        ("GET", "/instanceGroups/", 503),
+    ]:
+        emulator.admin(
+            "POST",
+            "faults",
+            {"method": method, "path": path, "count": 2, "kind": "error", "status": status},
+        )
+    run = action(gcp, "resize-node-pool", "stormy", node_count=2)
+    assert "cpu resized from 1 to 2 node(s)" in run.result
+    statuses = [r["status"] for r in emulator.google_requests() if r["path"].endswith(":setSize")]
+    assert statuses == [503, 503, 200]
+
+
+def test_health_names_pending_pods_and_operations(gcp, emulator, tmp_path):
+    start(gcp, "healthy", [pool(gcp, "cpu", node_count=2)])
+    run = action(gcp, "cluster-health", "healthy")
+    assert "OK: running, every node Ready, no pod Pending" in run.result
+    assert row_of(run.result, "cpu") == ["cpu", "RUNNING", "2", "2", "0"]
+    assert "No GKE operation in progress." in run.result
+
+    # A pod no node can take, and a change GKE is still making.
+    from tests.test_cluster_lifecycle import kubectl
+
+    env = emulator.env(tmp_path / "home")
+    overrides = json.dumps({"spec": {"nodeSelector": {"pool": "none"}}})
+    kubeconfig = gcp.cluster_dir("healthy") / "kubeconfig"
+    kubectl(kubeconfig, env, "create", "namespace", "jobs")
+    kubectl(
+        kubeconfig, env, "run", "stuck", "-n", "jobs", "--image=busybox", "--overrides", overrides
+    )
+    emulator.admin("POST", "operations/hold-next", {"count": 1})
+    request = urllib.request.Request(
+        f"{emulator.url}{CONTAINER}/healthy/nodePools/cpu:setSize",
+        data=json.dumps({"nodeCount": 3}).encode(),
+        method="POST",
+    )
+    urllib.request.urlopen(request).read()
+    run = action(gcp, "cluster-health", "healthy")
+    assert "Warning: the cluster is " in run.result and "1 operation(s) in progress" in run.result
+    assert row_of(run.result, "jobs") == ["jobs", "1"]
+    [operation] = [r for r in cells(run.result) if len(r) == 4 and r[1] == "SET_NODE_POOL_SIZE"]
+    assert operation[3] == "healthy/nodePools/cpu"
+    emulator.admin("POST", "operations/release", {})
+
+
+def test_network_test_pod_reaches_dss_and_is_deleted(gcp, emulator):
+    start(gcp, "net", [pool(gcp, "cpu", node_count=1)])
+    env = {"DKU_BACKEND_EXT_HOST": "dss.internal", "DKU_BACKEND_PORT": "11000"}
+    run = gcp.run_macro("test-network", {"clusterId": "net"}, env=env)
+    assert "OK: a pod in net resolved dss.internal and connected to port 11000" in run.result
+    assert "nslookup dss.internal" in html.unescape(run.result)  # the pod's output is shown
+    created, deleted = pod_calls(emulator, "net")
+    assert len(created) == 1 and deleted == created
+
+
+def pod_calls(emulator, cluster):
+    pods = [
+        r
+        for r in emulator.requests()
+        if r.get("cluster") == cluster
+        and "/pods" in r["path"]
+        and r["method"] in ("POST", "DELETE")
+    ]
+    created = [r["body"]["metadata"]["name"] for r in pods if r["method"] == "POST"]
+    time.sleep(0.5)  # deletion is sent right after the result
+    pods = [
+        r
+        for r in emulator.requests()
+        if r.get("cluster") == cluster and r["method"] == "DELETE" and "/pods/" in r["path"]
+    ]
+    deleted = [r["path"].rsplit("/", 1)[1] for r in pods]
+    return created, deleted
+
+
+def test_network_test_failures_are_explained_and_the_pod_deleted(gcp, emulator):
+    start(gcp, "blocked", [pool(gcp, "cpu", node_count=1)])
+    emulator.admin(
+        "POST",
+        "pods/script",
+        {
+            "cluster": "blocked",
+            "namePrefix": "gke-native-network-test-",
+            "phase": "Failed",
+            "exitCode": 3,
+            "log": "Name: dss.internal\nAddress: 10.0.0.2\ncannot connect to dss.internal:11000\n",
+        },
+    )
+    params = {"clusterId": "blocked", "host": "dss.internal", "port": 11000}
+    run = gcp.run_macro("test-network", params)
+    assert "Failed: a pod in blocked could not reach dss.internal:11000" in run.result
+    assert "check firewall rules" in run.result
+    assert row_of(run.result, "dss.internal")[3:5] == ["Failed", "3"]
+    created, deleted = pod_calls(emulator, "blocked")
+    assert len(created) == 1 and deleted == created
+
+    # A pod that never finishes: timed out, and deleted all the same.
+    emulator.admin(
+        "POST", "pods/script", {"cluster": "blocked", "runSeconds": 60, "phase": "Succeeded"}
+    )
+    run = gcp.run_macro("test-network", {**params, "timeout_seconds": 2})
+    assert "the test pod did not finish within 2s (still Running" in run.result
+    created, deleted = pod_calls(emulator, "blocked")
+    assert len(created) == 2 and deleted == created
+
+    # A loopback host is refused before any pod is made.
+    with pytest.raises(ComponentFailed, match=r"'127\.0\.0\.1' is a loopback address"):
+        gcp.run_macro("test-network", {**params, "host": "127.0.0.1"})
+    assert len(pod_calls(emulator, "blocked")[0]) == 2
+
+
+def test_plan_action_shows_the_request_as_tables(gcp, emulator):
+    config = {
+        "connection": {"mode": "INLINE", "inlineParams": {}},
+        "node_pools": [pool(gcp, "cpu", node_count=2)],
+        "labels": {"team": "<data>"},
+    }
+    record = gcp.dip_home / "harness" / "clusters" / "planned.json"
+    record.write_text(
+        json.dumps({"type": "create-gke-cluster", "raw": config, "plugin_data": None})
+    )
+    with pytest.raises(ComponentFailed, match=r"uses preset 'cpu'.*choose it in this action"):
+        action(gcp, "plan-cluster", "planned")
+    run = action(gcp, "plan-cluster", "planned", node_pools=[pool(gcp, "cpu", node_count=2)])
+    assert "OK: the configuration is valid; nothing was created" in run.result
+    assert row_of(run.result, "projects/dss-prod-1234/locations/europe-west1-b")[2] == "cpu"
+    assert row_of(run.result, "resourceLabels.team")[1] == "<data>"
+    assert "&lt;data&gt;" in run.result  # escaped
+    assert row_of(run.result, "initialNodeCount") == ["initialNodeCount", "2"]
+    assert mutations(emulator) == []
