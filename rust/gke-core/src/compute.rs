@@ -122,9 +122,11 @@ impl Compute {
         )))
     }
 
-    /// An instance group by its URL (as node pools list them): its size.
+    /// An instance group by its URL (as node pools list them: their managed instance group,
+    /// whose instance group has the same name): its size.
     pub async fn instance_group_size(&self, url: &str) -> Result<i64> {
-        let group = self.get(&relative_path(url)).await?;
+        let path = relative_path(url).replace("/instanceGroupManagers/", "/instanceGroups/");
+        let group = self.get(&path).await?;
         Ok(group["size"].as_i64().unwrap_or(0))
     }
 }

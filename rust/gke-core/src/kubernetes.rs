@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::error::{GkeError, Result};
 use crate::http::install_crypto_provider;
+use crate::retry::Backoff;
 
 /// Field manager of everything gke-native applies, so re-applying is idempotent.
 pub const FIELD_MANAGER: &str = "gke-native";
@@ -32,6 +33,14 @@ pub fn kube_error(what: &str, e: kube::Error) -> GkeError {
     }
 }
 
+/// A short patience for reads that a report can do without (a few seconds in all).
+pub const QUICK: Backoff = Backoff {
+    initial: std::time::Duration::from_millis(300),
+    max: std::time::Duration::from_secs(2),
+    multiplier: 2.0,
+    attempts: 3,
+};
+
 /// A client of the cluster at `https://{endpoint}` whose CA is GKE's base64 PEM.
 pub fn client(endpoint: &str, ca_base64: &str, token: String) -> Result<Client> {
     install_crypto_provider();
@@ -52,6 +61,9 @@ pub fn client(endpoint: &str, ca_base64: &str, token: String) -> Result<Client> 
     let mut config = Config::new(url);
     config.root_cert = Some(certs);
     config.auth_info.token = Some(token.into());
+    // kube's own retries wait up to 15 times with a backoff reaching minutes; each call site
+    // retries with our Backoff instead, as patient as the work it does needs.
+    config.default_retry = false;
     Client::try_from(config).map_err(|e| kube_error("connect", e))
 }
 
@@ -87,13 +99,18 @@ pub async fn ensure_cluster_admin(client: &Client, identity: &str) -> Result<Str
     }))
     .map_err(|e| GkeError::Auth(format!("cannot build the binding: {e}")))?;
     let api: Api<ClusterRoleBinding> = Api::all(client.clone());
-    api.patch(
-        &name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&binding),
-    )
-    .await
-    .map_err(|e| kube_error(&format!("apply clusterrolebinding {name}"), e))?;
+    let what = format!("apply clusterrolebinding {name}");
+    Backoff::default()
+        .retry(&what, || async {
+            api.patch(
+                &name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(&binding),
+            )
+            .await
+            .map_err(|e| kube_error(&what, e))
+        })
+        .await?;
     tracing::info!("{identity} is cluster-admin (ClusterRoleBinding {name})");
     Ok(name)
 }

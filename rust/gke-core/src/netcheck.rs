@@ -10,10 +10,11 @@ use kube::Api;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::error::{GkeError, Problem, Result};
+use crate::error::{ApiFailure, GkeError, Problem, Result};
 use crate::kubernetes::kube_error;
 use crate::node_pools::{current, ClusterRef};
 use crate::report::{Report, Verdict};
+use crate::retry::Backoff;
 use crate::running::Session;
 
 /// What the test pod found.
@@ -150,8 +151,18 @@ impl PodGuard {
 }
 
 async fn delete_pod(api: Api<Pod>, name: String) {
-    match api.delete(&name, &DeleteParams::background()).await {
-        Ok(_) => tracing::info!("test pod {name} deleted"),
+    let what = format!("delete pod {name}");
+    let deleted = Backoff::default()
+        .retry(&what, || async {
+            api.delete(&name, &DeleteParams::background())
+                .await
+                .map_err(|e| kube_error(&what, e))
+        })
+        .await;
+    match deleted {
+        Ok(_) | Err(GkeError::Api(ApiFailure { status: 404, .. })) => {
+            tracing::info!("test pod {name} deleted")
+        }
         Err(e) => tracing::warn!("could not delete test pod {name}: {e}; delete it with kubectl"),
     }
 }
@@ -198,9 +209,19 @@ pub async fn test_network(
         },
     }))
     .map_err(|e| GkeError::validation("pod", e.to_string()))?;
-    api.create(&PostParams::default(), &pod)
-        .await
-        .map_err(|e| kube_error(&format!("create pod {name}"), e))?;
+    let what = format!("create pod {name}");
+    let created = Backoff::default()
+        .retry(&what, || async {
+            api.create(&PostParams::default(), &pod)
+                .await
+                .map_err(|e| kube_error(&what, e))
+        })
+        .await;
+    match created {
+        // An attempt whose answer was lost did create it.
+        Ok(_) | Err(GkeError::Api(ApiFailure { status: 409, .. })) => {}
+        Err(e) => return Err(e),
+    }
     let guard = PodGuard {
         api: api.clone(),
         name: name.clone(),
@@ -250,10 +271,12 @@ async fn watch(
     let mut exit_code = None;
     let mut why_pending = String::new();
     loop {
-        let seen = api
-            .get(name)
-            .await
-            .map_err(|e| kube_error(&format!("get pod {name}"), e))?;
+        let what = format!("get pod {name}");
+        let seen = Backoff::default()
+            .retry(&what, || async {
+                api.get(name).await.map_err(|e| kube_error(&what, e))
+            })
+            .await?;
         let status = seen.status.unwrap_or_default();
         phase = status.phase.unwrap_or(phase);
         why_pending = status

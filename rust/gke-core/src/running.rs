@@ -13,10 +13,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::compute::Compute;
+use crate::connection::default_metadata;
 use crate::credentials::GoogleCredentials;
 use crate::error::{GkeError, Result};
 use crate::gke::Gke;
 use crate::kubernetes;
+use crate::node_pool::PoolContext;
 use crate::node_pools::{current, pool_size, ClusterRef};
 use crate::operation::Polling;
 use crate::report::{Report, Verdict};
@@ -171,10 +173,14 @@ pub struct PoolInfo {
 /// Ready / not-Ready nodes per pool, from the Kubernetes API.
 async fn node_readiness(client: &kube::Client) -> Result<BTreeMap<String, (usize, usize)>> {
     let nodes: Api<Node> = Api::all(client.clone());
-    let list = nodes
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| kubernetes::kube_error("list nodes", e))?;
+    let list = kubernetes::QUICK
+        .retry("list nodes", || async {
+            nodes
+                .list(&ListParams::default())
+                .await
+                .map_err(|e| kubernetes::kube_error("list nodes", e))
+        })
+        .await?;
     let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for node in list.items {
         let pool = node
@@ -204,10 +210,13 @@ async fn node_readiness(client: &kube::Client) -> Result<BTreeMap<String, (usize
 /// Pods Pending per namespace.
 async fn pending_pods(client: &kube::Client) -> Result<BTreeMap<String, usize>> {
     let pods: Api<Pod> = Api::all(client.clone());
-    let list = pods
-        .list(&ListParams::default().fields("status.phase=Pending"))
-        .await
-        .map_err(|e| kubernetes::kube_error("list pending pods", e))?;
+    let list = kubernetes::QUICK
+        .retry("list pending pods", || async {
+            pods.list(&ListParams::default().fields("status.phase=Pending"))
+                .await
+                .map_err(|e| kubernetes::kube_error("list pending pods", e))
+        })
+        .await?;
     let mut counts = BTreeMap::new();
     for pod in list.items {
         *counts
@@ -457,8 +466,18 @@ async fn collect(
 }
 
 /// The node pools as an HTML table (what "Inspect node pools" shows).
-pub fn pools_html(cluster: &str, pools: &[PoolInfo], kubernetes_error: Option<&str>) -> String {
+pub fn pools_html(
+    cluster: &str,
+    autopilot: bool,
+    pools: &[PoolInfo],
+    kubernetes_error: Option<&str>,
+) -> String {
     let mut report = Report::new(&format!("Node pools of {cluster}"));
+    if autopilot {
+        report = report.paragraph(&format!(
+            "{cluster} is an Autopilot cluster: GKE creates and sizes these pools itself."
+        ));
+    }
     if let Some(e) = kubernetes_error {
         report = report.verdict(
             Verdict::Warning,
@@ -466,9 +485,7 @@ pub fn pools_html(cluster: &str, pools: &[PoolInfo], kubernetes_error: Option<&s
         );
     }
     if pools.is_empty() {
-        return report
-            .paragraph("No node pool: GKE manages the nodes (Autopilot).")
-            .finish();
+        return report.paragraph("No node pool.").finish();
     }
     report
         .table(
@@ -592,6 +609,23 @@ pub async fn wait_ready(
         tracing::info!("{} not ready yet: {}", cluster.name, health.summary);
         tokio::time::sleep(polling.pause(waited).min(timeout - waited)).await;
     }
+}
+
+/// What new pools of a cluster reached without DSS's record inherit: the session's identity
+/// (the key's account, else the host's from the metadata server) and the cluster's labels.
+pub async fn pool_context(session: &Session, cluster: &ClusterRef) -> Result<PoolContext> {
+    let found = current(session, cluster).await?;
+    let identity = match session.credentials.client_email() {
+        Some(email) => Some(email.to_string()),
+        None => default_metadata()?
+            .probe()
+            .await?
+            .and_then(|h| h.service_account),
+    };
+    Ok(PoolContext {
+        dss_service_account: identity,
+        cluster_labels: found.resource_labels.into_iter().collect(),
+    })
 }
 
 /// Deletes the cluster and waits; already gone is success.

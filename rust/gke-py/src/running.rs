@@ -105,7 +105,7 @@ result_class! {
 }
 
 fn pool_html(p: &PoolInfo) -> String {
-    running::pools_html(&p.name, std::slice::from_ref(p), None)
+    running::pools_html(&p.name, false, std::slice::from_ref(p), None)
 }
 
 result_class! {
@@ -150,12 +150,18 @@ result_class! {
 #[derive(serde::Serialize)]
 pub struct PoolList {
     cluster: String,
+    autopilot: bool,
     pools: Vec<PoolInfo>,
     kubernetes_error: Option<String>,
 }
 
 fn pool_list_html(l: &PoolList) -> String {
-    running::pools_html(&l.cluster, &l.pools, l.kubernetes_error.as_deref())
+    running::pools_html(
+        &l.cluster,
+        l.autopilot,
+        &l.pools,
+        l.kubernetes_error.as_deref(),
+    )
 }
 
 result_class! {
@@ -522,6 +528,7 @@ impl Cluster {
         Ok(NodePools {
             inner: PoolList {
                 cluster,
+                autopilot: self.target.autopilot,
                 pools,
                 kubernetes_error,
             },
@@ -532,8 +539,13 @@ impl Cluster {
     /// one is generated) and waits for GKE.
     fn add_node_pool(&self, py: Python<'_>, preset: &Bound<'_, PyAny>) -> PyResult<Change> {
         let preset = crate::clusters::to_json(preset, "preset")?;
-        let ctx = ClusterRef::pool_context(&self.data);
+        let data = self.data.clone();
         let inner = self.run(py, |s, t| async move {
+            let ctx = if data.is_null() {
+                running::pool_context(&s, &t).await?
+            } else {
+                ClusterRef::pool_context(&data)
+            };
             node_pools::add(&s, &t, &preset, &ctx, TIMEOUT, &no_progress).await
         })?;
         Ok(Change { inner })
@@ -745,7 +757,7 @@ async fn action(
     let html = match name {
         "inspect-node-pools" => {
             let (pools, error) = running::node_pools(&session, &cluster).await?;
-            running::pools_html(&cluster.name, &pools, error.as_deref())
+            running::pools_html(&cluster.name, cluster.autopilot, &pools, error.as_deref())
         }
         "cluster-health" => running::health(&session, &cluster).await?.to_html(),
         "test-network" => {
@@ -813,7 +825,7 @@ async fn action(
             format!(
                 "{}{}",
                 change_html(&change),
-                running::pools_html(&cluster.name, &pools, error.as_deref())
+                running::pools_html(&cluster.name, cluster.autopilot, &pools, error.as_deref())
             )
         }
         other => {

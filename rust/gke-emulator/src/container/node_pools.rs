@@ -242,17 +242,22 @@ pub fn set_size(
     name: &str,
     body: Value,
 ) -> ApiResult {
-    let node_count = integer(&body["nodeCount"])
-        .filter(|n| *n >= 0)
-        .ok_or_else(|| {
-            ApiError::invalid_field(
-                "node_count",
-                format!(
-                    "Invalid value for field \"node_count\": {}. It must be zero or more.",
-                    body["nodeCount"]
-                ),
-            )
-        })?;
+    // proto3 JSON: clients omit fields at their default, so no nodeCount means 0.
+    let node_count = (if body["nodeCount"].is_null() {
+        Some(0)
+    } else {
+        integer(&body["nodeCount"])
+    })
+    .filter(|n| *n >= 0)
+    .ok_or_else(|| {
+        ApiError::invalid_field(
+            "node_count",
+            format!(
+                "Invalid value for field \"node_count\": {}. It must be zero or more.",
+                body["nodeCount"]
+            ),
+        )
+    })?;
     start_on_pool(
         call,
         at,
