@@ -376,15 +376,9 @@ async fn finish(
         gcloud_plugin,
     } = reached;
     let (cluster, endpoint) = (&cluster, endpoint.as_str());
-    let ca = cluster
-        .master_auth
-        .as_ref()
-        .map(|m| m.cluster_ca_certificate.clone())
-        .unwrap_or_default();
-    let context = format!(
-        "gke_{}_{}_{}",
-        connection.project_id, cluster.location, cluster.name
-    );
+    let ca = crate::running::cluster_ca(cluster);
+    let context =
+        crate::running::kube_context(&connection.project_id, &cluster.location, &cluster.name);
     let (kubeconfig, key_file) = write_kubeconfig(
         host,
         &context,

@@ -97,14 +97,26 @@ impl Session {
 
     /// A Kubernetes client of a running cluster, with a token from the session's credentials.
     pub async fn kube(&self, cluster: &ClusterRef, found: &model::Cluster) -> Result<kube::Client> {
-        let ca = found
-            .master_auth
-            .as_ref()
-            .map(|m| m.cluster_ca_certificate.clone())
-            .unwrap_or_default();
         let endpoint = cluster.endpoint.clone().unwrap_or(found.endpoint.clone());
-        kubernetes::client(&endpoint, &ca, self.credentials.access_token().await?)
+        kubernetes::client(
+            &endpoint,
+            &cluster_ca(found),
+            self.credentials.access_token().await?,
+        )
     }
+}
+
+/// The cluster's CA certificate (base64 PEM, as GKE gives it).
+pub fn cluster_ca(c: &model::Cluster) -> String {
+    c.master_auth
+        .as_ref()
+        .map(|m| m.cluster_ca_certificate.clone())
+        .unwrap_or_default()
+}
+
+/// The kubeconfig context name gcloud would give the cluster.
+pub fn kube_context(project: &str, location: &str, name: &str) -> String {
+    format!("gke_{project}_{location}_{name}")
 }
 
 fn is_autopilot(c: &model::Cluster) -> bool {

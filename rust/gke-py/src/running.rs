@@ -661,14 +661,11 @@ impl Cluster {
             .endpoint
             .clone()
             .unwrap_or(found.endpoint.clone());
-        let ca = found
-            .master_auth
-            .as_ref()
-            .map(|m| m.cluster_ca_certificate.clone())
-            .unwrap_or_default();
-        let context = format!(
-            "gke_{}_{}_{}",
-            self.target.project, self.target.location, self.target.name
+        let ca = running::cluster_ca(&found);
+        let context = running::kube_context(
+            &self.target.project,
+            &self.target.location,
+            &self.target.name,
         );
         let doc = render(&KubeconfigSpec {
             context: &context,
@@ -727,6 +724,17 @@ fn int_param(params: &Value, key: &str, field: &str) -> gke_core::Result<i32> {
             .map(|f| f as i32)
             .ok_or_else(|| GkeError::validation(field, format!("{v} is not a whole number"))),
     }
+}
+
+/// The "Autoscaling" / "Min nodes" / "Max nodes" params: limits, or None to turn it off.
+fn autoscaling_limits(params: &Value) -> gke_core::Result<Option<(i32, i32)>> {
+    if !params["enable"].as_bool().unwrap_or(true) {
+        return Ok(None);
+    }
+    Ok(Some((
+        int_param(params, "min_nodes", "Min nodes")?,
+        int_param(params, "max_nodes", "Max nodes")?,
+    )))
 }
 
 /// Runs a cluster action (`action` is its folder name) on the DSS cluster whose plugin data is
@@ -809,14 +817,7 @@ async fn action(
                         .await?
                 }
                 _ => {
-                    let limits = if params["enable"].as_bool().unwrap_or(true) {
-                        Some((
-                            int_param(params, "min_nodes", "Min nodes")?,
-                            int_param(params, "max_nodes", "Max nodes")?,
-                        ))
-                    } else {
-                        None
-                    };
+                    let limits = autoscaling_limits(params)?;
                     node_pools::set_autoscaling(&session, &cluster, pool, limits, TIMEOUT, progress)
                         .await?
                 }
@@ -905,14 +906,7 @@ pub fn cluster_step(
                 .detail
             }
             "set-autoscaling" => {
-                let limits = if params["enable"].as_bool().unwrap_or(true) {
-                    Some((
-                        int_param(&params, "min_nodes", "Min nodes")?,
-                        int_param(&params, "max_nodes", "Max nodes")?,
-                    ))
-                } else {
-                    None
-                };
+                let limits = autoscaling_limits(&params)?;
                 node_pools::set_autoscaling(&session, &cluster, pool, limits, TIMEOUT, &no_progress)
                     .await?
                     .detail
