@@ -6,6 +6,7 @@ preset and two node-pool presets (one with a GPU), the plan, the creation with i
 the real kubectl on the written kubeconfig, and the deletion.
 """
 
+import html
 import json
 import os
 import pathlib
@@ -29,6 +30,14 @@ def show_log(log: str) -> None:
         m = re.search(r"\[(INFO|WARNING|ERROR)\] \[(dss_gke[^\]]*)\] (.*)", line)
         if m:
             print(f"    {m.group(1):7} {m.group(3)}")
+
+
+def report_text(page: str) -> str:
+    """An action's HTML report as text: headings, verdicts and table rows, one per line."""
+    page = re.sub(r"</(h3|p|tr)>", "\n", page)
+    page = re.sub(r"</t[dh]>", " | ", page)
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    return "\n    ".join(line.strip(" |") for line in text.splitlines() if line.strip())
 
 
 def main() -> int:
@@ -111,6 +120,14 @@ def main() -> int:
             if nodes.returncode != 0:
                 return 1
 
+            say("cluster actions, as a scenario would run them: the GPU pool to 0 after a batch")
+            run = dss.run_macro(
+                "resize-node-pool", {"clusterId": "analytics", "pool": "gpu", "node_count": 0}
+            )
+            print("    " + report_text(run.result))
+            run = dss.run_macro("cluster-health", {"clusterId": "analytics"})
+            print("    " + report_text(run.result))
+
             say("stopping the cluster (DSS's stop(): GKE deletes it)")
             show_log(dss.stop_cluster("analytics").log)
             calls = emulator.google_requests()
@@ -118,7 +135,7 @@ def main() -> int:
             emulator.stop()
     say(
         f"done in {time.monotonic() - start:.0f}s: planned, created (2 pools, one GPU), reached "
-        f"with kubectl, deleted; {len(calls)} Google API calls, no cloud account"
+        f"with kubectl, resized, checked, deleted; {len(calls)} Google API calls, no cloud account"
     )
     return 0
 
