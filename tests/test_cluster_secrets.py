@@ -89,3 +89,38 @@ def test_bad_key_names_the_field_not_the_secret(gcp, emulator, key_json):
     leaked = info.value.message + info.value.log + info.value.traceback
     assert not [m for m in secret_marks(key_json) if m in leaked]
     assert [r for r in emulator.google_requests() if r["method"] != "GET"] == []
+
+
+def test_actions_and_notebooks_act_with_the_key(gcp, emulator, key_json, tmp_path, monkeypatch):
+    conn = gcp.define_preset("connection-info", "keyed", {"service_account_key": key_json})
+    pool = gcp.define_preset("node-pool-request", "cpu", {"name": "cpu", "node_count": 1})
+    _, data = gcp.start_cluster(
+        "create-gke-cluster", "acts", {"connection": conn, "node_pools": [pool]}
+    ).value
+    # The data names where the key is (0600), never the key.
+    assert stat.S_IMODE(os.stat(data["key_file"]).st_mode) == 0o600
+    assert not [m for m in secret_marks(key_json) if m in json.dumps(data)]
+
+    emulator.admin("DELETE", "requests")
+    run = gcp.run_macro("cluster-health", {"clusterId": "acts"})
+    assert "OK: running, every node Ready" in run.result
+    identities = {r.get("identity") for r in emulator.requests() if r.get("cluster")}
+    assert identities == {KEY_EMAIL}
+
+    # A notebook given the key as a dict.
+    import dss_gke
+
+    for key, value in emulator.env(tmp_path / "home").items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    gke = dss_gke.Gke("dss-prod-1234", "europe-west1-b", credentials=json.loads(key_json))
+    cluster = gke.cluster("acts")
+    emulator.admin("DELETE", "requests")
+    assert cluster.node_pools()["cpu"].ready == 1
+    assert {r.get("identity") for r in emulator.requests() if r.get("cluster")} == {KEY_EMAIL}
+    kubeconfig = cluster.kubeconfig(tmp_path / "nb" / "kubeconfig")
+    for path in (tmp_path / "nb").iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert not [m for m in secret_marks(key_json) if m in open(kubeconfig).read() + repr(gke)]

@@ -637,6 +637,12 @@ impl Cluster {
             Some(p) => p.parent().map(PathBuf::from).unwrap_or_default(),
             None => std::env::temp_dir(),
         };
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            errors::to_py(GkeError::validation(
+                "path",
+                format!("cannot create {}: {e}", dir.display()),
+            ))
+        })?;
         let key = self.key.trim();
         let key_file = if key.starts_with('{') {
             let file = dir.join(format!("gke-native-key-{}.json", self.target.name));
