@@ -182,6 +182,11 @@ fn access(
 /// Only files whose size or checksum (CRC32C, else MD5) differ move; ``delete_extra`` removes
 /// destination files the source lacks; ``dry_run`` only reports. ``progress`` is called with
 /// ``(bytes_done, bytes_total)`` a few times per second.
+///
+/// Files of 16 MiB and more are uploaded through a resumable session, kept (mode 0600) under
+/// ``$GKE_NATIVE_STATE_DIR``, else ``$DIP_HOME/caches/gke-native``, else the user's cache
+/// directory: a run that was interrupted (even killed) is resumed by the next one from what GCS
+/// already holds.
 #[pyfunction]
 #[pyo3(signature = (src, dst, *, delete_extra=false, dry_run=false, parallelism=16, key="", endpoint=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
