@@ -428,8 +428,9 @@ async fn plan(
             let folder = folder.clone();
             async move {
                 let path = lf.path.clone();
+                let size = lf.size;
                 let hashed = tokio::task::spawn_blocking(move || {
-                    hash_file(folder.as_ref(), &path, kind == ChecksumKind::Md5)
+                    hash_file_sized(folder.as_ref(), &path, size, kind == ChecksumKind::Md5)
                 })
                 .await
                 .map_err(|e| GkeError::Storage(format!("internal error: {e}")))
@@ -504,9 +505,15 @@ fn compare(
 }
 
 fn hash_file(folder: &dyn FolderIo, path: &str, with_md5: bool) -> Result<Hasher> {
+    hash_file_sized(folder, path, u64::MAX, with_md5)
+}
+
+/// [`hash_file`] of a file expected to be `size` bytes: the buffer fits the file, so that a
+/// re-sync of many small files does not clear 256 KiB for each.
+fn hash_file_sized(folder: &dyn FolderIo, path: &str, size: u64, with_md5: bool) -> Result<Hasher> {
     let mut reader = folder.open(path)?;
     let mut hasher = Hasher::new(with_md5);
-    let mut buf = vec![0u8; 256 * 1024];
+    let mut buf = vec![0u8; size.saturating_add(1).clamp(4096, 256 * 1024) as usize];
     loop {
         let n = reader
             .read(&mut buf)
