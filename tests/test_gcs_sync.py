@@ -171,8 +171,9 @@ class ChangingFolder:
         raise AssertionError("not used for uploads")
 
 
-def test_a_file_changing_during_the_upload_is_detected(fake_gcs, tmp_path):
-    (tmp_path / "moving").write_bytes(os.urandom(10 * 2**20))  # streamed, not held whole
+@pytest.mark.parametrize("size", [10 * 2**20, BIG], ids=["one request", "resumable"])
+def test_a_file_changing_during_the_upload_is_detected(fake_gcs, tmp_path, size):
+    (tmp_path / "moving").write_bytes(os.urandom(size))  # streamed, not held whole
     (tmp_path / "still").write_bytes(b"calm")
     report = dss_gke.gcs_sync(ChangingFolder(tmp_path), "gs://bkt/c", endpoint=fake_gcs.url)
     rows = {e["path"]: e for e in report.entries()}

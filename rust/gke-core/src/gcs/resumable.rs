@@ -200,24 +200,29 @@ where
             Err(e) => Err(e),
         };
         match outcome {
-            Ok(object) if object.size == size && object.checksums.crc32c == Some(crc32c) => {
+            Ok(object)
+                if object.size == size && object.checksums.crc32c.is_none_or(|c| c == crc32c) =>
+            {
                 forget(store, bucket, name, size, crc32c);
                 return Ok(object);
             }
-            Ok(object) => {
-                // Not the file: some emulators finish a session on a status query with what
-                // they had. Remove that object (this generation only) and start over.
+            Ok(object) if object.size != size && failures + 1 < backoff.attempts => {
+                // Part of the file: some emulators finish a session on a status query with
+                // what they had. Remove that object (this generation only) and start over.
                 let _ = client.delete(bucket, name, Some(object.generation)).await;
                 forget(store, bucket, name, size, crc32c);
                 session = None;
                 resumed = false;
                 failures += 1;
-                if failures >= backoff.attempts {
-                    return Err(GkeError::Storage(format!(
-                        "{what}: GCS finished the upload with {} bytes of {size}; the object was removed: run the sync again",
-                        object.size
-                    )));
-                }
+            }
+            Ok(object) => {
+                // Not the bytes announced (the file changed?): never leave that object.
+                let _ = client.delete(bucket, name, Some(object.generation)).await;
+                forget(store, bucket, name, size, crc32c);
+                return Err(GkeError::Storage(format!(
+                    "{what}: GCS holds {} bytes of {size} with another CRC32C than the file's; the object was removed: run the sync again",
+                    object.size
+                )));
             }
             Err(GkeError::Api(f)) if f.status == 404 || f.status == 410 => {
                 tracing::info!("{what}: the upload session expired; starting a new one");
