@@ -26,6 +26,14 @@ dss_gke.gcs_sync(sys.argv[1], sys.argv[2], endpoint=sys.argv[3], parallelism=1)
 """
 
 
+@pytest.fixture(autouse=True)
+def upload_sessions(tmp_path_factory, monkeypatch):
+    """Saved upload sessions go to a directory of the test's, not the user's cache."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("GKE_NATIVE_STATE_DIR", str(state))
+    return state
+
+
 def make_tree(root: pathlib.Path) -> dict:
     files = {
         "a.txt": b"hello",
