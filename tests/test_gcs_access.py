@@ -18,10 +18,11 @@ def rows(report) -> dict:
 
 
 def test_action_checks_every_bucket(dss, fake_gcs):
+    dss.plugin_settings["storage_endpoint"] = fake_gcs.url
+    connection = dss.define_preset("connection-info", "host", {})
+    buckets = ["bkt", "gs://bkt/some/prefix", "missing-bucket"]
     run = dss.run_macro(
-        "check-gcs-access",
-        {"clusterId": "any", "buckets": ["bkt", "gs://bkt/some/prefix", "missing-bucket"]},
-        env={"STORAGE_EMULATOR_HOST": fake_gcs.url},
+        "check-gcs-access", {"clusterId": "any", "buckets": buckets, "connection": connection}
     )
     html = run.result
     assert "Failed: some checks failed" in html

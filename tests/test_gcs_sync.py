@@ -4,14 +4,34 @@ with Google's Python client and compared byte for byte."""
 
 import os
 import pathlib
+import signal
+import stat
+import subprocess
+import sys
 import threading
 
 import pytest
 
 import dss_gke
-from tests.support.gcs import FakeGcs, GcsProxy
+from tests.support.gcs import FakeGcs, GcsProxy, ResumableGcs
 
 BIG = 17 * 2**20  # above the 16 MiB threshold: a resumable upload
+
+# A notebook's sync in a process of its own, killed by the test mid-upload.
+SYNC_SCRIPT = """
+import logging, sys
+import dss_gke
+logging.basicConfig(level=logging.DEBUG)
+dss_gke.gcs_sync(sys.argv[1], sys.argv[2], endpoint=sys.argv[3], parallelism=1)
+"""
+
+
+@pytest.fixture(autouse=True)
+def upload_sessions(tmp_path_factory, monkeypatch):
+    """Saved upload sessions go to a directory of the test's, not the user's cache."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("GKE_NATIVE_STATE_DIR", str(state))
+    return state
 
 
 def make_tree(root: pathlib.Path) -> dict:
@@ -159,8 +179,9 @@ class ChangingFolder:
         raise AssertionError("not used for uploads")
 
 
-def test_a_file_changing_during_the_upload_is_detected(fake_gcs, tmp_path):
-    (tmp_path / "moving").write_bytes(os.urandom(10 * 2**20))  # streamed, not held whole
+@pytest.mark.parametrize("size", [10 * 2**20, BIG], ids=["one request", "resumable"])
+def test_a_file_changing_during_the_upload_is_detected(fake_gcs, tmp_path, size):
+    (tmp_path / "moving").write_bytes(os.urandom(size))  # streamed, not held whole
     (tmp_path / "still").write_bytes(b"calm")
     report = dss_gke.gcs_sync(ChangingFolder(tmp_path), "gs://bkt/c", endpoint=fake_gcs.url)
     rows = {e["path"]: e for e in report.entries()}
@@ -239,12 +260,20 @@ def test_server_restart_mid_sync_then_rerun_completes(tmp_path):
         server.close()
 
 
+def gcs_host(dss, fake_gcs, **connection):
+    """The harness with the plugin's GCS endpoint set and a "GKE connection" preset; returns
+    the preset's reference, as a recipe's config holds it."""
+    dss.plugin_settings["storage_endpoint"] = fake_gcs.url
+    return dss.define_preset("connection-info", "gcs", connection)
+
+
 def test_recipe_uploads_a_local_folder(dss, fake_gcs):
     folder = dss.folder("data")
     (folder / "d").mkdir()
     (folder / "d" / "one.csv").write_text("a,b\n1,2\n")
     (folder / "two.bin").write_bytes(os.urandom(2 * 2**20))
-    config = {"bucket": "bkt", "prefix": "dss/data", "endpoint": fake_gcs.url}
+    connection = gcs_host(dss, fake_gcs)
+    config = {"bucket": "bkt", "prefix": "dss/data", "connection": connection}
     run = dss.run_recipe("gcs-sync", {"source_folder": ["data"]}, {"files": ["synced"]}, config)
     rows = dss.dataset_rows("synced")
     assert [(r["path"], r["action"], r["bytes"]) for r in rows] == [
@@ -261,7 +290,8 @@ def test_recipe_streams_non_local_folders_both_ways(dss, fake_gcs):
     payload = os.urandom(3 * 2**20 + 7)
     (source / "deep" / "er" / "blob").write_bytes(payload)
     env = {"DKU_HARNESS_NONLOCAL_FOLDERS": "remote_in,remote_out"}
-    config = {"bucket": "bkt", "prefix": "s", "endpoint": fake_gcs.url, "parallelism": 2}
+    connection = gcs_host(dss, fake_gcs)
+    config = {"bucket": "bkt", "prefix": "s", "connection": connection, "parallelism": 2}
     dss.run_recipe("gcs-sync", {"source_folder": ["remote_in"]}, {"files": ["up"]}, config, env=env)
     assert fake_gcs.objects("bkt", "s/") == {"s/deep/er/blob": payload}
 
@@ -280,17 +310,93 @@ def test_recipe_streams_non_local_folders_both_ways(dss, fake_gcs):
 def test_recipe_config_problems_are_listed(dss, fake_gcs):
     from tests.dsshost import ComponentFailed
 
+    connection = gcs_host(dss, fake_gcs)
     with pytest.raises(ComponentFailed) as failed:
         dss.run_recipe(
             "gcs-sync",
             {},
             {"files": ["x"]},
-            {"bucket": "BAD", "parallelism": 0, "endpoint": fake_gcs.url},
+            {"bucket": "BAD", "parallelism": 0, "connection": connection},
         )
     assert failed.value.type == "ValidationError"
     assert "Bucket: bucket name" in failed.value.message
     assert "Parallel transfers: 0 is out of range" in failed.value.message
     with pytest.raises(ComponentFailed, match="needs a managed folder as the recipe's input"):
         dss.run_recipe(
-            "gcs-sync", {}, {"files": ["x"]}, {"bucket": "bkt", "endpoint": fake_gcs.url}
+            "gcs-sync", {}, {"files": ["x"]}, {"bucket": "bkt", "connection": connection}
         )
+
+
+def test_recipe_uses_the_connection_presets_key(dss, fake_gcs):
+    (dss.folder("data") / "f").write_text("x")
+    bad_key = gcs_host(dss, fake_gcs, service_account_key='{"type": "authorized_user"}')
+    from tests.dsshost import ComponentFailed
+
+    with pytest.raises(ComponentFailed, match="GKE connection › Service-account key"):
+        dss.run_recipe(
+            "gcs-sync", {"source_folder": ["data"]}, {"files": ["x"]},
+            {"bucket": "bkt", "connection": bad_key},
+        )  # fmt: skip
+    assert fake_gcs.objects("bkt") == {}
+
+
+def killed_mid_upload(server, folder, url, state_dir, after) -> str:
+    """Runs a sync in another process and kills it once `after` bytes reached the server;
+    returns what the process logged."""
+    server.stall_after = after
+    server.stalled.clear()
+    env = {**os.environ, "GKE_NATIVE_STATE_DIR": str(state_dir)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", SYNC_SCRIPT, str(folder), url, server.url],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        assert server.stalled.wait(60), "the upload never got going"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        output = child.communicate(timeout=30)[0].decode(errors="replace")
+    return output
+
+
+def test_a_killed_upload_resumes_in_the_next_run(tmp_path, monkeypatch, caplog):
+    folder, state = tmp_path / "folder", tmp_path / "state"
+    folder.mkdir()
+    data = os.urandom(20 * 2**20 + 12345)
+    (folder / "big.bin").write_bytes(data)
+    monkeypatch.setenv("GKE_NATIVE_STATE_DIR", str(state))
+    caplog.set_level("DEBUG")
+    with ResumableGcs() as server:
+        log = killed_mid_upload(server, folder, "gs://bkt/up", state, after=5 * 2**20)
+        (session,) = server.sessions
+        committed = len(server.sessions[session]["data"])
+        assert committed >= 4 * 2**20 and "up/big.bin" not in server.objects
+        # The session was kept for the next run, readable by this user only, and never logged.
+        (saved,) = (state / "gcs-uploads").iterdir()
+        assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+        assert stat.S_IMODE(saved.parent.stat().st_mode) == 0o700
+        assert session in saved.read_text() and session not in log
+
+        server.puts.clear()
+        report = dss_gke.gcs_sync(folder, "gs://bkt/up", endpoint=server.url)
+        assert actions(report) == {"big.bin": "uploaded"}, report.summary
+        # One status query, then only the bytes the server did not have.
+        assert server.puts == [
+            (f"*/{len(data)}", 0),
+            (f"{committed}-{len(data) - 1}/{len(data)}", len(data) - committed),
+        ]
+        assert server.objects["up/big.bin"]["data"] == data
+        assert list((state / "gcs-uploads").iterdir()) == [], "a finished session is forgotten"
+        assert session not in caplog.text
+
+        # A session the server forgot (expired) is replaced by a new one: the whole file again.
+        data = os.urandom(18 * 2**20)
+        (folder / "big.bin").write_bytes(data)
+        killed_mid_upload(server, folder, "gs://bkt/up", state, after=2 * 2**20)
+        server.sessions.clear()
+        server.puts.clear()
+        report = dss_gke.gcs_sync(folder, "gs://bkt/up", endpoint=server.url)
+        assert actions(report) == {"big.bin": "uploaded"}, report.summary
+        assert server.puts[-1] == (f"0-{len(data) - 1}/{len(data)}", len(data))
+        assert server.objects["up/big.bin"]["data"] == data

@@ -206,8 +206,11 @@ def gcs_check_access(
     credentials against an emulator); ``endpoint`` defaults to ``STORAGE_EMULATOR_HOST``, else GCS.
     """
 
-def gcs_check_access_action(config: dict[str, Any]) -> GcsAccessReport:
-    """The "Check GCS access" cluster action: its DSS config in, the report out."""
+def gcs_check_access_action(
+    config: dict[str, Any], plugin_config: dict[str, Any] | None = None
+) -> GcsAccessReport:
+    """The "Check GCS access" cluster action: its DSS config (the buckets, the "GKE connection"
+    preset as DSS resolved it) and the plugin settings in, the report out."""
 
 def gcs_sync(
     src: str | PathLike[str] | Any,
@@ -227,16 +230,23 @@ def gcs_sync(
     Only files whose size or checksum (CRC32C, else MD5) differ move; ``delete_extra`` removes
     destination files the source lacks; ``dry_run`` only reports. ``progress`` is called with
     ``(bytes_done, bytes_total)`` a few times per second.
+
+    Files of 16 MiB and more are uploaded through a resumable session, kept (mode 0600) under
+    ``$GKE_NATIVE_STATE_DIR``, else ``$DIP_HOME/caches/gke-native``, else the user's cache
+    directory: a run that was interrupted (even killed) is resumed by the next one from what GCS
+    already holds.
     """
 
 def gcs_sync_recipe(
     config: dict[str, Any],
+    plugin_config: dict[str, Any] | None = None,
     input_folder: str | PathLike[str] | Any | None = None,
     output_folder: str | PathLike[str] | Any | None = None,
     progress: Callable[[int, int], object] | None = None,
 ) -> GcsSyncReport:
-    """The "Sync folder with GCS" recipe: its DSS config and its folders in (a local path, or a
-    ``dataiku.Folder`` streamed through its API; ``None`` for an unused role), the report out.
+    """The "Sync folder with GCS" recipe: its DSS config, the plugin settings and its folders in
+    (a local path, or a ``dataiku.Folder`` streamed through its API; ``None`` for an unused
+    role), the report out.
     """
 
 @final

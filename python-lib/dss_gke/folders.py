@@ -27,7 +27,9 @@ def log_progress(done: int, total: int) -> None:
     logger.info("GCS sync: %.1f of %.1f MiB (%.0f%%)", done / 2**20, total / 2**20, percent)
 
 
-def run_sync_recipe(config: dict, input_folder, output_folder, files_dataset) -> GcsSyncReport:
+def run_sync_recipe(
+    config: dict, plugin_config: dict, input_folder, output_folder, files_dataset
+) -> GcsSyncReport:
     """The "Sync folder with GCS" recipe: syncs, writes one row per file, fails if any failed."""
     import pandas as pd
 
@@ -35,6 +37,7 @@ def run_sync_recipe(config: dict, input_folder, output_folder, files_dataset) ->
 
     report = gcs_sync_recipe(
         config,
+        plugin_config,
         sync_side(input_folder) if input_folder is not None else None,
         sync_side(output_folder) if output_folder is not None else None,
         progress=log_progress,

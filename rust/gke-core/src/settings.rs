@@ -12,23 +12,51 @@ pub struct PluginSettings {
     /// Base URL serving the Google APIs (container, compute) instead of Google's public
     /// endpoints: a Private Service Connect endpoint, or gke-emulator.
     pub api_endpoint: String,
+    /// Base URL serving the GCS JSON API instead of `https://storage.googleapis.com`: a
+    /// Private Service Connect endpoint, or an emulator.
+    pub storage_endpoint: String,
 }
 
 impl PluginSettings {
     pub fn from_dss(value: &Value) -> Result<Self> {
         let settings: Self =
             parse(value, "plugin settings").map_err(|p| GkeError::Validation(vec![p]))?;
+        let is_url = |e: &str| e.starts_with("https://") || e.starts_with("http://");
+        let mut problems = Vec::new();
         let endpoint = settings.api_endpoint.trim();
-        let is_url = endpoint.starts_with("https://") || endpoint.starts_with("http://");
-        if !endpoint.is_empty() && !is_url {
-            return Err(GkeError::Validation(vec![Problem::new(
+        if !endpoint.is_empty() && !is_url(endpoint) {
+            problems.push(Problem::new(
                 "plugin settings › Google APIs endpoint",
                 format!(
                     "'{endpoint}' is not a URL like https://container-myendpoint.p.googleapis.com"
                 ),
-            )]));
+            ));
+        }
+        let storage = settings.storage_endpoint.trim();
+        if !storage.is_empty() && !is_url(storage) {
+            problems.push(Problem::new(
+                "plugin settings › GCS endpoint",
+                format!(
+                    "'{storage}' is not a URL like https://storage-myendpoint.p.googleapis.com"
+                ),
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(GkeError::Validation(problems));
         }
         Ok(settings)
+    }
+
+    /// The GCS endpoint to use: the plugin setting, else `None` (then `STORAGE_EMULATOR_HOST`,
+    /// the convention Google's clients follow, else Google's endpoint).
+    pub fn storage_endpoint(&self) -> Option<String> {
+        Some(
+            self.storage_endpoint
+                .trim()
+                .trim_end_matches('/')
+                .to_string(),
+        )
+        .filter(|e| !e.is_empty())
     }
 
     /// The endpoint to use: the plugin setting, else `GKE_NATIVE_API_ENDPOINT`, else Google's.
@@ -55,5 +83,15 @@ mod tests {
         assert_eq!(ok.api_endpoint().as_deref(), Some("http://127.0.0.1:8080"));
         let e = PluginSettings::from_dss(&json!({"api_endpoint": "localhost:80"})).unwrap_err();
         assert!(e.to_string().contains("Google APIs endpoint"), "{e}");
+        let e =
+            PluginSettings::from_dss(&json!({"storage_endpoint": "127.0.0.1:4443"})).unwrap_err();
+        assert!(e.to_string().contains("GCS endpoint"), "{e}");
+        let ok = PluginSettings::from_dss(&json!({"storage_endpoint": "http://127.0.0.1:4443/"}))
+            .unwrap();
+        assert_eq!(
+            ok.storage_endpoint().as_deref(),
+            Some("http://127.0.0.1:4443")
+        );
+        assert_eq!(PluginSettings::default().storage_endpoint(), None);
     }
 }

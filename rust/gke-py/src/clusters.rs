@@ -23,7 +23,7 @@ pub(crate) fn to_json(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
 }
 
 /// The plugin settings (DSS's `plugin_config`); `None` is "all defaults".
-fn settings(plugin_config: Option<&Bound<'_, PyAny>>) -> PyResult<PluginSettings> {
+pub(crate) fn settings(plugin_config: Option<&Bound<'_, PyAny>>) -> PyResult<PluginSettings> {
     let value = match plugin_config {
         Some(v) => to_json(v, "plugin_config")?,
         None => Value::Null,

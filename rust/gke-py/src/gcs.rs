@@ -17,7 +17,9 @@ use gke_core::gcs::sync::{Direction, Progress, SyncOptions, SyncReport};
 use gke_core::gcs::{check_access, GcsClient, GcsLocation, GcsOptions};
 use gke_core::GkeError as CoreError;
 
-use crate::{errors, logging, runtime};
+use gke_core::settings::PluginSettings;
+
+use crate::{clusters, errors, logging, runtime};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<GcsAccessReport>()?;
@@ -136,21 +138,36 @@ fn gcs_check_access(
     endpoint: Option<String>,
 ) -> PyResult<GcsAccessReport> {
     let config = serde_json::json!({
-        "buckets": buckets, "service_account_key": key, "endpoint": endpoint.unwrap_or_default()
+        "buckets": buckets, "connection": {"service_account_key": key}
     });
-    access(py, &config)
+    let (locations, mut options) =
+        config::access_options(&config, &PluginSettings::default()).map_err(errors::to_py)?;
+    options.endpoint = endpoint;
+    options.key_field = "key".to_string();
+    access(py, locations, options)
 }
 
-/// The "Check GCS access" cluster action: its DSS config in, the report out.
+/// The "Check GCS access" cluster action: its DSS config (the buckets, the "GKE connection"
+/// preset as DSS resolved it) and the plugin settings in, the report out.
 #[pyfunction]
-fn gcs_check_access_action(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<GcsAccessReport> {
+#[pyo3(signature = (config, plugin_config=None))]
+fn gcs_check_access_action(
+    py: Python<'_>,
+    config: &Bound<'_, PyAny>,
+    plugin_config: Option<&Bound<'_, PyAny>>,
+) -> PyResult<GcsAccessReport> {
+    let settings = clusters::settings(plugin_config)?;
     let config: serde_json::Value = pythonize::depythonize(config)?;
-    access(py, &config)
+    let (locations, options) = config::access_options(&config, &settings).map_err(errors::to_py)?;
+    access(py, locations, options)
 }
 
-fn access(py: Python<'_>, config: &serde_json::Value) -> PyResult<GcsAccessReport> {
+fn access(
+    py: Python<'_>,
+    locations: Vec<GcsLocation>,
+    options: GcsOptions,
+) -> PyResult<GcsAccessReport> {
     logging::refresh_level(py);
-    let (locations, options) = config::access_options(config).map_err(errors::to_py)?;
     let inner = runtime::block_on(py, async move {
         let client = GcsClient::connect(&options).await?;
         Ok(check_access(&client, &locations).await)
@@ -165,6 +182,11 @@ fn access(py: Python<'_>, config: &serde_json::Value) -> PyResult<GcsAccessRepor
 /// Only files whose size or checksum (CRC32C, else MD5) differ move; ``delete_extra`` removes
 /// destination files the source lacks; ``dry_run`` only reports. ``progress`` is called with
 /// ``(bytes_done, bytes_total)`` a few times per second.
+///
+/// Files of 16 MiB and more are uploaded through a resumable session, kept (mode 0600) under
+/// ``$GKE_NATIVE_STATE_DIR``, else ``$DIP_HOME/caches/gke-native``, else the user's cache
+/// directory: a run that was interrupted (even killed) is resumed by the next one from what GCS
+/// already holds.
 #[pyfunction]
 #[pyo3(signature = (src, dst, *, delete_extra=false, dry_run=false, parallelism=16, key="", endpoint=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
@@ -213,6 +235,7 @@ fn gcs_sync(
         delete_extra,
         dry_run,
         parallelism,
+        state_dir: gke_core::gcs::resumable::default_state_dir(),
     };
     let gcs = GcsOptions {
         endpoint,
@@ -223,20 +246,23 @@ fn gcs_sync(
     run_sync(py, folder, options, gcs, progress)
 }
 
-/// The "Sync folder with GCS" recipe: its DSS config and its folders in (a local path, or a
-/// ``dataiku.Folder`` streamed through its API; ``None`` for an unused role), the report out.
+/// The "Sync folder with GCS" recipe: its DSS config, the plugin settings and its folders in
+/// (a local path, or a ``dataiku.Folder`` streamed through its API; ``None`` for an unused
+/// role), the report out.
 #[pyfunction]
-#[pyo3(signature = (config, input_folder=None, output_folder=None, progress=None))]
+#[pyo3(signature = (config, plugin_config=None, input_folder=None, output_folder=None, progress=None))]
 fn gcs_sync_recipe(
     py: Python<'_>,
     config: &Bound<'_, PyAny>,
+    plugin_config: Option<&Bound<'_, PyAny>>,
     input_folder: Option<&Bound<'_, PyAny>>,
     output_folder: Option<&Bound<'_, PyAny>>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<GcsSyncReport> {
     logging::refresh_level(py);
+    let settings = clusters::settings(plugin_config)?;
     let config: serde_json::Value = pythonize::depythonize(config)?;
-    let (options, gcs) = config::recipe_options(&config).map_err(errors::to_py)?;
+    let (options, gcs) = config::recipe_options(&config, &settings).map_err(errors::to_py)?;
     let role = config::folder_role(
         options.direction,
         input_folder.is_some(),

@@ -79,9 +79,10 @@ pub struct BucketInfo {
     pub storage_class: String,
 }
 
+/// An object resource of the JSON API, the fields a sync reads.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct JsonObject {
+pub(crate) struct JsonObject {
     name: String,
     #[serde(default)]
     size: Option<String>,
@@ -94,7 +95,7 @@ struct JsonObject {
 }
 
 impl JsonObject {
-    fn into_remote(self) -> RemoteObject {
+    pub(crate) fn into_remote(self) -> RemoteObject {
         RemoteObject {
             size: self.size.and_then(|s| s.parse().ok()).unwrap_or(0),
             generation: self.generation.and_then(|s| s.parse().ok()).unwrap_or(0),
@@ -199,6 +200,31 @@ impl GcsClient {
     /// The service account's email when a key names it.
     pub fn client_email(&self) -> Option<&str> {
         self.credentials.as_ref().and_then(|c| c.client_email())
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(crate) fn backoff(&self) -> Backoff {
+        self.backoff
+    }
+
+    /// `builder` with the caller's access token, if it has credentials.
+    pub(crate) async fn authorized(
+        &self,
+        builder: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder> {
+        match &self.credentials {
+            None => Ok(builder),
+            Some(c) => {
+                let token = c
+                    .access_token()
+                    .await
+                    .map_err(|e| GkeError::Storage(format!("no access token for GCS: {e}")))?;
+                Ok(builder.bearer_auth(token))
+            }
+        }
     }
 
     fn json_url(&self, path: &str) -> String {
@@ -428,9 +454,9 @@ impl GcsClient {
         Ok(Some(answer.permissions))
     }
 
-    /// Uploads `source` as `name`, whose CRC32C is `crc32c`: one request up to 16 MiB, a
-    /// resumable upload above (resumed by the client after a dropped connection). The CRC32C
-    /// goes with the object's metadata: GCS refuses content that does not match it.
+    /// Uploads `source` as `name`, whose CRC32C is `crc32c`, in one multipart request (the
+    /// cheapest shape for small files; large ones go through [`crate::gcs::resumable`]). The
+    /// CRC32C goes with the object's metadata: GCS refuses content that does not match it.
     pub async fn upload<S>(
         &self,
         bucket: &str,
@@ -447,7 +473,8 @@ impl GcsClient {
             .storage
             .write_object(bucket_resource(bucket), name, source)
             .with_known_crc32c(crc32c)
-            .with_checksum_precomputation(false);
+            .with_checksum_precomputation(false)
+            .with_resumable_upload_threshold(usize::MAX);
         let object = write
             // The whole file is sent again on a retry: the same bytes, so safe to repeat.
             .with_idempotency(true)

@@ -1,16 +1,36 @@
 //! The DSS configs of the GCS components (the sync recipe, the access check), read and
-//! validated once, every problem named by the field the admin sees.
+//! validated once, every problem named by the field the admin sees. Both reach GCS as the
+//! cluster lifecycle reaches GKE: the "GKE connection" preset's service-account key, else the
+//! DSS host's default credentials; the endpoint comes from the plugin settings.
 
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::connection::ConnectionRequest;
 use crate::dss_config;
 use crate::error::{GkeError, Problem, Result};
 use crate::gcs::client::GcsOptions;
 use crate::gcs::location::GcsLocation;
+use crate::gcs::resumable;
 use crate::gcs::sync::{Direction, SyncOptions};
+use crate::settings::PluginSettings;
 
-const KEY_FIELD: &str = "Service-account key";
+const KEY_FIELD: &str = "GKE connection › Service-account key";
+
+/// How to reach GCS: the connection preset's key (blank or no preset: the default chain) and
+/// the plugin settings' endpoint.
+fn gcs_options(connection: &Value, settings: &PluginSettings) -> Result<GcsOptions> {
+    let connection = if connection.is_null() {
+        ConnectionRequest::default()
+    } else {
+        ConnectionRequest::from_dss(connection).map_err(|p| GkeError::Validation(vec![p]))?
+    };
+    Ok(GcsOptions {
+        endpoint: settings.storage_endpoint(),
+        key: connection.service_account_key,
+        key_field: KEY_FIELD.to_string(),
+    })
+}
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -21,8 +41,7 @@ struct RecipeConfig {
     delete_extra: bool,
     dry_run: bool,
     parallelism: Option<i64>,
-    service_account_key: String,
-    endpoint: String,
+    connection: Value,
 }
 
 /// Which of the recipe's folder roles the sync uses.
@@ -32,8 +51,12 @@ pub enum FolderRole {
     Output,
 }
 
-/// The sync recipe's config: what to sync, and where and as whom to reach GCS.
-pub fn recipe_options(config: &Value) -> Result<(SyncOptions, GcsOptions)> {
+/// The sync recipe's config and the plugin settings: what to sync, and where and as whom to
+/// reach GCS.
+pub fn recipe_options(
+    config: &Value,
+    settings: &PluginSettings,
+) -> Result<(SyncOptions, GcsOptions)> {
     let raw: RecipeConfig =
         dss_config::parse(config, "recipe").map_err(|p| GkeError::Validation(vec![p]))?;
     let mut problems = Vec::new();
@@ -68,6 +91,7 @@ pub fn recipe_options(config: &Value) -> Result<(SyncOptions, GcsOptions)> {
     let (Some(location), Some(direction)) = (location, direction) else {
         unreachable!("problems were reported above");
     };
+    let gcs = gcs_options(&raw.connection, settings)?;
     Ok((
         SyncOptions {
             location,
@@ -75,12 +99,9 @@ pub fn recipe_options(config: &Value) -> Result<(SyncOptions, GcsOptions)> {
             delete_extra: raw.delete_extra,
             dry_run: raw.dry_run,
             parallelism: parallelism as usize,
+            state_dir: resumable::default_state_dir(),
         },
-        GcsOptions {
-            endpoint: Some(raw.endpoint).filter(|e| !e.trim().is_empty()),
-            key: raw.service_account_key,
-            key_field: KEY_FIELD.to_string(),
-        },
+        gcs,
     ))
 }
 
@@ -104,13 +125,15 @@ pub fn folder_role(direction: Direction, has_input: bool, has_output: bool) -> R
 #[serde(default)]
 struct AccessConfig {
     buckets: Vec<String>,
-    service_account_key: String,
-    endpoint: String,
+    connection: Value,
 }
 
-/// The access check's config: the buckets (`bucket`, `bucket/prefix` or `gs://…`) and how to
-/// reach GCS.
-pub fn access_options(config: &Value) -> Result<(Vec<GcsLocation>, GcsOptions)> {
+/// The access check's config and the plugin settings: the buckets (`bucket`, `bucket/prefix`
+/// or `gs://…`) and how to reach GCS.
+pub fn access_options(
+    config: &Value,
+    settings: &PluginSettings,
+) -> Result<(Vec<GcsLocation>, GcsOptions)> {
     let raw: AccessConfig =
         dss_config::parse(config, "action").map_err(|p| GkeError::Validation(vec![p]))?;
     let mut problems = Vec::new();
@@ -140,14 +163,7 @@ pub fn access_options(config: &Value) -> Result<(Vec<GcsLocation>, GcsOptions)> 
     if !problems.is_empty() {
         return Err(GkeError::Validation(problems));
     }
-    Ok((
-        locations,
-        GcsOptions {
-            endpoint: Some(raw.endpoint).filter(|e| !e.trim().is_empty()),
-            key: raw.service_account_key,
-            key_field: KEY_FIELD.to_string(),
-        },
-    ))
+    Ok((locations, gcs_options(&raw.connection, settings)?))
 }
 
 fn collect(e: GkeError, problems: &mut Vec<Problem>) {
@@ -164,16 +180,24 @@ mod tests {
 
     #[test]
     fn recipe_config_with_defaults() {
-        let (sync, gcs) = recipe_options(&json!({
-            "bucket": "dss-data", "prefix": "in", "direction": "from_gcs",
-            "delete_extra": true, "parallelism": null, "service_account_key": ""
-        }))
+        let settings =
+            PluginSettings::from_dss(&json!({"storage_endpoint": "http://h:1"})).unwrap();
+        let (sync, gcs) = recipe_options(
+            &json!({
+                "bucket": "dss-data", "prefix": "in", "direction": "from_gcs",
+                "delete_extra": true, "parallelism": null,
+                "connection": {"project_id": "", "service_account_key": "/keys/sa.json"}
+            }),
+            &settings,
+        )
         .unwrap();
         assert_eq!(sync.location.to_string(), "gs://dss-data/in/");
         assert_eq!(sync.direction, Direction::FromGcs);
         assert!(sync.delete_extra && !sync.dry_run);
         assert_eq!(sync.parallelism, 16);
-        assert_eq!(gcs.endpoint, None);
+        assert_eq!(gcs.endpoint.as_deref(), Some("http://h:1"));
+        assert_eq!(gcs.key, "/keys/sa.json");
+        assert_eq!(gcs.key_field, "GKE connection › Service-account key");
         assert_eq!(
             folder_role(Direction::FromGcs, true, true).unwrap(),
             FolderRole::Output
@@ -183,17 +207,23 @@ mod tests {
 
     #[test]
     fn every_problem_is_listed() {
-        let e = recipe_options(&json!({"bucket": "", "direction": "up", "parallelism": 0}))
-            .unwrap_err()
-            .to_string();
+        let none = PluginSettings::default();
+        let e = recipe_options(
+            &json!({"bucket": "", "direction": "up", "parallelism": 0}),
+            &none,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("The configuration has 3 problems"), "{e}");
         assert!(e.contains("Bucket: is required") && e.contains("Direction: \"up\""));
         assert!(e.contains("Parallel transfers: 0 is out of range"), "{e}");
-        let e = access_options(&json!({"buckets": ["ok-bucket", "Bad"]}))
+        let e = access_options(&json!({"buckets": ["ok-bucket", "Bad"]}), &none)
             .unwrap_err()
             .to_string();
         assert!(e.contains("Buckets › #2: bucket name \"Bad\""), "{e}");
-        let (locs, _) = access_options(&json!({"buckets": ["b1b", "gs://b2b/x"]})).unwrap();
+        let (locs, gcs) =
+            access_options(&json!({"buckets": ["b1b", "gs://b2b/x"]}), &none).unwrap();
         assert_eq!(locs[1].prefix, "x/");
+        assert_eq!((gcs.endpoint, gcs.key.as_str()), (None, ""));
     }
 }

@@ -6,6 +6,7 @@ pub mod client;
 pub mod config;
 pub mod folder;
 pub mod location;
+pub mod resumable;
 pub mod sync;
 
 pub use access::{check_access, AccessReport};

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ use crate::gcs::checksum::{ChecksumKind, Hasher};
 use crate::gcs::client::{refusal_status, GcsClient, RemoteObject};
 use crate::gcs::folder::{FolderIo, LocalFile};
 use crate::gcs::location::GcsLocation;
+use crate::gcs::resumable::{self, SessionStore};
 use crate::report::{Report, Verdict};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,6 +55,9 @@ pub struct SyncOptions {
     pub dry_run: bool,
     /// Transfers at once.
     pub parallelism: usize,
+    /// Where sessions of unfinished large uploads are kept so that the next run resumes them
+    /// ([`resumable::default_state_dir`]); `None`: they resume within a run only.
+    pub state_dir: Option<PathBuf>,
 }
 
 /// What happened to one file.
@@ -319,6 +324,7 @@ pub async fn sync(
         location: loc.clone(),
         direction: options.direction,
         dry_run: options.dry_run,
+        sessions: options.state_dir.clone().map(SessionStore::new),
         done: done.clone(),
         abort: AtomicBool::new(false),
     });
@@ -422,8 +428,9 @@ async fn plan(
             let folder = folder.clone();
             async move {
                 let path = lf.path.clone();
+                let size = lf.size;
                 let hashed = tokio::task::spawn_blocking(move || {
-                    hash_file(folder.as_ref(), &path, kind == ChecksumKind::Md5)
+                    hash_file_sized(folder.as_ref(), &path, size, kind == ChecksumKind::Md5)
                 })
                 .await
                 .map_err(|e| GkeError::Storage(format!("internal error: {e}")))
@@ -498,9 +505,15 @@ fn compare(
 }
 
 fn hash_file(folder: &dyn FolderIo, path: &str, with_md5: bool) -> Result<Hasher> {
+    hash_file_sized(folder, path, u64::MAX, with_md5)
+}
+
+/// [`hash_file`] of a file expected to be `size` bytes: the buffer fits the file, so that a
+/// re-sync of many small files does not clear 256 KiB for each.
+fn hash_file_sized(folder: &dyn FolderIo, path: &str, size: u64, with_md5: bool) -> Result<Hasher> {
     let mut reader = folder.open(path)?;
     let mut hasher = Hasher::new(with_md5);
-    let mut buf = vec![0u8; 256 * 1024];
+    let mut buf = vec![0u8; size.saturating_add(1).clamp(4096, 256 * 1024) as usize];
     loop {
         let n = reader
             .read(&mut buf)
@@ -518,6 +531,7 @@ struct Context {
     location: GcsLocation,
     direction: Direction,
     dry_run: bool,
+    sessions: Option<SessionStore>,
     done: Arc<AtomicU64>,
     /// Set after a refusal that every other transfer would meet too (401, 403).
     abort: AtomicBool,
@@ -619,6 +633,11 @@ fn failure(ctx: &Context, e: GkeError) -> String {
 /// are read twice (hash, then stream), never held whole.
 const IN_MEMORY_MAX: u64 = 8 * 1024 * 1024;
 
+/// From this size on, a file goes through a resumable session (two requests, resumable across
+/// runs); below, one multipart request carries metadata and content: per request, an upload
+/// costs GCS (and an emulator) more than the bytes of a small file do.
+pub const RESUMABLE_MIN: u64 = 16 * 1024 * 1024;
+
 async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Result<()> {
     let name = ctx.location.object_name(&file.path);
     let bucket = &ctx.location.bucket;
@@ -658,16 +677,68 @@ async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Re
                     .crc32c()
             }
         };
-        let source = FolderSource::new(
-            ctx.folder.clone(),
-            file.path.clone(),
-            file.size,
-            ctx.done.clone(),
-        );
-        let state = source.state.clone();
-        let uploaded = ctx.client.upload(bucket, &name, source, known_crc32c).await;
-        let s = state.lock().expect("no panics while held");
-        (uploaded, s.hasher.len(), s.hasher.crc32c(), known_crc32c)
+        let state = Arc::new(Mutex::new(SourceState {
+            hasher: Hasher::new(false),
+            reported: 0,
+        }));
+        let source = |state: &Arc<Mutex<SourceState>>| {
+            FolderSource::new(
+                ctx.folder.clone(),
+                file.path.clone(),
+                file.size,
+                ctx.done.clone(),
+                state.clone(),
+            )
+        };
+        let uploaded = if file.size >= RESUMABLE_MIN {
+            let body_from = |offset: u64| {
+                let mut source = source(&state);
+                async move {
+                    // Re-reads (and hashes) the part GCS already has, so that the CRC32C
+                    // compared at the end covers the whole file as it is now.
+                    source
+                        .seek(offset)
+                        .await
+                        .map_err(|e| GkeError::Storage(format!("reading {}: {e}", source.path)))?;
+                    let stream = futures::stream::unfold(source, |mut s| async move {
+                        s.next().await.map(|chunk| (chunk, s))
+                    });
+                    Ok(reqwest::Body::wrap_stream(stream))
+                }
+            };
+            resumable::upload(
+                &ctx.client,
+                bucket,
+                &name,
+                file.size,
+                known_crc32c,
+                ctx.sessions.as_ref(),
+                body_from,
+            )
+            .await
+        } else {
+            ctx.client
+                .upload(bucket, &name, source(&state), known_crc32c)
+                .await
+        };
+        let (sent, streamed) = {
+            let s = state.lock().expect("no panics while held");
+            (s.hasher.len(), s.hasher.crc32c())
+        };
+        let (sent, streamed) = if uploaded.is_ok() && sent == 0 && file.size > 0 {
+            // An earlier run had sent everything; what GCS holds is checked against the file
+            // as it is now.
+            let folder = ctx.folder.clone();
+            let path = file.path.clone();
+            let h = tokio::task::spawn_blocking(move || hash_file(folder.as_ref(), &path, false))
+                .await
+                .map_err(|e| GkeError::Storage(format!("internal error: {e}")))??;
+            ctx.done.fetch_add(file.size, Ordering::Relaxed);
+            (h.len(), h.crc32c())
+        } else {
+            (sent, streamed)
+        };
+        (uploaded, sent, streamed, known_crc32c)
     };
     let folder = ctx.folder.clone();
     let path = file.path.clone();
@@ -849,7 +920,13 @@ struct FolderSource {
 }
 
 impl FolderSource {
-    fn new(folder: Arc<dyn FolderIo>, path: String, size: u64, done: Arc<AtomicU64>) -> Self {
+    fn new(
+        folder: Arc<dyn FolderIo>,
+        path: String,
+        size: u64,
+        done: Arc<AtomicU64>,
+        state: Arc<Mutex<SourceState>>,
+    ) -> Self {
         Self {
             folder,
             path,
@@ -857,10 +934,7 @@ impl FolderSource {
             offset: 0,
             reader: Mutex::new(None),
             done,
-            state: Arc::new(Mutex::new(SourceState {
-                hasher: Hasher::new(false),
-                reported: 0,
-            })),
+            state,
         }
     }
 }
