@@ -366,6 +366,7 @@ impl Gke {
         let key = key_text(credentials)?;
         let settings = PluginSettings {
             api_endpoint: api_endpoint.unwrap_or_default(),
+            ..PluginSettings::default()
         };
         let k = key.clone();
         let session = runtime::block_on(py, async move {
