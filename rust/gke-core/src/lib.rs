@@ -22,6 +22,7 @@ pub mod names;
 pub mod node_pool;
 pub mod node_pools;
 pub mod operation;
+pub mod push;
 pub mod report;
 pub mod retry;
 pub mod settings;
