@@ -13,6 +13,8 @@ from dss_gke._native import (
     GkeError,
     OperationFailed,
     OperationTimeout,
+    PushBatchReport,
+    PushReport,
     RegistryError,
     StorageError,
     ValidationError,
@@ -23,6 +25,8 @@ from dss_gke._native import (
     gcs_sync,
     gcs_sync_recipe,
     plan_cluster,
+    push_base_images_action,
+    push_image,
 )
 
 __all__ = [
@@ -34,6 +38,8 @@ __all__ = [
     "GkeError",
     "OperationFailed",
     "OperationTimeout",
+    "PushBatchReport",
+    "PushReport",
     "RegistryError",
     "StorageError",
     "ValidationError",
@@ -44,4 +50,6 @@ __all__ = [
     "gcs_sync",
     "gcs_sync_recipe",
     "plan_cluster",
+    "push_base_images_action",
+    "push_image",
 ]

@@ -37,3 +37,20 @@ def stop_created_cluster(config: dict, plugin_config: dict, data: dict) -> None:
     """`stop()` of "Create GKE cluster": deletes the cluster recorded in `data`."""
     _apply_log_level(config)
     _native.stop_cluster(config, plugin_config or {}, data or {})
+
+
+def push_base_images(config: dict, plugin_config: dict, progress_callback=None) -> str:
+    """"Push base images": the cluster's local DSS base images to Artifact Registry; the HTML
+    report. The cluster (project, region) is read from its plugin data."""
+    import dataiku
+
+    _apply_log_level(config)
+    cluster = dataiku.api_client().get_cluster(config["clusterId"])
+    data = cluster.get_settings().get_plugin_data()
+
+    def progress(bytes_done: int, bytes_total: int, layers_done: int, layers_total: int) -> None:
+        if progress_callback is not None:
+            progress_callback(bytes_done)
+
+    report = _native.push_base_images_action(config, plugin_config or {}, data, progress)
+    return report.to_html()

@@ -4,6 +4,7 @@ mod clusters;
 mod errors;
 mod gcs;
 mod logging;
+mod push;
 mod runtime;
 
 use std::time::Duration;
@@ -109,5 +110,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(environment_report, m)?)?;
     clusters::register(m)?;
     gcs::register(m)?;
+    push::register(m)?;
     Ok(())
 }
