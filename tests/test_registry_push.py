@@ -77,7 +77,7 @@ def test_progress_counts_bytes_and_layers(registry, tmp_path):
 
 @pytest.mark.parametrize("layout", ["legacy", "oci"])
 def test_docker_archive_layers_are_compressed_and_verified(registry, tmp_path, layout):
-    layers = images.random_layers(3, 1_300_000, seed=1) + [images.layer_tar({"etc/x": b"x\n"})]
+    layers = [*images.random_layers(3, 1_300_000, seed=1), images.layer_tar({"etc/x": b"x\n"})]
     archive = tmp_path / "image.tar"
     built = images.docker_archive(archive, "dku-exec-base-abc:13.2.0", layers, layout=layout)
     dest = f"{registry.host}/dss/exec:13.2.0"
@@ -119,7 +119,7 @@ def test_docker_daemon_source(registry, tmp_path):
             docker_socket=str(socket_path),
         )
         assert "/images/dku-spark-base-abc:13.2.0/get" in engine.requests
-        with pytest.raises(dss_gke.RegistryError, match="unknown image.*docker images"):
+        with pytest.raises(dss_gke.RegistryError, match=r"unknown image.*docker images"):
             push(
                 "docker-daemon:dku-exec-base-nope:1",
                 f"{registry.host}/dss/nope:1",
@@ -173,7 +173,7 @@ def test_refused_credentials_and_unreachable_registries(registry, tmp_path):
     with pytest.raises(dss_gke.RegistryError, match="unreachable") as info:
         dss_gke.push_image(source, "127.0.0.1:9/dss/x:1", **CREDS)
     assert PASSWORD not in str(info.value)
-    with pytest.raises(dss_gke.RegistryError, match="unknown image.*tags are \\[latest\\]"):
+    with pytest.raises(dss_gke.RegistryError, match=r"unknown image.*tags are \[latest\]"):
         push(f"{source}:v9", f"{registry.host}/dss/x:1", tmp_path)
     with pytest.raises(dss_gke.ValidationError, match="no known transport"):
         push(str(tmp_path), f"{registry.host}/dss/x:1", tmp_path)

@@ -1,5 +1,4 @@
 from dataiku.runnables import Runnable
-
 from dss_gke.dss import push_base_images
 
 

@@ -40,7 +40,7 @@ def stop_created_cluster(config: dict, plugin_config: dict, data: dict) -> None:
 
 
 def push_base_images(config: dict, plugin_config: dict, progress_callback=None) -> str:
-    """"Push base images": the cluster's local DSS base images to Artifact Registry; the HTML
+    """ "Push base images": the cluster's local DSS base images to Artifact Registry; the HTML
     report. The cluster (project, region) is read from its plugin data."""
     import dataiku
 

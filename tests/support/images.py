@@ -127,7 +127,7 @@ def docker_archive(path: pathlib.Path, reference: str, layers: list, layout: str
         if layout == "legacy":
             paths = []
             parent = ""
-            for i, t in enumerate(layers):
+            for t in layers:
                 layer_id = hashlib.sha256(f"{parent}{sha256(t)}".encode()).hexdigest()
                 _add(tar, f"{layer_id}/VERSION", b"1.0")
                 meta = {"id": layer_id, "parent": parent} if parent else {"id": layer_id}
