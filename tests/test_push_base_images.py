@@ -56,7 +56,7 @@ def test_base_images_go_to_the_clusters_project_and_region(gcp, emulator, ar_reg
         env=env,
     )
     html = run.result
-    assert "Ok: 2 image(s) pushed to europe-west1-docker.pkg.dev/dss-prod-1234/dss-images" in html
+    assert "OK: 2 image(s) pushed to europe-west1-docker.pkg.dev/dss-prod-1234/dss-images" in html
     assert "Created the Artifact Registry repository" in html
     assert "postgres" not in html
     creates = [
@@ -74,6 +74,8 @@ def test_base_images_go_to_the_clusters_project_and_region(gcp, emulator, ar_reg
     assert len(exec_image["Layers"]) == 2 and len(spark_image["Layers"]) == 1
     assert exec_image["Layers"][0] == spark_image["Layers"][0]
     assert exec_image["Digest"] in html
+    # The Spark image's layer is the exec image's first: mounted, not uploaded again.
+    assert "<td>2 / 0 / 0</td>" in html and "<td>0 / 0 / 1</td>" in html
     assert run.progress and run.progress == sorted(run.progress)
 
     # Again: the repository exists, every layer is there.

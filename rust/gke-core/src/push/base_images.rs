@@ -162,12 +162,15 @@ pub async fn push_base_images(
     wanted.sort();
     let mut images = Vec::new();
     let mut repository_created = false;
+    // Bytes of the images done, and the total of the current one, as progress counts them
+    // (source bytes): the bar only moves forward across images.
     let before = Arc::new(AtomicU64::new(0));
-    for (index, (tag, destination)) in wanted.iter().enumerate() {
+    let current = Arc::new(AtomicU64::new(0));
+    for (tag, destination) in &wanted {
         let per_image: Option<Progress> = progress.clone().map(|cb| {
-            let before = before.clone();
-            let count = wanted.len() as u64;
+            let (before, current) = (before.clone(), current.clone());
             Arc::new(move |p: PushProgress| {
+                current.store(p.bytes_total, Ordering::Relaxed);
                 let base = before.load(Ordering::Relaxed);
                 cb(PushProgress {
                     bytes_done: base + p.bytes_done,
@@ -175,23 +178,18 @@ pub async fn push_base_images(
                     layers_done: p.layers_done,
                     layers_total: p.layers_total,
                 });
-                let _ = count;
             }) as Progress
         });
-        let mut options = request.options.clone();
-        // The repository is ensured (and created if allowed) by the first push.
-        options.create_repository &= index == 0 || !repository_created;
         match push(
             &format!("docker-daemon:{tag}"),
             destination,
-            &options,
+            &request.options,
             per_image,
         )
         .await
         {
             Ok(report) => {
                 repository_created |= report.repository_created;
-                before.fetch_add(report.bytes_total, Ordering::Relaxed);
                 images.push(BatchEntry {
                     image: tag.clone(),
                     report: Some(report),
@@ -208,6 +206,7 @@ pub async fn push_base_images(
                 });
             }
         }
+        before.fetch_add(current.swap(0, Ordering::Relaxed), Ordering::Relaxed);
     }
     Ok(PushBatch {
         repository: request.registry_path(),

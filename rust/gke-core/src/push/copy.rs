@@ -130,6 +130,9 @@ struct Context {
     tracker: Tracker,
     level: u32,
     threads: usize,
+    /// Layers being compressed at once: each already uses every core, so more would only add
+    /// memory (blocks in flight), not speed.
+    compressing: tokio::sync::Semaphore,
 }
 
 /// Pushes `source` (skopeo syntax) to `destination` (`HOST/REPOSITORY[:TAG]`).
@@ -214,6 +217,7 @@ pub async fn push(
         },
         level: options.compression_level.clamp(1, 9),
         threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        compressing: tokio::sync::Semaphore::new(2),
     });
     ctx.tracker.tell();
     let results: Vec<Result<LayerReport>> = futures::stream::iter(image.layers.iter().cloned())
@@ -487,6 +491,11 @@ async fn upload_whole(ctx: &Arc<Context>, section: &Section, digest: &Digest) ->
 /// An uncompressed layer gzipped on every core on its way out: PATCH (streamed, or in chunks
 /// when the registry asks), then PUT with the digest learned at the end.
 async fn upload_compressed(ctx: &Arc<Context>, layer: &Layer) -> Result<(Digest, u64)> {
+    let _slot = ctx
+        .compressing
+        .acquire()
+        .await
+        .map_err(|e| GkeError::Registry(format!("compression stopped: {e}")))?;
     let upload = ctx
         .registry
         .start_upload(&ctx.destination.repository)

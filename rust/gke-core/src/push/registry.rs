@@ -87,6 +87,9 @@ impl Registry {
         let http = crate::http::client_builder()
             .connect_timeout(Duration::from_secs(15))
             .pool_idle_timeout(Duration::from_secs(30))
+            // Parallel uploads share one HTTP/2 connection with Artifact Registry: let its
+            // flow-control window grow with the bandwidth-delay product.
+            .http2_adaptive_window(true)
             .build()
             .map_err(|e| GkeError::Registry(format!("cannot build the HTTP client: {e}")))?;
         let mut registry = Self {
@@ -118,6 +121,13 @@ impl Registry {
                         .authorize(&challenge, credentials, repository, mount_from)
                         .await?,
                 );
+                // Refused credentials said once, at the start, not by the first blob.
+                let again = registry
+                    .send(Method::GET, registry.url("/v2/"), None)
+                    .await?;
+                if !again.status().is_success() {
+                    return Err(registry.refusal("logging in", again).await);
+                }
             }
             _ => return Err(registry.refusal("reaching the registry", ping).await),
         }
