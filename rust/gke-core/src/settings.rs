@@ -32,9 +32,8 @@ impl PluginSettings {
             )]));
         }
         let registry = settings.registry_endpoint.trim();
-        if !registry.is_empty()
-            && !(registry.starts_with("https://") || registry.starts_with("http://"))
-        {
+        let is_url = registry.starts_with("https://") || registry.starts_with("http://");
+        if !registry.is_empty() && !is_url {
             return Err(GkeError::Validation(vec![Problem::new(
                 "plugin settings › Artifact Registry endpoint",
                 format!("'{registry}' is not a URL like https://europe-west1-docker.pkg.dev"),
