@@ -23,7 +23,9 @@ PLUGIN_SOURCES := plugin.json pyproject.toml tools/build_plugin.py \
 	$(shell find python-lib parameter-sets python-clusters cluster-actions custom-recipes python-steps code-env resource -type f -not -name '*.pyc' -not -path '*/__pycache__/*')
 
 # Debian packages: command → package providing it.
-APT_NEEDS := readelf:binutils kubectl:kubernetes-client
+# docker-registry, skopeo and htpasswd: the image-push tests' registry and read-back.
+APT_NEEDS := readelf:binutils kubectl:kubernetes-client docker-registry:docker-registry \
+	skopeo:skopeo htpasswd:apache2-utils
 
 .PHONY: help deps lint fmt cargo-test emulator build plugin test demo bench clean
 

@@ -4,7 +4,7 @@ Import and client start-up (target: `import dss_gke` <= 50 ms) versus building t
 discovery-based Python client of the GKE API (`googleapiclient.discovery.build("container",
 "v1")`), each in a fresh process; then the cluster lifecycle (bench/lifecycle.py).
 
-GCS transfers: bench/gcs.py.
+GCS transfers: bench/gcs.py. Image push: bench/registry.py.
 """
 
 import statistics
@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from bench import gcs, lifecycle
+from bench import gcs, lifecycle, registry
 
 RUNS = 7
 
@@ -45,6 +45,7 @@ def main() -> None:
     import_time()
     lifecycle.main()
     gcs.main()
+    registry.main()
 
 
 if __name__ == "__main__":

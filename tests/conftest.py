@@ -74,3 +74,15 @@ def fake_gcs():
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def registry(tmp_path):
+    """docker-registry on loopback (htpasswd auth, on-disk storage kept across restarts)."""
+    from tests.support.registry import LocalRegistry
+
+    server = LocalRegistry(tmp_path / "registry").start()
+    try:
+        yield server
+    finally:
+        server.close()

@@ -21,6 +21,8 @@ from dss_gke._native import (
     NodePools,
     OperationFailed,
     OperationTimeout,
+    PushBatchReport,
+    PushReport,
     RegistryError,
     StorageError,
     ValidationError,
@@ -31,6 +33,8 @@ from dss_gke._native import (
     gcs_sync,
     gcs_sync_recipe,
     plan_cluster,
+    push_base_images_action,
+    push_image,
 )
 
 __all__ = [
@@ -50,6 +54,8 @@ __all__ = [
     "NodePools",
     "OperationFailed",
     "OperationTimeout",
+    "PushBatchReport",
+    "PushReport",
     "RegistryError",
     "StorageError",
     "ValidationError",
@@ -60,4 +66,6 @@ __all__ = [
     "gcs_sync",
     "gcs_sync_recipe",
     "plan_cluster",
+    "push_base_images_action",
+    "push_image",
 ]

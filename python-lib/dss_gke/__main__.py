@@ -3,6 +3,7 @@
 import argparse
 import json
 import logging
+import os
 import sys
 
 import dss_gke
@@ -20,6 +21,28 @@ def main(argv: "list[str] | None" = None) -> int:
     plan.add_argument("--config", required=True, help="JSON file: the cluster's config")
     plan.add_argument("--plugin-config", help="JSON file: the plugin's settings")
     plan.add_argument("--cluster-id", default="dss-cluster", help="DSS cluster id (default name)")
+    push = commands.add_parser(
+        "push", help="push an image to a registry (Artifact Registry, or any OCI registry)"
+    )
+    push.add_argument(
+        "source", help="docker-daemon:NAME[:TAG], docker-archive:PATH or oci:DIR[:TAG]"
+    )
+    push.add_argument("destination", help="HOST/REPOSITORY[:TAG]")
+    push.add_argument(
+        "--creds",
+        help="USER:PASSWORD for the registry (default: env REGISTRY_CREDS; for Artifact "
+        "Registry hosts: oauth2accesstoken and a token of the credential chain)",
+    )
+    push.add_argument("--key", default="", help="service-account key (JSON text or file)")
+    push.add_argument("--insecure", action="store_true", help="plain HTTP to a remote registry")
+    push.add_argument(
+        "--create-repository",
+        action="store_true",
+        help="create a missing Artifact Registry repository",
+    )
+    push.add_argument("--parallelism", type=int, default=6, help="blobs uploaded at once")
+    push.add_argument("--docker-socket", default="/var/run/docker.sock")
+    push.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
 
@@ -38,10 +61,35 @@ def main(argv: "list[str] | None" = None) -> int:
                     plugin_config = json.load(f)
             plan = dss_gke.plan_cluster(config, plugin_config, args.cluster_id)
             print(json.dumps(plan, indent=2))
+        elif args.command == "push":
+            _push(args)
     except dss_gke.GkeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     return 0
+
+
+def _push(args: argparse.Namespace) -> None:
+    creds = args.creds or os.environ.get("REGISTRY_CREDS")
+    username = password = None
+    if creds:
+        username, _, password = creds.partition(":")
+    report = dss_gke.push_image(
+        args.source,
+        args.destination,
+        username=username,
+        password=password,
+        key=args.key,
+        insecure=args.insecure,
+        create_repository=args.create_repository,
+        parallelism=args.parallelism,
+        docker_socket=args.docker_socket,
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(f"{report.to_dict()['destination']} {report.digest}")
+        print(report.summary)
 
 
 if __name__ == "__main__":

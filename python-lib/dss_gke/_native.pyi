@@ -22,6 +22,8 @@ __all__ = [
     "NodePools",
     "OperationFailed",
     "OperationTimeout",
+    "PushBatchReport",
+    "PushReport",
     "RegistryError",
     "StorageError",
     "ValidationError",
@@ -36,6 +38,8 @@ __all__ = [
     "gcs_sync",
     "gcs_sync_recipe",
     "plan_cluster",
+    "push_base_images_action",
+    "push_image",
     "start_cluster",
     "stop_cluster",
 ]
@@ -527,6 +531,48 @@ class NetworkTest:
     def to_html(self) -> str:
         """The result as an HTML fragment, as the DSS action shows it."""
 
+@final
+class PushReport:
+    """What a push did: the digest the tag points at, and each layer pushed, already there or
+    mounted."""
+
+    @property
+    def digest(self) -> str:
+        """The manifest digest the destination tag now points at (``sha256:…``)."""
+
+    @property
+    def layers_pushed(self) -> int:
+        """Layers uploaded by this push."""
+
+    @property
+    def layers_skipped(self) -> int:
+        """Layers the repository already had."""
+
+    @property
+    def layers_mounted(self) -> int:
+        """Layers mounted from another repository of the registry."""
+
+    @property
+    def bytes_uploaded(self) -> int:
+        """Bytes uploaded (compressed layers and config)."""
+
+    @property
+    def seconds(self) -> float:
+        """Wall time of the push, in seconds."""
+
+    @property
+    def summary(self) -> str:
+        """One line: layers pushed / already there / mounted, bytes and time."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain data (JSON types only): ``source``, ``destination``, ``digest``,
+        ``repository_created``, ``layers`` (``digest``, ``size``, ``outcome`` = ``pushed`` |
+        ``skipped`` | ``mounted``, ``compressed``), counts, ``bytes_uploaded``, ``bytes_total``,
+        ``seconds``."""
+
+    def to_html(self) -> str:
+        """The report as an HTML fragment."""
+
     def _repr_html_(self) -> str: ...
 
 @final
@@ -640,3 +686,65 @@ def cluster_step(
 ) -> str:
     """Runs the scenario step ``name`` (its folder under python-steps/); returns a one-line summary,
     raises with the reason when the step must fail."""
+
+@final
+class PushBatchReport:
+    """What "Push base images" did for each matching local image."""
+
+    @property
+    def failed(self) -> int:
+        """Number of images that failed to push."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain data: ``repository``, ``repository_created``, ``images`` (each
+        ``image``, ``report`` or ``error``)."""
+
+    def to_html(self) -> str:
+        """The report as an HTML table, as the DSS action shows it."""
+
+    def _repr_html_(self) -> str: ...
+
+def push_image(
+    source: str,
+    destination: str,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    key: str = "",
+    insecure: bool = False,
+    create_repository: bool = False,
+    parallelism: int = 6,
+    compression_level: int = 1,
+    docker_socket: str | PathLike[str] = ...,
+    api_endpoint: str | None = None,
+    registry_endpoint: str | None = None,
+    cache_file: str | PathLike[str] | None = None,
+    progress: Callable[[int, int, int, int], object] | None = None,
+) -> PushReport:
+    """Pushes an image to a registry, without docker.
+
+    ``source`` as skopeo names it: ``docker-daemon:NAME[:TAG]`` (the Docker Engine at
+    ``docker_socket``, default ``/var/run/docker.sock``), ``docker-archive:PATH`` (``docker
+    save`` output) or ``oci:DIR[:TAG]``; ``destination`` is ``HOST/REPOSITORY[:TAG]``.
+    Registries on loopback (and all when ``insecure``) are reached over plain HTTP, others over
+    HTTPS. For Artifact Registry hosts (``REGION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE``) the
+    credentials are ``oauth2accesstoken`` and an access token of ``key`` (a service-account key,
+    JSON text or path; blank: the default chain), and the repository is created when missing if
+    ``create_repository``. ``api_endpoint`` / ``registry_endpoint`` default to
+    ``GKE_NATIVE_API_ENDPOINT`` / ``GKE_NATIVE_REGISTRY_ENDPOINT``. Layers stored uncompressed
+    are gzipped at ``compression_level`` on every core. ``cache_file`` (default
+    ``~/.cache/gke-native/blob-info.json``) remembers compressed digests and blob locations for
+    faster re-pushes and cross-repository mounts. ``progress`` is called with ``(bytes_done,
+    bytes_total, layers_done, layers_total)``. Raises ``RegistryError`` naming the image and
+    what to do; nothing is tagged then.
+    """
+
+def push_base_images_action(
+    config: dict[str, Any],
+    plugin_config: dict[str, Any],
+    data: dict[str, Any] | None,
+    progress: Callable[[int, int, int, int], object] | None = None,
+) -> PushBatchReport:
+    """The "Push base images" cluster action: its DSS config, the plugin settings and the
+    cluster's plugin data in (project and region come from the cluster); each local image
+    matching the patterns pushed to ``REGION-docker.pkg.dev/PROJECT/REPOSITORY``."""

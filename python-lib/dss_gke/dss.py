@@ -66,3 +66,17 @@ def run_cluster_step(step: str) -> str:
         raise _native.ValidationError("Cluster: choose the DSS cluster this step works on")
     _, data = cluster_state(cluster_id)
     return _native.cluster_step(step, config, get_plugin_config() or {}, data)
+
+
+def push_base_images(config: dict, plugin_config: dict, progress_callback=None) -> str:
+    """ "Push base images": the cluster's local DSS base images to Artifact Registry; the HTML
+    report. The cluster (project, region) is read from its plugin data."""
+    _apply_log_level(config)
+    _, data = cluster_state(config["clusterId"])
+
+    def progress(bytes_done: int, bytes_total: int, layers_done: int, layers_total: int) -> None:
+        if progress_callback is not None:
+            progress_callback(bytes_done)
+
+    report = _native.push_base_images_action(config, plugin_config or {}, data, progress)
+    return report.to_html()

@@ -28,7 +28,7 @@ pub fn is_not_found(e: &GkeError) -> bool {
     matches!(e, GkeError::Api(f) if f.status == 404)
 }
 
-fn api_error(e: google_cloud_gax::error::Error, request: String) -> GkeError {
+pub(crate) fn api_error(e: google_cloud_gax::error::Error, request: String) -> GkeError {
     if e.is_authentication() {
         return GkeError::Auth(format!(
             "no access token for {request}: {e}; check the connection's credentials"

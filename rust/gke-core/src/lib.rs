@@ -23,6 +23,7 @@ pub mod netcheck;
 pub mod node_pool;
 pub mod node_pools;
 pub mod operation;
+pub mod push;
 pub mod report;
 pub mod retry;
 pub mod running;

@@ -15,6 +15,9 @@ pub struct PluginSettings {
     /// Base URL serving the GCS JSON API instead of `https://storage.googleapis.com`: a
     /// Private Service Connect endpoint, or an emulator.
     pub storage_endpoint: String,
+    /// Base URL serving the Artifact Registry docker endpoints (`*-docker.pkg.dev`) instead of
+    /// `https://HOST`: a private endpoint, or a local registry in tests.
+    pub registry_endpoint: String,
 }
 
 impl PluginSettings {
@@ -41,6 +44,13 @@ impl PluginSettings {
                 ),
             ));
         }
+        let registry = settings.registry_endpoint.trim();
+        if !registry.is_empty() && !is_url(registry) {
+            problems.push(Problem::new(
+                "plugin settings › Artifact Registry endpoint",
+                format!("'{registry}' is not a URL like https://europe-west1-docker.pkg.dev"),
+            ));
+        }
         if !problems.is_empty() {
             return Err(GkeError::Validation(problems));
         }
@@ -57,6 +67,18 @@ impl PluginSettings {
                 .to_string(),
         )
         .filter(|e| !e.is_empty())
+    }
+
+    /// The docker endpoint for Artifact Registry hosts: the plugin setting, else
+    /// `GKE_NATIVE_REGISTRY_ENDPOINT`, else none (each host's own HTTPS endpoint).
+    pub fn registry_endpoint(&self) -> Option<String> {
+        let configured = self.registry_endpoint.trim();
+        if !configured.is_empty() {
+            return Some(configured.trim_end_matches('/').to_string());
+        }
+        std::env::var("GKE_NATIVE_REGISTRY_ENDPOINT")
+            .ok()
+            .filter(|e| !e.trim().is_empty())
     }
 
     /// The endpoint to use: the plugin setting, else `GKE_NATIVE_API_ENDPOINT`, else Google's.

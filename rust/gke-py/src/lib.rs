@@ -4,6 +4,7 @@ mod clusters;
 mod errors;
 mod gcs;
 mod logging;
+mod push;
 mod running;
 mod runtime;
 
@@ -111,5 +112,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     clusters::register(m)?;
     gcs::register(m)?;
     running::register(m)?;
+    push::register(m)?;
     Ok(())
 }

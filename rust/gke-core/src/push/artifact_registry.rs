@@ -1,0 +1,140 @@
+//! Artifact Registry: which registry hosts are its docker endpoints, and making sure the
+//! repository an image goes to exists (created in DOCKER format when the caller allows it).
+
+use google_cloud_artifactregistry_v1::client::ArtifactRegistry;
+use google_cloud_artifactregistry_v1::model::{repository, Repository};
+use google_cloud_gax::retry_policy::NeverRetry;
+use google_cloud_lro::Poller;
+
+use crate::credentials::GoogleCredentials;
+use crate::error::{GkeError, Result};
+use crate::gke::api_error;
+use crate::http::install_crypto_provider;
+use crate::push::reference::Destination;
+
+/// The registry user name whose password is an OAuth access token.
+pub const TOKEN_USER: &str = "oauth2accesstoken";
+
+/// An Artifact Registry repository, as a `{region}-docker.pkg.dev/{project}/{repository}/…` image names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryRef {
+    pub project: String,
+    pub location: String,
+    pub repository: String,
+}
+
+impl RepositoryRef {
+    /// `None` when the destination is not an Artifact Registry docker endpoint.
+    pub fn of(destination: &Destination) -> Option<Self> {
+        let location = destination.host.strip_suffix("-docker.pkg.dev")?;
+        let mut parts = destination.repository.splitn(3, '/');
+        let (project, repository) = (parts.next()?, parts.next()?);
+        parts.next()?;
+        Some(Self {
+            project: project.to_string(),
+            location: location.to_string(),
+            repository: repository.to_string(),
+        })
+    }
+
+    pub fn name(&self) -> String {
+        format!(
+            "projects/{}/locations/{}/repositories/{}",
+            self.project, self.location, self.repository
+        )
+    }
+}
+
+/// Makes sure the repository exists; returns whether it was created now.
+pub async fn ensure_repository(
+    credentials: &GoogleCredentials,
+    endpoint: Option<String>,
+    repo: &RepositoryRef,
+    create: bool,
+) -> Result<bool> {
+    install_crypto_provider();
+    let mut builder = ArtifactRegistry::builder()
+        .with_credentials(credentials.for_clients())
+        .with_retry_policy(NeverRetry);
+    if let Some(endpoint) = endpoint {
+        builder = builder.with_endpoint(endpoint);
+    }
+    let client = builder
+        .build()
+        .await
+        .map_err(|e| GkeError::Auth(format!("cannot build the Artifact Registry client: {e}")))?;
+    let name = repo.name();
+    match client.get_repository().set_name(&name).send().await {
+        Ok(found) => {
+            if found.format != repository::Format::Docker {
+                return Err(GkeError::Registry(format!(
+                    "Artifact Registry repository {name} is not a Docker repository ({:?}): pick another repository",
+                    found.format
+                )));
+            }
+            return Ok(false);
+        }
+        Err(e) => {
+            let e = api_error(e, format!("GET v1/{name}"));
+            if !matches!(&e, GkeError::Api(f) if f.status == 404) {
+                return Err(e);
+            }
+        }
+    }
+    if !create {
+        return Err(GkeError::Registry(format!(
+            "Artifact Registry repository {name} does not exist: create it (gcloud artifacts repositories create {} --repository-format=docker --location={} --project={}), or allow creating it",
+            repo.repository, repo.location, repo.project
+        )));
+    }
+    tracing::info!("creating Artifact Registry repository {name}");
+    let parent = format!("projects/{}/locations/{}", repo.project, repo.location);
+    let created = client
+        .create_repository()
+        .set_parent(&parent)
+        .set_repository_id(&repo.repository)
+        .set_repository(
+            Repository::new()
+                .set_format(repository::Format::Docker)
+                .set_description("DSS base images, pushed by the gke-native plugin"),
+        )
+        .poller()
+        .until_done()
+        .await;
+    match created {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            let e = api_error(e, format!("POST v1/{parent}/repositories"));
+            // Created meanwhile by another push: what was wanted.
+            if matches!(&e, GkeError::Api(f) if f.status == 409) {
+                Ok(false)
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn artifact_registry_hosts() {
+        let d =
+            Destination::parse("europe-west1-docker.pkg.dev/dss-prod/dss/dku-exec-base:1").unwrap();
+        let r = RepositoryRef::of(&d).unwrap();
+        assert_eq!(
+            r.name(),
+            "projects/dss-prod/locations/europe-west1/repositories/dss"
+        );
+        let d = Destination::parse("europe-west1-docker.pkg.dev/dss-prod/dss").unwrap();
+        assert_eq!(
+            RepositoryRef::of(&d),
+            None,
+            "an image name is needed after the repository"
+        );
+        let d = Destination::parse("registry.example.com/dss-prod/dss/x").unwrap();
+        assert_eq!(RepositoryRef::of(&d), None);
+    }
+}

@@ -1,0 +1,272 @@
+//! The "Push base images" action: DSS's local base images (container-exec and Spark, found by
+//! name pattern in the Docker Engine) pushed to `{region}-docker.pkg.dev/{project}/{repository}`,
+//! the project and region those of the cluster.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::dss_config;
+use crate::error::{GkeError, Problem, Result};
+use crate::node_pools::ClusterRef;
+use crate::push::copy::{push, Progress, PushOptions, PushProgress};
+use crate::push::docker_daemon::{glob_match, list_images};
+use crate::push::report::{BatchEntry, PushBatch};
+use crate::settings::PluginSettings;
+
+pub const DEFAULT_PATTERNS: [&str; 2] = ["dku-exec-base-*", "dku-spark-base-*"];
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ActionConfig {
+    repository: String,
+    region: String,
+    create_if_missing: Option<bool>,
+    image_patterns: Vec<String>,
+    docker_socket: String,
+    service_account_key: String,
+    parallelism: Option<i64>,
+}
+
+/// The action's request, validated.
+#[derive(Debug, Clone)]
+pub struct BaseImagesRequest {
+    pub project: String,
+    pub region: String,
+    pub repository: String,
+    pub patterns: Vec<String>,
+    pub options: PushOptions,
+}
+
+impl BaseImagesRequest {
+    /// From the action's config, the plugin settings and the cluster's plugin data.
+    pub fn from_dss(config: &Value, settings: &PluginSettings, data: &Value) -> Result<Self> {
+        let raw: ActionConfig =
+            dss_config::parse(config, "action").map_err(|p| GkeError::Validation(vec![p]))?;
+        let cluster = ClusterRef::from_data(data)?;
+        let mut problems = Vec::new();
+        let repository = raw.repository.trim().to_string();
+        let valid_repo = !repository.is_empty()
+            && repository.len() <= 63
+            && repository.starts_with(|c: char| c.is_ascii_lowercase())
+            && repository.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && repository
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !valid_repo {
+            problems.push(Problem::new(
+                "Repository",
+                format!("'{repository}' is not an Artifact Registry repository id: 1-63 lowercase letters, digits and hyphens, starting with a letter, e.g. dss-images"),
+            ));
+        }
+        let region = match raw.region.trim() {
+            "" => data["connection"]["region"]
+                .as_str()
+                .filter(|r| !r.is_empty())
+                .map(str::to_string)
+                .unwrap_or_else(|| region_of(&cluster.location)),
+            r => r.to_string(),
+        };
+        let patterns: Vec<String> = raw
+            .image_patterns
+            .iter()
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect();
+        let parallelism = raw.parallelism.unwrap_or(6);
+        if !(1..=64).contains(&parallelism) {
+            problems.push(Problem::new(
+                "Parallel uploads",
+                format!("{parallelism} is out of range: use 1 to 64"),
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(GkeError::Validation(problems));
+        }
+        let socket = match raw.docker_socket.trim() {
+            "" => "/var/run/docker.sock",
+            s => s.trim_start_matches("unix://"),
+        };
+        Ok(Self {
+            project: cluster.project,
+            region,
+            repository,
+            patterns: if patterns.is_empty() {
+                DEFAULT_PATTERNS.iter().map(|p| p.to_string()).collect()
+            } else {
+                patterns
+            },
+            options: PushOptions {
+                // Blank: the key the cluster was started with (its 0600 file), else the host's.
+                google_key: match raw.service_account_key.trim() {
+                    "" => data["key_file"].as_str().unwrap_or_default().to_string(),
+                    key => key.to_string(),
+                },
+                create_repository: raw.create_if_missing.unwrap_or(true),
+                parallelism: parallelism as usize,
+                docker_socket: PathBuf::from(socket),
+                api_endpoint: settings.api_endpoint(),
+                registry_endpoint: settings.registry_endpoint(),
+                ..PushOptions::default()
+            },
+        })
+    }
+
+    pub fn registry_path(&self) -> String {
+        format!(
+            "{}-docker.pkg.dev/{}/{}",
+            self.region, self.project, self.repository
+        )
+    }
+}
+
+/// `europe-west1-b` → `europe-west1`; a region stays itself.
+fn region_of(location: &str) -> String {
+    let parts: Vec<&str> = location.split('-').collect();
+    if parts.len() == 3 && parts[2].len() == 1 {
+        parts[..2].join("-")
+    } else {
+        location.to_string()
+    }
+}
+
+/// Pushes every local image whose name matches a pattern; one failing image does not stop the others.
+pub async fn push_base_images(
+    request: &BaseImagesRequest,
+    progress: Option<Progress>,
+) -> Result<PushBatch> {
+    let socket = &request.options.docker_socket;
+    let mut wanted: Vec<(String, String)> = Vec::new();
+    for image in list_images(socket).await? {
+        for tag in image.tags() {
+            let Some((name, version)) = tag.rsplit_once(':') else {
+                continue;
+            };
+            let short = name.rsplit('/').next().unwrap_or(name);
+            if request.patterns.iter().any(|p| glob_match(p, short))
+                && !wanted.iter().any(|(t, _)| t == tag)
+            {
+                wanted.push((
+                    tag.to_string(),
+                    format!("{}/{short}:{version}", request.registry_path()),
+                ));
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return Err(GkeError::Registry(format!(
+            "no image of the Docker Engine at {} matches {}: build DSS's base images first (DATA_DIR/bin/dssadmin build-base-image --type container-exec, and --type spark), or fix the patterns",
+            socket.display(),
+            request.patterns.join(", ")
+        )));
+    }
+    wanted.sort();
+    let mut images = Vec::new();
+    let mut repository_created = false;
+    // Bytes of the images done, and the total of the current one, as progress counts them
+    // (source bytes): the bar only moves forward across images.
+    let before = Arc::new(AtomicU64::new(0));
+    let current = Arc::new(AtomicU64::new(0));
+    for (tag, destination) in &wanted {
+        let per_image: Option<Progress> = progress.clone().map(|cb| {
+            let (before, current) = (before.clone(), current.clone());
+            Arc::new(move |p: PushProgress| {
+                current.store(p.bytes_total, Ordering::Relaxed);
+                let base = before.load(Ordering::Relaxed);
+                cb(PushProgress {
+                    bytes_done: base + p.bytes_done,
+                    bytes_total: base + p.bytes_total,
+                    layers_done: p.layers_done,
+                    layers_total: p.layers_total,
+                });
+            }) as Progress
+        });
+        match push(
+            &format!("docker-daemon:{tag}"),
+            destination,
+            &request.options,
+            per_image,
+        )
+        .await
+        {
+            Ok(report) => {
+                repository_created |= report.repository_created;
+                images.push(BatchEntry {
+                    image: tag.clone(),
+                    report: Some(report),
+                    error: None,
+                });
+            }
+            Err(GkeError::Interrupted) => return Err(GkeError::Interrupted),
+            Err(e) => {
+                tracing::warn!("pushing {tag} failed: {e}");
+                images.push(BatchEntry {
+                    image: tag.clone(),
+                    report: None,
+                    error: Some(e.to_string()),
+                });
+            }
+        }
+        before.fetch_add(current.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+    }
+    Ok(PushBatch {
+        repository: request.registry_path(),
+        repository_created,
+        images,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn data() -> Value {
+        json!({"project": "dss-prod", "location": "europe-west1-b", "name": "c", "connection": {"region": ""}})
+    }
+
+    #[test]
+    fn region_and_defaults_come_from_the_cluster() {
+        let r = BaseImagesRequest::from_dss(
+            &json!({"repository": "dss-images"}),
+            &PluginSettings::default(),
+            &data(),
+        )
+        .unwrap();
+        assert_eq!(
+            r.registry_path(),
+            "europe-west1-docker.pkg.dev/dss-prod/dss-images"
+        );
+        assert_eq!(r.patterns, vec!["dku-exec-base-*", "dku-spark-base-*"]);
+        assert!(r.options.create_repository);
+        assert_eq!(
+            r.options.docker_socket,
+            PathBuf::from("/var/run/docker.sock")
+        );
+    }
+
+    #[test]
+    fn mistakes_are_listed() {
+        let e = BaseImagesRequest::from_dss(
+            &json!({"repository": "Bad_Repo", "parallelism": 0}),
+            &PluginSettings::default(),
+            &data(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("Repository: 'Bad_Repo'") && e.contains("Parallel uploads"),
+            "{e}"
+        );
+        let e = BaseImagesRequest::from_dss(
+            &json!({"repository": "r"}),
+            &PluginSettings::default(),
+            &json!({}),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("start it first"), "{e}");
+    }
+}
