@@ -132,6 +132,7 @@ mod plans;
 mod request_log;
 mod server;
 mod state;
+mod storage;
 mod timeline;
 
 use std::io::Write;
