@@ -188,6 +188,7 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
+    app.storage.set_address(address.to_string());
     let mut stdout = std::io::stdout();
     writeln!(stdout, "http://{address}")
         .and_then(|()| stdout.flush())

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
@@ -39,6 +39,9 @@ pub struct Storage {
     sessions: Mutex<HashMap<String, Arc<Mutex<Session>>>>,
     last_generation: AtomicI64,
     next_session: AtomicU64,
+    /// `host:port` the emulator listens on, for session URIs when a client's `Host` header
+    /// has no port (Google's Rust client sends the bare host).
+    address: OnceLock<String>,
 }
 
 struct Bucket {
@@ -232,6 +235,10 @@ impl Bucket {
 }
 
 impl Storage {
+    pub fn set_address(&self, address: String) {
+        let _ = self.address.set(address);
+    }
+
     fn bucket(&self, name: &str) -> Option<Arc<Bucket>> {
         self.buckets
             .read()
@@ -846,7 +853,15 @@ fn start_session(
         now_ms(),
         storage.next_session.fetch_add(1, Ordering::Relaxed)
     );
-    let host = header(headers, HOST.as_str()).unwrap_or("127.0.0.1");
+    // The session URI names the host the client called, with the port it left out.
+    let host = match (header(headers, HOST.as_str()), storage.address.get()) {
+        (Some(h), Some(own)) if !h.contains(':') => match own.rsplit_once(':') {
+            Some((_, port)) => format!("{h}:{port}"),
+            None => own.clone(),
+        },
+        (Some(h), _) => h.to_string(),
+        (None, own) => own.cloned().unwrap_or_else(|| "127.0.0.1".into()),
+    };
     let location = format!(
         "http://{host}/upload/storage/v1/b/{}/o?uploadType=resumable&name={}&upload_id={id}",
         encode(bucket),
