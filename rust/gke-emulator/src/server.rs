@@ -197,9 +197,7 @@ async fn observe(AxumState(app): AxumState<Arc<App>>, request: Request, next: Ne
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
             next.run(Request::from_parts(parts, body)).await
         }
-        None => {
-            next.run(Request::from_parts(parts, body)).await
-        }
+        None => next.run(Request::from_parts(parts, body)).await,
     };
     app.log
         .answered(index, Some(response.status().as_u16()), kind);

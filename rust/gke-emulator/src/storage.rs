@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use futures_util::StreamExt;
-use md5::{Digest, Md5};
+use gke_emulator_hash::find;
 use serde_json::{json, Map, Value};
 
 use crate::timeline::{now_ms, rfc3339};
@@ -289,8 +289,7 @@ impl Storage {
 
     /// Stores the object unless the upload's checksums or precondition refuse it.
     fn insert(&self, upload: &Upload, data: Bytes) -> Result<Arc<Object>, Response> {
-        let crc32c = crc32c::crc32c(&data);
-        let md5: [u8; 16] = Md5::digest(&data).into();
+        let (crc32c, md5) = gke_emulator_hash::crc32c_md5(&data);
         if let Some(given) = &upload.crc32c {
             let computed = STANDARD.encode(crc32c.to_be_bytes());
             if *given != computed {
@@ -311,7 +310,10 @@ impl Storage {
             return Err(bad_request("Required: the object name."));
         }
         let bucket = self.bucket_or_create(&upload.bucket);
-        let mut objects = bucket.objects.write().unwrap_or_else(PoisonError::into_inner);
+        let mut objects = bucket
+            .objects
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         check_generation(
             upload.if_generation_match,
             objects.get(&upload.name).map(|o| o.generation),
@@ -635,7 +637,10 @@ fn parse_range(spec: &str, size: u64) -> Option<(u64, u64)> {
             (size.saturating_sub(n), size.checked_sub(1)?)
         }
         (a, "") => (a.parse().ok()?, size.checked_sub(1)?),
-        (a, b) => (a.parse().ok()?, b.parse::<u64>().ok()?.min(size.checked_sub(1)?)),
+        (a, b) => (
+            a.parse().ok()?,
+            b.parse::<u64>().ok()?.min(size.checked_sub(1)?),
+        ),
     };
     (a <= b && a < size).then_some((a, b))
 }
@@ -725,8 +730,8 @@ fn multipart_upload(
         .next()
         .map(|b| b.trim_matches('"'))
         .ok_or_else(|| bad_request("Missing multipart boundary."))?;
-    let parts = parse_multipart(body, boundary)
-        .ok_or_else(|| bad_request("Malformed multipart body."))?;
+    let parts =
+        parse_multipart(body, boundary).ok_or_else(|| bad_request("Malformed multipart body."))?;
     let mut parts = parts.into_iter();
     let (_, metadata) = parts
         .next()
@@ -742,37 +747,25 @@ fn multipart_upload(
     };
     let mut upload = upload_of(bucket, query, &metadata)?;
     if metadata["contentType"].is_null() {
-        if let Some(t) = media_headers
-            .lines()
-            .find_map(|l| l.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case("content-type")))
-        {
+        if let Some(t) = media_headers.lines().find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.trim().eq_ignore_ascii_case("content-type"))
+        }) {
             upload.content_type = t.1.trim().to_string();
         }
     }
     // A trailing part (Rust client) may carry the checksums computed while streaming.
     if let Some((_, trailer)) = parts.next() {
         if let Ok(trailer) = serde_json::from_slice::<Value>(&trailer) {
-            upload.crc32c = upload.crc32c.or(trailer["crc32c"].as_str().map(str::to_string));
-            upload.md5 = upload.md5.or(trailer["md5Hash"].as_str().map(str::to_string));
+            upload.crc32c = upload
+                .crc32c
+                .or(trailer["crc32c"].as_str().map(str::to_string));
+            upload.md5 = upload
+                .md5
+                .or(trailer["md5Hash"].as_str().map(str::to_string));
         }
     }
     Ok((upload, data))
-}
-
-/// Position of `needle` in `hay` (a scan for its first byte, then a comparison).
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let first = *needle.first()?;
-    let mut from = 0;
-    while from + needle.len() <= hay.len() {
-        let at = from + hay[from..=hay.len() - needle.len()]
-            .iter()
-            .position(|&b| b == first)?;
-        if hay[at..at + needle.len()] == *needle {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
 }
 
 /// The parts of a `multipart/related` body: (headers as text, content).
