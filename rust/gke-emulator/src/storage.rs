@@ -141,22 +141,37 @@ fn parse_query(raw: Option<&str>) -> Query {
         .collect()
 }
 
-/// GCS's error body.
-fn error(status: StatusCode, reason: &str, message: impl Into<String>) -> Response {
-    let message = message.into();
-    let body = json!({"error": {
-        "code": status.as_u16(),
-        "message": message,
-        "errors": [{"message": message, "domain": "global", "reason": reason}],
-    }});
-    (status, axum::Json(body)).into_response()
+/// A refusal, answered with GCS's error body.
+struct GcsError {
+    status: StatusCode,
+    reason: &'static str,
+    message: String,
 }
 
-fn not_found(message: impl Into<String>) -> Response {
+impl IntoResponse for GcsError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {
+            "code": self.status.as_u16(),
+            "message": self.message,
+            "errors": [{"message": self.message, "domain": "global", "reason": self.reason}],
+        }});
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+fn error(status: StatusCode, reason: &'static str, message: impl Into<String>) -> GcsError {
+    GcsError {
+        status,
+        reason,
+        message: message.into(),
+    }
+}
+
+fn not_found(message: impl Into<String>) -> GcsError {
     error(StatusCode::NOT_FOUND, "notFound", message)
 }
 
-fn bad_request(message: impl Into<String>) -> Response {
+fn bad_request(message: impl Into<String>) -> GcsError {
     error(StatusCode::BAD_REQUEST, "invalid", message)
 }
 
@@ -288,7 +303,7 @@ impl Storage {
     }
 
     /// Stores the object unless the upload's checksums or precondition refuse it.
-    fn insert(&self, upload: &Upload, data: Bytes) -> Result<Arc<Object>, Response> {
+    fn insert(&self, upload: &Upload, data: Bytes) -> Result<Arc<Object>, GcsError> {
         let (crc32c, md5) = gke_emulator_hash::crc32c_md5(&data);
         if let Some(given) = &upload.crc32c {
             let computed = STANDARD.encode(crc32c.to_be_bytes());
@@ -335,7 +350,7 @@ impl Storage {
 }
 
 /// `ifGenerationMatch`: 0 = only if there is no live object; N = only if the live one is N.
-fn check_generation(wanted: Option<i64>, current: Option<i64>) -> Result<(), Response> {
+fn check_generation(wanted: Option<i64>, current: Option<i64>) -> Result<(), GcsError> {
     match wanted {
         Some(w) if Some(w) != current && !(w == 0 && current.is_none()) => Err(error(
             StatusCode::PRECONDITION_FAILED,
@@ -346,7 +361,7 @@ fn check_generation(wanted: Option<i64>, current: Option<i64>) -> Result<(), Res
     }
 }
 
-fn generation_param(query: &Query, key: &str) -> Result<Option<i64>, Response> {
+fn generation_param(query: &Query, key: &str) -> Result<Option<i64>, GcsError> {
     param(query, key)
         .map(|v| {
             v.parse::<i64>()
@@ -382,7 +397,7 @@ pub async fn serve(storage: &Storage, request: Request) -> Response {
         ("upload", &Method::PUT | &Method::POST, Some("b"), Some(_), Some("o"), None) => {
             match param(&query, "upload_id") {
                 Some(id) => resumable_put(storage, id, &parts.headers, body).await,
-                None => bad_request("Missing upload_id."),
+                None => bad_request("Missing upload_id.").into_response(),
             }
         }
         ("upload", &Method::DELETE, Some("b"), Some(_), Some("o"), None) => {
@@ -396,21 +411,21 @@ pub async fn serve(storage: &Storage, request: Request) -> Response {
                 Some(_) => StatusCode::from_u16(499)
                     .unwrap_or(StatusCode::OK)
                     .into_response(),
-                None => not_found("No such upload session."),
+                None => not_found("No such upload session.").into_response(),
             }
         }
         ("api", &Method::GET, Some("b"), None, None, None) => list_buckets(storage),
         ("api", &Method::POST, Some("b"), None, None, None) => {
             let body = match axum::body::to_bytes(body, 1 << 20).await {
                 Ok(b) => b,
-                Err(e) => return bad_request(format!("Unreadable body: {e}")),
+                Err(e) => return bad_request(format!("Unreadable body: {e}")).into_response(),
             };
             create_bucket(storage, &body)
         }
         ("api", &Method::GET, Some("b"), Some(bucket), None, None) => {
             match storage.bucket(&bucket) {
                 Some(b) => json_response(StatusCode::OK, &b.resource()),
-                None => not_found("The specified bucket does not exist."),
+                None => not_found("The specified bucket does not exist.").into_response(),
             }
         }
         ("api", &Method::DELETE, Some("b"), Some(bucket), None, None) => {
@@ -428,7 +443,8 @@ pub async fn serve(storage: &Storage, request: Request) -> Response {
         }
         _ => not_found(format!(
             "{method} {path} is not emulated by gke-emulator's Cloud Storage."
-        )),
+        ))
+        .into_response(),
     }
 }
 
@@ -448,10 +464,10 @@ fn list_buckets(storage: &Storage) -> Response {
 
 fn create_bucket(storage: &Storage, body: &Bytes) -> Response {
     let Ok(body) = serde_json::from_slice::<Value>(body) else {
-        return bad_request("Invalid JSON payload.");
+        return bad_request("Invalid JSON payload.").into_response();
     };
     let Some(name) = body["name"].as_str().filter(|n| !n.is_empty()) else {
-        return bad_request("Required: the bucket name.");
+        return bad_request("Required: the bucket name.").into_response();
     };
     match storage.create_bucket(
         name,
@@ -463,7 +479,8 @@ fn create_bucket(storage: &Storage, body: &Bytes) -> Response {
             StatusCode::CONFLICT,
             "conflict",
             "Your previous request to create the named bucket succeeded and you already own it.",
-        ),
+        )
+        .into_response(),
     }
 }
 
@@ -473,7 +490,7 @@ fn delete_bucket(storage: &Storage, name: &str) -> Response {
         .write()
         .unwrap_or_else(PoisonError::into_inner);
     match buckets.get(name) {
-        None => not_found("The specified bucket does not exist."),
+        None => not_found("The specified bucket does not exist.").into_response(),
         Some(b)
             if !b
                 .objects
@@ -486,6 +503,7 @@ fn delete_bucket(storage: &Storage, name: &str) -> Response {
                 "conflict",
                 "The bucket you tried to delete is not empty.",
             )
+            .into_response()
         }
         Some(_) => {
             buckets.remove(name);
@@ -496,7 +514,7 @@ fn delete_bucket(storage: &Storage, name: &str) -> Response {
 
 fn list(storage: &Storage, bucket: &str, query: &Query) -> Response {
     let Some(bucket) = storage.bucket(bucket) else {
-        return not_found("The specified bucket does not exist.");
+        return not_found("The specified bucket does not exist.").into_response();
     };
     let prefix = param(query, "prefix").unwrap_or_default();
     let delimiter = param(query, "delimiter").filter(|d| !d.is_empty());
@@ -565,7 +583,7 @@ fn get_object(
     media: bool,
 ) -> Response {
     let Some(bucket) = storage.bucket(bucket) else {
-        return not_found("The specified bucket does not exist.");
+        return not_found("The specified bucket does not exist.").into_response();
     };
     let object = bucket
         .objects
@@ -575,15 +593,15 @@ fn get_object(
         .cloned();
     let generation = match generation_param(query, "generation") {
         Ok(g) => g,
-        Err(e) => return e,
+        Err(e) => return e.into_response(),
     };
     let Some(object) = object.filter(|o| generation.is_none_or(|g| g == o.generation)) else {
-        return not_found(format!("No such object: {}/{name}", bucket.name));
+        return not_found(format!("No such object: {}/{name}", bucket.name)).into_response();
     };
     if let Err(e) = generation_param(query, "ifGenerationMatch")
         .and_then(|w| check_generation(w, Some(object.generation)))
     {
-        return e;
+        return e.into_response();
     }
     if !media {
         return json_response(StatusCode::OK, &object.resource());
@@ -599,6 +617,7 @@ fn get_object(
                 "requestedRangeNotSatisfiable",
                 "The requested range cannot be satisfied.",
             )
+            .into_response()
         }
     };
     let hash = format!(
@@ -647,28 +666,28 @@ fn parse_range(spec: &str, size: u64) -> Option<(u64, u64)> {
 
 fn delete_object(storage: &Storage, bucket: &str, name: &str, query: &Query) -> Response {
     let Some(bucket) = storage.bucket(bucket) else {
-        return not_found("The specified bucket does not exist.");
+        return not_found("The specified bucket does not exist.").into_response();
     };
     let wanted = match generation_param(query, "ifGenerationMatch") {
         Ok(w) => w,
-        Err(e) => return e,
+        Err(e) => return e.into_response(),
     };
     let mut objects = bucket
         .objects
         .write()
         .unwrap_or_else(PoisonError::into_inner);
     let Some(current) = objects.get(name).map(|o| o.generation) else {
-        return not_found(format!("No such object: {}/{name}", bucket.name));
+        return not_found(format!("No such object: {}/{name}", bucket.name)).into_response();
     };
     if let Err(e) = check_generation(wanted, Some(current)) {
-        return e;
+        return e.into_response();
     }
     objects.remove(name);
     StatusCode::NO_CONTENT.into_response()
 }
 
 /// What a write's metadata and query say about the object to be.
-fn upload_of(bucket: &str, query: &Query, metadata: &Value) -> Result<Upload, Response> {
+fn upload_of(bucket: &str, query: &Query, metadata: &Value) -> Result<Upload, GcsError> {
     let text = |key: &str| metadata[key].as_str().map(str::to_string);
     Ok(Upload {
         bucket: bucket.to_string(),
@@ -694,7 +713,7 @@ async fn upload(
     let kind = param(query, "uploadType").unwrap_or("media");
     let body = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(b) => b,
-        Err(e) => return bad_request(format!("Unreadable body: {e}")),
+        Err(e) => return bad_request(format!("Unreadable body: {e}")).into_response(),
     };
     let result = match kind {
         "media" => upload_of(bucket, query, &Value::Null).map(|mut u| {
@@ -709,11 +728,11 @@ async fn upload(
     };
     let (upload, data) = match result {
         Ok(x) => x,
-        Err(e) => return e,
+        Err(e) => return e.into_response(),
     };
     match storage.insert(&upload, data) {
         Ok(object) => json_response(StatusCode::OK, &object.resource()),
-        Err(e) => e,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -722,7 +741,7 @@ fn multipart_upload(
     query: &Query,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<(Upload, Bytes), Response> {
+) -> Result<(Upload, Bytes), GcsError> {
     let content_type = header(headers, CONTENT_TYPE.as_str()).unwrap_or_default();
     let boundary = content_type
         .split(';')
@@ -812,15 +831,15 @@ fn start_session(
     } else {
         match serde_json::from_slice(body) {
             Ok(m) => m,
-            Err(e) => return bad_request(format!("Invalid metadata JSON: {e}")),
+            Err(e) => return bad_request(format!("Invalid metadata JSON: {e}")).into_response(),
         }
     };
     let mut upload = match upload_of(bucket, query, &metadata) {
         Ok(u) => u,
-        Err(e) => return e,
+        Err(e) => return e.into_response(),
     };
     if upload.name.is_empty() {
-        return bad_request("Required: the object name.");
+        return bad_request("Required: the object name.").into_response();
     }
     if let Some(t) = header(headers, "x-upload-content-type") {
         if metadata["contentType"].is_null() {
@@ -837,7 +856,7 @@ fn start_session(
                 .map(|o| o.generation)
         });
         if let Err(e) = check_generation(upload.if_generation_match, current) {
-            return e;
+            return e.into_response();
         }
     }
     let size = header(headers, "x-upload-content-length").and_then(|s| s.parse().ok());
@@ -918,7 +937,7 @@ async fn resumable_put(storage: &Storage, id: &str, headers: &HeaderMap, body: B
         .get(id)
         .cloned();
     let Some(session) = session else {
-        return not_found("No such upload session.");
+        return not_found("No such upload session.").into_response();
     };
     let length = header(headers, "content-length").and_then(|l| l.parse::<usize>().ok());
     // The bytes are read before the session is locked; a body cut short commits the whole
@@ -938,7 +957,7 @@ async fn resumable_put(storage: &Storage, id: &str, headers: &HeaderMap, body: B
     let range = match header(headers, CONTENT_RANGE.as_str()) {
         Some(text) => match parse_content_range(text) {
             Some(r) => r,
-            None => return bad_request(format!("Invalid Content-Range: {text}")),
+            None => return bad_request(format!("Invalid Content-Range: {text}")).into_response(),
         },
         // Without Content-Range the body is the whole object.
         None => ContentRange {
@@ -958,10 +977,12 @@ async fn resumable_put(storage: &Storage, id: &str, headers: &HeaderMap, body: B
         if a > committed {
             return bad_request(format!(
                 "Invalid request: the upload holds {committed} bytes, this chunk starts at {a}."
-            ));
+            ))
+            .into_response();
         }
         if !cut && b + 1 - a != received.len() as u64 {
-            return bad_request("Content-Range does not match the length of the body.");
+            return bad_request("Content-Range does not match the length of the body.")
+                .into_response();
         }
         let mut keep = received.len();
         if cut {
@@ -970,11 +991,15 @@ async fn resumable_put(storage: &Storage, id: &str, headers: &HeaderMap, body: B
             keep = end.saturating_sub(a as usize);
         }
         let skip = (committed - a) as usize;
-        if skip < keep {
+        if skip == 0 && s.data.is_empty() {
+            // The usual first (or only) chunk: kept as received, not copied.
+            received.truncate(keep);
+            s.data = received;
+        } else if skip < keep {
             s.data.extend_from_slice(&received[skip..keep]);
         }
         if cut {
-            return bad_request("The request body was cut short.");
+            return bad_request("The request body was cut short.").into_response();
         }
     }
     let committed = s.data.len();
@@ -986,11 +1011,11 @@ async fn resumable_put(storage: &Storage, id: &str, headers: &HeaderMap, body: B
                     s.done = Some(object.clone());
                     json_response(StatusCode::OK, &object.resource())
                 }
-                Err(e) => e,
+                Err(e) => e.into_response(),
             }
         }
         Some(size) if committed as u64 > size => {
-            bad_request("The upload holds more bytes than its announced size.")
+            bad_request("The upload holds more bytes than its announced size.").into_response()
         }
         _ => incomplete(committed),
     }
