@@ -1,6 +1,7 @@
 //! `gke-emulator`: a loopback stand-in for the Google APIs gke-native calls — GKE (container v1),
-//! Compute, the GCE metadata server, Google's OAuth2 token endpoint, Artifact Registry — and for
-//! each cluster's Kubernetes API, for tests and `make demo`. Never shipped.
+//! Compute, the GCE metadata server, Google's OAuth2 token endpoint, Artifact Registry, Cloud
+//! Storage — and for each cluster's Kubernetes API, for tests, `make demo` and `make bench`.
+//! Never shipped.
 //!
 //! # Command line
 //!
@@ -35,6 +36,30 @@
 //!   for service-account keys whose `token_uri` is `{URL}/token`: answers
 //!   `{"access_token", "expires_in": 3599, "token_type": "Bearer"}` for the JWT's `iss`. The
 //!   signature is not verified (the emulator knows no public keys); `exp` must be in the future.
+//! - Cloud Storage (JSON API), in memory only: never in the state file, lost at exit. Point
+//!   clients at the base URL (`STORAGE_EMULATOR_HOST=127.0.0.1:PORT`, the Python client's
+//!   `client_options={"api_endpoint": URL}`, Rust's `.with_endpoint(URL)`).
+//!   - Buckets: `POST /storage/v1/b?project=P` `{"name", "location", "storageClass"}` (409 if it
+//!     exists), `GET /storage/v1/b` and `GET|DELETE /storage/v1/b/{b}`. Uploads create their
+//!     bucket when it does not exist; reads of a missing bucket are 404.
+//!   - Uploads `POST /upload/storage/v1/b/{b}/o?uploadType=…`: `multipart` (`multipart/related`:
+//!     JSON metadata part, media part, and an optional trailing JSON part with checksums),
+//!     `media&name=N`, and `resumable`: the start answers 200 with `Location` (the `Host` header's
+//!     host and port — this server's port when the header has none, as Google's Rust client
+//!     sends it — and `upload_id`); `PUT` chunks with `Content-Range: bytes A-B/TOTAL` (or `/*`)
+//!     → 308 with `Range: bytes=0-N` until the last byte, then 200 with the object; a status
+//!     query `Content-Range: bytes */TOTAL` (or `*/*`) → 308, or 200 once finished; a chunk cut
+//!     short keeps its whole 256 KiB units; `DELETE` cancels (499). Announced `crc32c` /
+//!     `md5Hash` must match the content (400 as GCS words it); `ifGenerationMatch` (0 = must not
+//!     exist) → 412.
+//!   - Objects `GET /storage/v1/b/{b}/o` (`prefix`, `delimiter`, `maxResults` ≤ 1000, `pageToken`,
+//!     `startOffset`, `endOffset`; `fields` and `projection` ignored), `GET …/o/{name}` (metadata;
+//!     `alt=media` or `/download/storage/v1/…` for the content, with `Range`, `x-goog-hash`,
+//!     `x-goog-generation`), `DELETE …/o/{name}` (`ifGenerationMatch`). Names are URL-encoded in
+//!     paths (`%2F`). Resources carry `size` and `generation` as strings, `crc32c` (base64 of the
+//!     big-endian CRC32C) and `md5Hash` computed on write, generations in microseconds.
+//!   - Requests are in the request log without their bodies (objects can be large); faults apply.
+//!     No IAM (`testIamPermissions` is 404), no ACLs, no object versions, no composition.
 //! - Each cluster's Kubernetes API, see below.
 //!
 //! # Kubernetes API of each cluster
@@ -94,7 +119,8 @@
 //!   `{"kind": "delay", "delayMs": 500}` (answered normally after the delay).
 //!   `GET` lists pending faults, `DELETE` clears them.
 //! - `GET /_emulator/requests` → `{"requests": [{"time", "method", "path", "query", "headers",
-//!   "body", "status", "fault"}, …]}` in arrival order (admin calls excluded); `DELETE` clears.
+//!   "body", "status", "fault"}, …]}` in arrival order (admin calls excluded; Cloud Storage's
+//!   with a null body); `DELETE` clears.
 //! - `GET /_emulator/metadata` → the instance; `PUT` merges fields: `{"projectId", "projectNumber",
 //!   "zone", "instanceName", "instanceId", "machineType", "network", "subnetwork", "ip",
 //!   "serviceAccountEmail", "scopes": [..], "accessToken", "tokenLifetimeSeconds"}`.
@@ -132,6 +158,7 @@ mod plans;
 mod request_log;
 mod server;
 mod state;
+mod storage;
 mod timeline;
 
 use std::io::Write;
@@ -140,7 +167,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// Loopback stand-in for GKE, Compute, the metadata server and Artifact Registry.
+/// Loopback stand-in for GKE, Compute, the metadata server, Artifact Registry and Cloud Storage.
 #[derive(Parser)]
 #[command(name = "gke-emulator", version)]
 struct Args {
@@ -187,6 +214,7 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
+    app.storage.set_address(address.to_string());
     let mut stdout = std::io::stdout();
     writeln!(stdout, "http://{address}")
         .and_then(|()| stdout.flush())

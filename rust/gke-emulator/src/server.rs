@@ -11,7 +11,7 @@ use axum::extract::{Query, Request, State as AxumState};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Form, Json, Router};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
@@ -28,7 +28,7 @@ use crate::kubernetes::Servers;
 use crate::request_log::{LoggedRequest, RequestLog};
 use crate::state::State;
 use crate::timeline::{now_ms, rfc3339};
-use crate::{admin, artifact_registry, compute, metadata, oauth};
+use crate::{admin, artifact_registry, compute, metadata, oauth, storage};
 
 /// Largest request body accepted (GKE requests are a few kilobytes).
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -50,6 +50,8 @@ pub struct App {
     pub pod_start_ms: AtomicU64,
     pub pod_run_ms: AtomicU64,
     kubernetes: Servers,
+    /// Cloud Storage's buckets and objects (in memory only, never in the state file).
+    pub storage: storage::Storage,
 }
 
 impl App {
@@ -70,6 +72,7 @@ impl App {
             pod_start_ms: AtomicU64::new(POD_START_MS),
             pod_run_ms: AtomicU64::new(POD_RUN_MS),
             kubernetes: Servers::default(),
+            storage: storage::Storage::default(),
         })
     }
 
@@ -106,6 +109,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/computeMetadata/v1/{*path}", get(metadata_server))
         .route("/compute/v1/{*path}", get(compute_api).post(compute_api))
         .route("/token", post(token))
+        .route("/storage/v1/{*path}", any(storage_api))
+        .route("/upload/storage/v1/{*path}", any(storage_api))
+        .route("/download/storage/v1/{*path}", any(storage_api))
         .fallback(google_api)
         .layer(middleware::from_fn_with_state(app.clone(), observe))
         .with_state(app)
@@ -145,8 +151,15 @@ async fn observe(AxumState(app): AxumState<Arc<App>>, request: Request, next: Ne
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return ApiError::invalid_argument("Request body too large or unreadable.").into_response();
+    // Cloud Storage's bodies (objects of any size) stream through, unlogged.
+    let (logged, body) = if storage::owns(parts.uri.path()) {
+        (Bytes::new(), body)
+    } else {
+        let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+            return ApiError::invalid_argument("Request body too large or unreadable.")
+                .into_response();
+        };
+        (bytes.clone(), Body::from(bytes))
     };
     let index = app.log.push(LoggedRequest {
         time: rfc3339(now_ms()),
@@ -163,7 +176,7 @@ async fn observe(AxumState(app): AxumState<Arc<App>>, request: Request, next: Ne
                 )
             })
             .collect(),
-        body: logged_body(&bytes),
+        body: logged_body(&logged),
         status: None,
         fault: None,
         cluster: None,
@@ -182,13 +195,9 @@ async fn observe(AxumState(app): AxumState<Arc<App>>, request: Request, next: Ne
         }
         Some(Action::Delay { delay_ms }) => {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
+            next.run(Request::from_parts(parts, body)).await
         }
-        None => {
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
-        }
+        None => next.run(Request::from_parts(parts, body)).await,
     };
     app.log
         .answered(index, Some(response.status().as_u16()), kind);
@@ -294,4 +303,8 @@ fn call_google_api(
             container::route(&mut call, method, project, location, rest, body)
         }
     })
+}
+
+async fn storage_api(AxumState(app): AxumState<Arc<App>>, request: Request) -> Response {
+    storage::serve(&app.storage, request).await
 }

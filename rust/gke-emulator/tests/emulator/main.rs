@@ -14,5 +14,6 @@ mod metadata;
 mod node_pools;
 mod operations;
 mod restart;
+mod storage;
 mod support;
 mod validation;
