@@ -3,6 +3,7 @@
 //! Callers hand in typed configuration (deserialized from DSS's JSON) and get typed results or a
 //! [`GkeError`] whose message a DSS admin can act on.
 
+pub mod actions;
 pub mod cidr;
 pub mod cluster;
 pub mod compute;

@@ -3,18 +3,17 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 use serde_json::Value;
 
+use gke_core::actions;
 use gke_core::credentials::GoogleCredentials;
 use gke_core::kubeconfig::{render, write_private, AuthHelper, KubeconfigSpec};
-use gke_core::lifecycle;
 use gke_core::netcheck::{self, NetworkTest as CoreNetworkTest};
 use gke_core::node_pools::{self, Change as CoreChange, ClusterRef};
-use gke_core::report::{Report, Verdict};
+use gke_core::report::Report;
 use gke_core::running::{
     self, ClusterSummary as CoreSummary, Health as CoreHealth, PoolInfo, Session,
 };
@@ -251,15 +250,9 @@ result_class! {
     }
 }
 
-fn change_html(c: &CoreChange) -> String {
-    Report::new(&format!("{}: node pool {} {}", c.cluster, c.pool, c.action))
-        .verdict(Verdict::Ok, &format!("{} in {:.1} s", c.detail, c.seconds))
-        .finish()
-}
-
 result_class! {
     /// What a node-pool change did.
-    Change wraps CoreChange, html = change_html,
+    Change wraps CoreChange, html = actions::change_html,
     fields {
         /// The cluster's name.
         cluster: String,
@@ -306,9 +299,6 @@ result_class! {
         self.inner.passed()
     }
 }
-
-/// How long a change may take before `OperationTimeout` (it goes on in GKE).
-const TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 fn settings_from(plugin_config: Option<&Bound<'_, PyAny>>) -> PyResult<PluginSettings> {
     let value = match plugin_config {
@@ -506,6 +496,8 @@ impl Cluster {
 }
 
 fn no_progress(_: u32) {}
+
+const TIMEOUT: std::time::Duration = actions::TIMEOUT;
 
 #[pymethods]
 impl Cluster {
@@ -718,135 +710,6 @@ fn dss_cluster(py: Python<'_>, cluster_id: &str) -> PyResult<(Value, Value)> {
     ))
 }
 
-fn param<'a>(params: &'a Value, key: &str) -> &'a str {
-    params[key].as_str().unwrap_or_default()
-}
-
-fn int_param(params: &Value, key: &str, field: &str) -> gke_core::Result<i32> {
-    match &params[key] {
-        Value::Null => Err(GkeError::validation(field, "is required")),
-        v => v
-            .as_f64()
-            .filter(|f| f.fract() == 0.0 && f.abs() < 1e6)
-            .map(|f| f as i32)
-            .ok_or_else(|| GkeError::validation(field, format!("{v} is not a whole number"))),
-    }
-}
-
-/// The "Autoscaling" / "Min nodes" / "Max nodes" params: limits, or None to turn it off.
-fn autoscaling_limits(params: &Value) -> gke_core::Result<Option<(i32, i32)>> {
-    if !params["enable"].as_bool().unwrap_or(true) {
-        return Ok(None);
-    }
-    Ok(Some((
-        int_param(params, "min_nodes", "Min nodes")?,
-        int_param(params, "max_nodes", "Max nodes")?,
-    )))
-}
-
-/// Runs a cluster action (`action` is its folder name) on the DSS cluster whose plugin data is
-/// `data`; returns the HTML DSS shows. `progress` gets percentages.
-async fn action(
-    name: &str,
-    params: &Value,
-    settings: &PluginSettings,
-    data: &Value,
-    raw: &Value,
-    progress: &(dyn Fn(u32) + Send + Sync),
-) -> gke_core::Result<String> {
-    if name == "plan-cluster" {
-        let config = lifecycle::config_for_plan(raw, &params["connection"], &params["node_pools"])?;
-        let id = param(params, "clusterId");
-        let plan = lifecycle::plan(
-            &config,
-            settings,
-            if id.is_empty() { "dss-cluster" } else { id },
-        )
-        .await?;
-        progress(100);
-        return Ok(lifecycle::plan_html(&plan));
-    }
-    let (session, cluster) = Session::for_cluster(data, settings).await?;
-    progress(5);
-    let pool = param(params, "pool");
-    let html = match name {
-        "inspect-node-pools" => {
-            let (pools, error) = running::node_pools(&session, &cluster).await?;
-            running::pools_html(&cluster.name, cluster.autopilot, &pools, error.as_deref())
-        }
-        "cluster-health" => running::health(&session, &cluster).await?.to_html(),
-        "test-network" => {
-            let port = match &params["port"] {
-                Value::Null => None,
-                v => Some(
-                    v.as_u64()
-                        .and_then(|p| u16::try_from(p).ok())
-                        .ok_or_else(|| {
-                            GkeError::validation("DSS port", format!("{v} is not a port number"))
-                        })?,
-                ),
-            };
-            let target = netcheck::backend_target(param(params, "host"), port)?;
-            let image = match param(params, "image").trim() {
-                "" => "busybox:1.36",
-                i => i,
-            };
-            let timeout = params["timeout_seconds"].as_u64().unwrap_or(120).max(1);
-            netcheck::test_network(
-                &session,
-                &cluster,
-                target,
-                image,
-                "default",
-                Duration::from_secs(timeout),
-            )
-            .await?
-            .to_html()
-        }
-        "add-node-pool" | "resize-node-pool" | "set-autoscaling" => {
-            let change = match name {
-                "add-node-pool" => {
-                    let ctx = ClusterRef::pool_context(data);
-                    node_pools::add(
-                        &session,
-                        &cluster,
-                        &params["node_pool"],
-                        &ctx,
-                        TIMEOUT,
-                        progress,
-                    )
-                    .await?
-                }
-                "resize-node-pool" => {
-                    let count = int_param(params, "node_count", "Number of nodes")?;
-                    let delete = params["delete_pool"].as_bool().unwrap_or(false);
-                    node_pools::resize(&session, &cluster, pool, count, delete, TIMEOUT, progress)
-                        .await?
-                }
-                _ => {
-                    let limits = autoscaling_limits(params)?;
-                    node_pools::set_autoscaling(&session, &cluster, pool, limits, TIMEOUT, progress)
-                        .await?
-                }
-            };
-            let (pools, error) = running::node_pools(&session, &cluster).await?;
-            format!(
-                "{}{}",
-                change_html(&change),
-                running::pools_html(&cluster.name, cluster.autopilot, &pools, error.as_deref())
-            )
-        }
-        other => {
-            return Err(GkeError::validation(
-                "action",
-                format!("'{other}' is not a gke-native cluster action"),
-            ))
-        }
-    };
-    progress(100);
-    Ok(html)
-}
-
 /// Runs the cluster action `name` (its folder under cluster-actions/) with the action's
 /// `params`, on the DSS cluster with plugin `data` and saved config `raw`; returns HTML.
 /// ``progress`` (optional) is called with a percentage.
@@ -876,7 +739,7 @@ pub fn cluster_action(
         }
     };
     runtime::block_on(py, async move {
-        action(&name, &params, &settings, &data, &raw, &report).await
+        actions::run_action(&name, &params, &settings, &data, &raw, &report).await
     })
 }
 
@@ -895,48 +758,7 @@ pub fn cluster_step(
     let data = crate::clusters::to_json(data, "data")?;
     let settings = settings_from(Some(plugin_config))?;
     runtime::block_on(py, async move {
-        let (session, cluster) = Session::for_cluster(&data, &settings).await?;
-        let pool = param(&params, "pool");
-        let summary = match name.as_str() {
-            "resize-node-pool" => {
-                let count = int_param(&params, "node_count", "Number of nodes")?;
-                node_pools::resize(
-                    &session,
-                    &cluster,
-                    pool,
-                    count,
-                    false,
-                    TIMEOUT,
-                    &no_progress,
-                )
-                .await?
-                .detail
-            }
-            "set-autoscaling" => {
-                let limits = autoscaling_limits(&params)?;
-                node_pools::set_autoscaling(&session, &cluster, pool, limits, TIMEOUT, &no_progress)
-                    .await?
-                    .detail
-            }
-            "wait-cluster-ready" => {
-                let minutes = params["timeout_minutes"].as_f64().unwrap_or(20.0).max(0.0);
-                let health = running::wait_ready(
-                    &session,
-                    &cluster,
-                    Duration::from_secs_f64(minutes * 60.0),
-                )
-                .await?;
-                format!("{} is ready: {}", health.cluster, health.summary)
-            }
-            other => {
-                return Err(GkeError::validation(
-                    "step",
-                    format!("'{other}' is not a gke-native scenario step"),
-                ))
-            }
-        };
-        tracing::info!("{summary}");
-        Ok(summary)
+        actions::run_step(&name, &params, &settings, &data).await
     })
 }
 
