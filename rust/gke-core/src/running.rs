@@ -17,6 +17,7 @@ use crate::connection::default_metadata;
 use crate::credentials::GoogleCredentials;
 use crate::error::{GkeError, Result};
 use crate::gke::Gke;
+use crate::kubeconfig::{render, write_private, AuthHelper, KubeconfigSpec};
 use crate::kubernetes;
 use crate::node_pool::PoolContext;
 use crate::node_pools::{current, pool_size, ClusterRef};
@@ -638,6 +639,61 @@ pub async fn pool_context(session: &Session, cluster: &ClusterRef) -> Result<Poo
         dss_service_account: identity,
         cluster_labels: found.resource_labels.into_iter().collect(),
     })
+}
+
+/// A kubeconfig for `cluster` whose credential helper is `python -m dss_gke` (`helper` is the
+/// interpreter and the folder that makes `dss_gke` importable); `key` as the session was given
+/// it (blank, a key file's path, or JSON — then written 0600 next to the kubeconfig). With
+/// `path`, written there (0600) and the path returned; else the text.
+pub fn kubeconfig(
+    cluster: &ClusterRef,
+    found: &model::Cluster,
+    key: &str,
+    helper: (String, String),
+    path: Option<&std::path::Path>,
+) -> Result<String> {
+    let dir = match path {
+        Some(p) => p.parent().map(std::path::PathBuf::from).unwrap_or_default(),
+        None => std::env::temp_dir(),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        GkeError::validation("path", format!("cannot create {}: {e}", dir.display()))
+    })?;
+    let key = key.trim();
+    let key_file = if key.starts_with('{') {
+        let file = dir.join(format!("gke-native-key-{}.json", cluster.name));
+        write_private(&file, key.as_bytes())?;
+        Some(file.display().to_string())
+    } else if key.is_empty() {
+        None
+    } else {
+        Some(key.to_string())
+    };
+    let (python, python_path) = helper;
+    let helper = AuthHelper::DssGke {
+        python,
+        python_path,
+        key_file,
+        cache_file: dir
+            .join(format!(".gke-native-token-{}.json", cluster.name))
+            .display()
+            .to_string(),
+    };
+    let endpoint = cluster.endpoint.clone().unwrap_or(found.endpoint.clone());
+    let doc = render(&KubeconfigSpec {
+        context: &kube_context(&cluster.project, &cluster.location, &cluster.name),
+        server: &format!("https://{endpoint}"),
+        ca_base64: &cluster_ca(found),
+        helper: &helper,
+    });
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    match path {
+        Some(p) => {
+            write_private(p, text.as_bytes())?;
+            Ok(p.display().to_string())
+        }
+        None => Ok(text),
+    }
 }
 
 /// Deletes the cluster and waits; already gone is success.

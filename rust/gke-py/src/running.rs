@@ -10,7 +10,6 @@ use serde_json::Value;
 
 use gke_core::actions;
 use gke_core::credentials::GoogleCredentials;
-use gke_core::kubeconfig::{render, write_private, AuthHelper, KubeconfigSpec};
 use gke_core::netcheck::{self, NetworkTest as CoreNetworkTest};
 use gke_core::node_pools::{self, Change as CoreChange, ClusterRef};
 use gke_core::report::Report;
@@ -626,60 +625,14 @@ impl Cluster {
         let sys = py.import("sys")?;
         let python: String = sys.getattr("executable")?.extract()?;
         let lib: String = py.import("dss_gke.dss")?.getattr("PYTHON_LIB")?.extract()?;
-        let dir = match &path {
-            Some(p) => p.parent().map(PathBuf::from).unwrap_or_default(),
-            None => std::env::temp_dir(),
-        };
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            errors::to_py(GkeError::validation(
-                "path",
-                format!("cannot create {}: {e}", dir.display()),
-            ))
-        })?;
-        let key = self.key.trim();
-        let key_file = if key.starts_with('{') {
-            let file = dir.join(format!("gke-native-key-{}.json", self.target.name));
-            write_private(&file, key.as_bytes()).map_err(errors::to_py)?;
-            Some(file.display().to_string())
-        } else if key.is_empty() {
-            None
-        } else {
-            Some(key.to_string())
-        };
-        let helper = AuthHelper::DssGke {
-            python,
-            python_path: lib,
-            key_file,
-            cache_file: dir
-                .join(format!(".gke-native-token-{}.json", self.target.name))
-                .display()
-                .to_string(),
-        };
-        let endpoint = self
-            .target
-            .endpoint
-            .clone()
-            .unwrap_or(found.endpoint.clone());
-        let ca = running::cluster_ca(&found);
-        let context = running::kube_context(
-            &self.target.project,
-            &self.target.location,
-            &self.target.name,
-        );
-        let doc = render(&KubeconfigSpec {
-            context: &context,
-            server: &format!("https://{endpoint}"),
-            ca_base64: &ca,
-            helper: &helper,
-        });
-        let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-        match path {
-            Some(p) => {
-                write_private(&p, text.as_bytes()).map_err(errors::to_py)?;
-                Ok(p.display().to_string())
-            }
-            None => Ok(text),
-        }
+        running::kubeconfig(
+            &self.target,
+            &found,
+            &self.key,
+            (python, lib),
+            path.as_deref(),
+        )
+        .map_err(errors::to_py)
     }
 
     /// Deletes the cluster and waits (already gone is success).
