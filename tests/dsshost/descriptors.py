@@ -4,16 +4,28 @@ import json
 import pathlib
 import re
 
+# DSS's parameter types (its plugin reference: basic, complex, DSS objects, others).
 PARAM_TYPES = {
-    "STRING", "STRINGS", "INT", "DOUBLE", "BOOLEAN", "PASSWORD", "TEXTAREA", "SELECT",
-    "MULTISELECT", "MAP", "KEY_VALUE_LIST", "OBJECT_LIST", "SEPARATOR", "PRESET", "PRESETS",
-    "CLUSTER", "MANAGED_FOLDER",
+    "BOOLEAN", "DATE", "DOUBLE", "DOUBLES", "INT", "PASSWORD", "STRING", "STRINGS", "TEXTAREA",
+    "ARRAY", "KEY_VALUE_LIST", "MAP", "MULTISELECT", "OBJECT_LIST", "SELECT",
+    "API_SERVICE", "API_SERVICE_VERSION", "BUNDLE", "CLUSTER", "CODE_ENV", "COLUMN", "COLUMNS",
+    "CONNECTION", "CONNECTIONS", "DATASET", "DATASET_COLUMN", "DATASET_COLUMNS", "DATASETS",
+    "MANAGED_FOLDER", "MODEL_EVALUATION_STORE", "PROJECT", "SAVED_MODEL", "SCENARIO",
+    "VISUAL_ANALYSIS", "WEBAPP", "CREDENTIAL_REQUEST", "PRESET", "PRESETS", "SEPARATOR",
 }  # fmt: skip
+# Types whose value is the name or id of something (a string).
+NAME_TYPES = {
+    "STRING", "PASSWORD", "TEXTAREA", "DATE", "API_SERVICE", "API_SERVICE_VERSION", "BUNDLE",
+    "CLUSTER", "CODE_ENV", "COLUMN", "CONNECTION", "DATASET", "DATASET_COLUMN",
+    "MANAGED_FOLDER", "MODEL_EVALUATION_STORE", "PROJECT", "SAVED_MODEL", "SCENARIO",
+    "VISUAL_ANALYSIS", "WEBAPP",
+}  # fmt: skip
+NAME_LIST_TYPES = {"STRINGS", "COLUMNS", "CONNECTIONS", "DATASETS", "DATASET_COLUMNS"}
 MACRO_ROLES = {
     "CLUSTER", "DATASET", "DATASETS", "MANAGED_FOLDER", "SAVED_MODEL", "PROJECT_MACROS",
     "API_SERVICE", "API_SERVICE_VERSION", "BUNDLE", "VISUAL_ANALYSIS", "PROJECT_CREATOR",
 }  # fmt: skip
-RESULT_TYPES = {"HTML", "RESULT_TABLE", "FILE", "FOLDER_FILE", "URL", "NONE"}
+RESULT_TYPES = {"HTML", "RESULT_TABLE", "JSON_OBJECT", "FILE", "FOLDER_FILE", "URL", "NONE"}
 ARCHITECTURES = {"KUBERNETES", "HADOOP"}
 COMPONENTS = {
     # folder: (descriptor, code file)
@@ -24,9 +36,52 @@ COMPONENTS = {
 }
 
 
+def load_descriptor(text: str):
+    """A descriptor's JSON as DSS reads it: `//` and `/* */` comments allowed (Dataiku's own
+    plugins have them), anything else strict JSON."""
+    out = []
+    i, n = 0, len(text)
+    in_string = False
+    while i < n:
+        c = text[i]
+        if in_string:
+            out.append(c)
+            if c == "\\" and i + 1 < n:
+                out.append(text[i + 1])
+                i += 1
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+            out.append(c)
+        elif text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            if end < 0:
+                raise ValueError("unterminated /* comment")
+            out.append(" ")
+            i = end + 2
+            continue
+        else:
+            out.append(c)
+        i += 1
+    return json.loads("".join(out))
+
+
 def _default_ok(ptype: str, value, param: dict) -> bool:
-    if ptype in ("STRING", "PASSWORD", "TEXTAREA", "CLUSTER", "MANAGED_FOLDER"):
+    if ptype in NAME_TYPES:
         return isinstance(value, str)
+    if ptype in NAME_LIST_TYPES:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if ptype == "DOUBLES":
+        return isinstance(value, list) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+        )
+    if ptype == "ARRAY":
+        return isinstance(value, list)
     if ptype == "SELECT":
         return isinstance(value, str) and value in _choices(param)
     if ptype == "MULTISELECT":
@@ -37,8 +92,6 @@ def _default_ok(ptype: str, value, param: dict) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if ptype == "BOOLEAN":
         return isinstance(value, bool)
-    if ptype == "STRINGS":
-        return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if ptype == "MAP":
         return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
     if ptype == "KEY_VALUE_LIST":
@@ -47,7 +100,7 @@ def _default_ok(ptype: str, value, param: dict) -> bool:
         )
     if ptype == "OBJECT_LIST":
         return isinstance(value, list) and all(isinstance(v, dict) for v in value)
-    return False  # SEPARATOR, PRESET, PRESETS take no default
+    return False  # SEPARATOR, PRESET, PRESETS, CREDENTIAL_REQUEST take no default
 
 
 def _choices(param: dict) -> list:
@@ -68,12 +121,14 @@ def check_params(params, where: str, parameter_sets: set) -> list:
             continue
         name = param.get("name")
         ptype = param.get("type")
-        at = f"{where} › {name}"
-        if not name or not isinstance(name, str):
-            problems.append(f"{where}: a param has no name")
-            continue
+        at = f"{where} › {name or ptype}"
         if ptype not in PARAM_TYPES:
             problems.append(f"{at}: unknown type {ptype!r}")
+            continue
+        if ptype == "SEPARATOR" and name is None:
+            pass  # DSS shows a separator with no name; Dataiku's plugins have such
+        elif not name or not isinstance(name, str):
+            problems.append(f"{where}: a param has no name")
             continue
         if ptype != "SEPARATOR" and not param.get("label"):
             problems.append(f"{at}: no label")
@@ -104,7 +159,7 @@ def check_params(params, where: str, parameter_sets: set) -> list:
 
 def _load(path: pathlib.Path, problems: list):
     try:
-        return json.loads(path.read_text())
+        return load_descriptor(path.read_text())
     except (OSError, ValueError) as e:
         problems.append(f"{path.name}: unreadable JSON ({e})")
         return None
@@ -161,15 +216,13 @@ def _check_macro(desc: dict, where: str) -> list:
     problems = []
     if desc.get("resultType") not in RESULT_TYPES:
         problems.append(f"{where}: resultType {desc.get('resultType')!r} is not one of DSS's")
-    names = {p.get("name") for p in desc.get("params", []) if isinstance(p, dict)}
     for role in desc.get("macroRoles", []):
         if role.get("type") not in MACRO_ROLES:
             problems.append(f"{where}: macroRoles type {role.get('type')!r} is unknown")
-        key = role.get("targetParamsKey")
-        if role.get("type") == "CLUSTER" and not key:
+        # A param of the same name beside targetParamsKey is what every Dataiku cluster macro
+        # has (the Actions tab fills it; elsewhere the user picks the cluster there).
+        if role.get("type") == "CLUSTER" and not role.get("targetParamsKey"):
             problems.append(f"{where}: a CLUSTER macroRole needs targetParamsKey")
-        if key in names:
-            problems.append(f"{where}: targetParamsKey {key!r} clashes with a param")
     return problems
 
 

@@ -3,7 +3,6 @@
 Usage: python runner.py CONTEXT_JSON
 """
 
-import importlib.util
 import inspect
 import json
 import logging
@@ -12,18 +11,53 @@ import sys
 import traceback
 
 
-def load_class(path: str, base: type) -> type:
-    spec = importlib.util.spec_from_file_location("plugin_component", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    found = [
-        c
-        for _, c in inspect.getmembers(module, inspect.isclass)
-        if issubclass(c, base) and c is not base and c.__module__ == module.__name__
-    ]
-    if len(found) != 1:
-        raise TypeError(f"{path}: expected one subclass of {base.__name__}, found {found}")
+def get_clazz_in_code(path: str, parent: type) -> type:
+    """The class DSS instantiates from a component's code: the one subclass of `parent` in the
+    file's namespace once it ran, imported ones included (DSS execs the file's code and looks
+    at what it defined and imported); none, or several, is an error, as in DSS."""
+    with open(path) as f:
+        code = compile(f.read(), path, "exec")
+    namespace = {"__name__": "dku_plugin_component", "__file__": path}
+    exec(code, namespace)
+    found = []
+    for value in namespace.values():
+        if (
+            inspect.isclass(value)
+            and issubclass(value, parent)
+            and value is not parent
+            and value not in found
+        ):
+            found.append(value)
+    if not found:
+        raise Exception(f"No class extending {parent.__name__} found in {path}")
+    if len(found) > 1:
+        names = ", ".join(sorted(c.__name__ for c in found))
+        raise Exception(
+            f"Ambiguous: several classes extending {parent.__name__} in {path} ({names})"
+        )
     return found[0]
+
+
+def _construct_macro(cls: type, project_key, config, plugin_config):
+    """DSS picks the macro's constructor by its number of arguments."""
+    params = [
+        p
+        for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    args = [project_key, config, plugin_config][: min(len(params), 3)]
+    return cls(*args)
+
+
+def _as_sent(value):
+    """A macro's result as DSS sends it on: `to_json()` when it has one, JSON for data, text
+    as is."""
+    if value is None or isinstance(value, str):
+        return value
+    if hasattr(value, "to_json"):
+        value = value.to_json()
+        return value if isinstance(value, str) else json.dumps(value)
+    return json.dumps(value)
 
 
 def run(request: dict) -> dict:
@@ -31,7 +65,7 @@ def run(request: dict) -> dict:
     if request["kind"] == "cluster":
         from dataiku.cluster import Cluster
 
-        cls = load_class(f"{component}/cluster.py", Cluster)
+        cls = get_clazz_in_code(f"{component}/cluster.py", Cluster)
         cluster = cls(
             request["cluster_id"],
             request["cluster_name"],
@@ -46,11 +80,13 @@ def run(request: dict) -> dict:
     if request["kind"] == "macro":
         from dataiku.runnables import Runnable
 
-        cls = load_class(f"{component}/runnable.py", Runnable)
-        macro = cls(request["project_key"], request["config"], request["plugin_config"])
+        cls = get_clazz_in_code(f"{component}/runnable.py", Runnable)
+        macro = _construct_macro(
+            cls, request["project_key"], request["config"], request["plugin_config"]
+        )
         target = macro.get_progress_target()
         progress = []
-        value = macro.run(progress.append)
+        value = _as_sent(macro.run(progress.append))
         return {"value": value, "progress_target": target, "progress": progress}
     if request["kind"] == "script":
         runpy.run_path(f"{component}/{request['script']}", run_name="__main__")

@@ -1,20 +1,30 @@
-//! The cluster actions and scenario steps of the plugin: their parameters read and checked,
-//! the work done on the running cluster, the HTML (actions) or one-line summary (steps).
+//! The cluster actions and scenario steps of the plugin: their parameters read (typed, as the
+//! descriptors declare them) and checked, the work done on the DSS cluster they name, the HTML
+//! (actions) or one-line summary (steps).
 
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::dss_cluster::{ClusterType, DssCluster};
+use crate::dss_config::parse;
 use crate::error::{GkeError, Result};
 use crate::lifecycle;
 use crate::netcheck;
-use crate::node_pools::{self, Change, ClusterRef};
+use crate::node_pools::{self, Change};
 use crate::report::{Report, Verdict};
 use crate::running::{self, Session};
-use crate::settings::PluginSettings;
 
 /// How long a change may take before `OperationTimeout` (it goes on in GKE).
 pub const TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// The test pod's image when the action leaves it blank.
+pub const NETWORK_TEST_IMAGE: &str = "busybox:1.36";
+
+/// The longest wait a step or action accepts: a day.
+const MAX_WAIT_MINUTES: f64 = 24.0 * 60.0;
 
 fn no_progress(_: u32) {}
 
@@ -25,87 +35,177 @@ pub fn change_html(c: &Change) -> String {
         .finish()
 }
 
-fn param<'a>(params: &'a Value, key: &str) -> &'a str {
-    params[key].as_str().unwrap_or_default()
+fn params<T: DeserializeOwned>(value: &Value) -> Result<T> {
+    parse(value, "action").map_err(|p| GkeError::Validation(vec![p]))
 }
 
-fn int_param(params: &Value, key: &str, field: &str) -> Result<i32> {
-    match &params[key] {
-        Value::Null => Err(GkeError::validation(field, "is required")),
-        v => v
-            .as_f64()
-            .filter(|f| f.fract() == 0.0 && f.abs() < 1e6)
-            .map(|f| f as i32)
-            .ok_or_else(|| GkeError::validation(field, format!("{v} is not a whole number"))),
+fn required(value: Option<i64>, field: &str) -> Result<i64> {
+    value.ok_or_else(|| GkeError::validation(field, "is required"))
+}
+
+fn in_range(value: i64, range: std::ops::RangeInclusive<i64>, field: &str) -> Result<i32> {
+    if range.contains(&value) {
+        Ok(value as i32)
+    } else {
+        Err(GkeError::validation(
+            field,
+            format!(
+                "{value} is not between {} and {}",
+                range.start(),
+                range.end()
+            ),
+        ))
     }
 }
 
-/// The "Autoscaling" / "Min nodes" / "Max nodes" params: limits, or None to turn it off.
-fn autoscaling_limits(params: &Value) -> Result<Option<(i32, i32)>> {
-    if !params["enable"].as_bool().unwrap_or(true) {
-        return Ok(None);
-    }
-    Ok(Some((
-        int_param(params, "min_nodes", "Min nodes")?,
-        int_param(params, "max_nodes", "Max nodes")?,
-    )))
+/// "Resize node pool" (action and step).
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ResizeParams {
+    pub pool: String,
+    pub node_count: Option<i64>,
+    pub delete_pool: bool,
 }
 
-/// Runs a cluster action (`action` is its folder name) on the DSS cluster whose plugin data is
-/// `data`; returns the HTML DSS shows. `progress` gets percentages.
+/// "Set autoscaling" (action and step).
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AutoscalingParams {
+    pub pool: String,
+    pub enable: bool,
+    pub min_nodes: Option<i64>,
+    pub max_nodes: Option<i64>,
+}
+
+impl Default for AutoscalingParams {
+    fn default() -> Self {
+        Self {
+            pool: String::new(),
+            enable: true,
+            min_nodes: None,
+            max_nodes: None,
+        }
+    }
+}
+
+impl AutoscalingParams {
+    /// The limits (checked by `node_pools::set_autoscaling`), or None to turn it off.
+    pub fn limits(&self) -> Result<Option<(i64, i64)>> {
+        if !self.enable {
+            return Ok(None);
+        }
+        Ok(Some((
+            required(self.min_nodes, "Min nodes")?,
+            required(self.max_nodes, "Max nodes")?,
+        )))
+    }
+}
+
+/// "Test network connectivity".
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct NetworkParams {
+    pub host: String,
+    pub port: Option<i64>,
+    pub image: String,
+    pub timeout_seconds: i64,
+}
+
+impl Default for NetworkParams {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: None,
+            image: NETWORK_TEST_IMAGE.into(),
+            timeout_seconds: 120,
+        }
+    }
+}
+
+/// "Add node pool".
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AddPoolParams {
+    pub node_pool: Value,
+}
+
+/// "Wait for GKE cluster ready" (step).
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct WaitParams {
+    pub timeout_minutes: f64,
+}
+
+impl Default for WaitParams {
+    fn default() -> Self {
+        Self {
+            timeout_minutes: 20.0,
+        }
+    }
+}
+
+impl WaitParams {
+    pub fn timeout(&self) -> Result<Duration> {
+        let minutes = self.timeout_minutes;
+        if !(minutes.is_finite() && minutes > 0.0 && minutes <= MAX_WAIT_MINUTES) {
+            return Err(GkeError::validation(
+                "Timeout",
+                format!("{minutes} minutes is not between 0 and {MAX_WAIT_MINUTES} (a day)"),
+            ));
+        }
+        Ok(Duration::from_secs_f64(minutes * 60.0))
+    }
+}
+
+/// Runs a cluster action (`name` is its folder under cluster-actions/) on `cluster`; returns
+/// the HTML DSS shows. `progress` gets percentages.
 pub async fn run_action(
     name: &str,
-    params: &Value,
-    settings: &PluginSettings,
-    data: &Value,
-    raw: &Value,
+    raw_params: &Value,
+    cluster: &DssCluster,
     progress: &(dyn Fn(u32) + Send + Sync),
 ) -> Result<String> {
     if name == "plan-cluster" {
-        let config = lifecycle::config_for_plan(raw, &params["connection"], &params["node_pools"])?;
-        let id = param(params, "clusterId");
-        let plan = lifecycle::plan(
-            &config,
-            settings,
-            if id.is_empty() { "dss-cluster" } else { id },
-        )
-        .await?;
+        if cluster.kind != ClusterType::Create {
+            return Err(GkeError::validation(
+                "Cluster",
+                format!(
+                    "{} is an attached cluster: gke-native did not create it, so there is no creation to plan",
+                    cluster.id
+                ),
+            ));
+        }
+        let plan = lifecycle::plan(&cluster.config, &cluster.settings, &cluster.id).await?;
         progress(100);
         return Ok(lifecycle::plan_html(&plan));
     }
-    let (session, cluster) = Session::for_cluster(data, settings).await?;
+    let (session, target) = Session::for_cluster(cluster).await?;
     progress(5);
-    let pool = param(params, "pool");
     let html = match name {
         "inspect-node-pools" => {
-            let (pools, error) = running::node_pools(&session, &cluster).await?;
-            running::pools_html(&cluster.name, cluster.autopilot, &pools, error.as_deref())
+            let (pools, error) = running::node_pools(&session, &target).await?;
+            running::pools_html(&target.name, target.autopilot, &pools, error.as_deref())
         }
-        "cluster-health" => running::health(&session, &cluster).await?.to_html(),
+        "cluster-health" => running::health(&session, &target).await?.to_html(),
         "test-network" => {
-            let port = match &params["port"] {
-                Value::Null => None,
-                v => Some(
-                    v.as_u64()
-                        .and_then(|p| u16::try_from(p).ok())
-                        .ok_or_else(|| {
-                            GkeError::validation("DSS port", format!("{v} is not a port number"))
-                        })?,
-                ),
+            let p: NetworkParams = params(raw_params)?;
+            let port = match p.port {
+                None => None,
+                Some(port) => Some(in_range(port, 1..=65535, "DSS port")? as u16),
             };
-            let target = netcheck::backend_target(param(params, "host"), port)?;
-            let image = match param(params, "image").trim() {
-                "" => "busybox:1.36",
+            let target_host = netcheck::backend_target(&p.host, port)?;
+            let image = match p.image.trim() {
+                "" => NETWORK_TEST_IMAGE,
                 i => i,
             };
-            let timeout = params["timeout_seconds"].as_u64().unwrap_or(120).max(1);
+            let timeout = in_range(p.timeout_seconds, 1..=3600, "Timeout")?;
             netcheck::test_network(
                 &session,
-                &cluster,
-                target,
+                &target,
+                target_host,
                 image,
                 "default",
-                Duration::from_secs(timeout),
+                Duration::from_secs(timeout as u64),
             )
             .await?
             .to_html()
@@ -113,34 +213,43 @@ pub async fn run_action(
         "add-node-pool" | "resize-node-pool" | "set-autoscaling" => {
             let change = match name {
                 "add-node-pool" => {
-                    let ctx = ClusterRef::pool_context(data);
-                    node_pools::add(
+                    let p: AddPoolParams = params(raw_params)?;
+                    let ctx = cluster.pool_context(&session, &target).await?;
+                    node_pools::add(&session, &target, &p.node_pool, &ctx, TIMEOUT, progress)
+                        .await?
+                }
+                "resize-node-pool" => {
+                    let p: ResizeParams = params(raw_params)?;
+                    let count = required(p.node_count, "Number of nodes")?;
+                    node_pools::resize(
                         &session,
-                        &cluster,
-                        &params["node_pool"],
-                        &ctx,
+                        &target,
+                        &p.pool,
+                        count,
+                        p.delete_pool,
                         TIMEOUT,
                         progress,
                     )
                     .await?
                 }
-                "resize-node-pool" => {
-                    let count = int_param(params, "node_count", "Number of nodes")?;
-                    let delete = params["delete_pool"].as_bool().unwrap_or(false);
-                    node_pools::resize(&session, &cluster, pool, count, delete, TIMEOUT, progress)
-                        .await?
-                }
                 _ => {
-                    let limits = autoscaling_limits(params)?;
-                    node_pools::set_autoscaling(&session, &cluster, pool, limits, TIMEOUT, progress)
-                        .await?
+                    let p: AutoscalingParams = params(raw_params)?;
+                    node_pools::set_autoscaling(
+                        &session,
+                        &target,
+                        &p.pool,
+                        p.limits()?,
+                        TIMEOUT,
+                        progress,
+                    )
+                    .await?
                 }
             };
-            let (pools, error) = running::node_pools(&session, &cluster).await?;
+            let (pools, error) = running::node_pools(&session, &target).await?;
             format!(
                 "{}{}",
                 change_html(&change),
-                running::pools_html(&cluster.name, cluster.autopilot, &pools, error.as_deref())
+                running::pools_html(&target.name, target.autopilot, &pools, error.as_deref())
             )
         }
         other => {
@@ -154,23 +263,18 @@ pub async fn run_action(
     Ok(html)
 }
 
-/// Runs the scenario step `name` (its folder under python-steps/) on the DSS cluster whose
-/// plugin data is `data`; a one-line summary, or the error that fails the step.
-pub async fn run_step(
-    name: &str,
-    params: &Value,
-    settings: &PluginSettings,
-    data: &Value,
-) -> Result<String> {
-    let (session, cluster) = Session::for_cluster(data, settings).await?;
-    let pool = param(params, "pool");
+/// Runs the scenario step `name` (its folder under python-steps/) on `cluster`; a one-line
+/// summary, or the error that fails the step.
+pub async fn run_step(name: &str, raw_params: &Value, cluster: &DssCluster) -> Result<String> {
+    let (session, target) = Session::for_cluster(cluster).await?;
     let summary = match name {
         "resize-node-pool" => {
-            let count = int_param(params, "node_count", "Number of nodes")?;
+            let p: ResizeParams = params(raw_params)?;
+            let count = required(p.node_count, "Number of nodes")?;
             node_pools::resize(
                 &session,
-                &cluster,
-                pool,
+                &target,
+                &p.pool,
                 count,
                 false,
                 TIMEOUT,
@@ -180,16 +284,21 @@ pub async fn run_step(
             .detail
         }
         "set-autoscaling" => {
-            let limits = autoscaling_limits(params)?;
-            node_pools::set_autoscaling(&session, &cluster, pool, limits, TIMEOUT, &no_progress)
-                .await?
-                .detail
+            let p: AutoscalingParams = params(raw_params)?;
+            node_pools::set_autoscaling(
+                &session,
+                &target,
+                &p.pool,
+                p.limits()?,
+                TIMEOUT,
+                &no_progress,
+            )
+            .await?
+            .detail
         }
         "wait-cluster-ready" => {
-            let minutes = params["timeout_minutes"].as_f64().unwrap_or(20.0).max(0.0);
-            let health =
-                running::wait_ready(&session, &cluster, Duration::from_secs_f64(minutes * 60.0))
-                    .await?;
+            let p: WaitParams = params(raw_params)?;
+            let health = running::wait_ready(&session, &target, p.timeout()?).await?;
             format!("{} is ready: {}", health.cluster, health.summary)
         }
         other => {
@@ -209,26 +318,89 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn numbers_are_whole_and_named() {
-        assert_eq!(
-            int_param(&json!({"n": 3.0}), "n", "Number of nodes").unwrap(),
-            3
-        );
-        let e = int_param(&json!({"n": 2.5}), "n", "Number of nodes").unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("Number of nodes: 2.5 is not a whole number"),
-            "{e}"
-        );
-        let e = int_param(&json!({}), "n", "Number of nodes").unwrap_err();
+    fn numbers_are_whole_bounded_and_named() {
+        let p: ResizeParams = params(&json!({"node_count": 3.0})).unwrap();
+        assert_eq!(p.node_count, Some(3));
+        let e = params::<ResizeParams>(&json!({"node_count": 2.5})).unwrap_err();
+        assert!(e.to_string().contains("action › node_count"), "{e}");
+        let e = required(None, "Number of nodes").unwrap_err();
         assert!(
             e.to_string().contains("Number of nodes: is required"),
             "{e}"
         );
-        assert_eq!(autoscaling_limits(&json!({"enable": false})).unwrap(), None);
-        assert_eq!(
-            autoscaling_limits(&json!({"min_nodes": 0, "max_nodes": 4})).unwrap(),
-            Some((0, 4))
+        let e = in_range(1i64 << 31, 1..=65535, "DSS port").unwrap_err();
+        assert!(e.to_string().contains("2147483648 is not between 1 and 65535"));
+        let off: AutoscalingParams = params(&json!({"enable": false})).unwrap();
+        assert_eq!(off.limits().unwrap(), None);
+        let on: AutoscalingParams = params(&json!({"min_nodes": 0, "max_nodes": 4.0})).unwrap();
+        assert_eq!(on.limits().unwrap(), Some((0, 4)));
+        for minutes in [1e300, f64::NAN, -1.0, 0.0] {
+            let e = WaitParams {
+                timeout_minutes: minutes,
+            }
+            .timeout()
+            .unwrap_err();
+            assert!(e.to_string().starts_with("Timeout: "), "{e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod descriptor_tests {
+    //! Each action's and step's form and the struct reading it agree on names and defaults.
+    use super::*;
+
+    fn form(descriptor: &str) -> (Vec<String>, serde_json::Map<String, Value>) {
+        let d: Value = serde_json::from_str(descriptor).unwrap();
+        let mut names = Vec::new();
+        let mut defaults = serde_json::Map::new();
+        for p in d["params"].as_array().unwrap() {
+            let name = p["name"].as_str().unwrap().to_string();
+            if name == "clusterId" || name == "cluster" {
+                continue; // which DSS cluster: read by the shim, not an action param
+            }
+            if let Some(v) = p.get("defaultValue") {
+                defaults.insert(name.clone(), v.clone());
+            }
+            names.push(name);
+        }
+        names.sort();
+        (names, defaults)
+    }
+
+    fn check<T: DeserializeOwned + Default + Serialize>(descriptor: &str, mandatory: &[&str]) {
+        let (names, mut defaults) = form(descriptor);
+        for m in mandatory {
+            defaults.remove(*m); // no Rust default: "is required" when DSS sends none
+        }
+        let from_form: Value =
+            serde_json::to_value(params::<T>(&Value::Object(defaults)).unwrap()).unwrap();
+        let rust: Value = serde_json::to_value(T::default()).unwrap();
+        assert_eq!(from_form, rust, "defaults differ: {descriptor}");
+        let fields: Vec<&String> = rust.as_object().unwrap().keys().collect();
+        let mut fields: Vec<String> = fields.into_iter().cloned().collect();
+        fields.sort();
+        assert_eq!(fields, names);
+    }
+
+    #[test]
+    fn forms_and_structs_agree() {
+        let root = "../../";
+        let read = |p: &str| std::fs::read_to_string(format!("{root}{p}")).unwrap();
+        check::<ResizeParams>(
+            &read("cluster-actions/resize-node-pool/runnable.json"),
+            &["node_count"],
+        );
+        check::<AutoscalingParams>(
+            &read("cluster-actions/set-autoscaling/runnable.json"),
+            &["min_nodes", "max_nodes"],
+        );
+        check::<NetworkParams>(&read("cluster-actions/test-network/runnable.json"), &[]);
+        check::<AddPoolParams>(&read("cluster-actions/add-node-pool/runnable.json"), &[]);
+        check::<WaitParams>(&read("python-steps/wait-cluster-ready/step.json"), &[]);
+        check::<AutoscalingParams>(
+            &read("python-steps/set-autoscaling/step.json"),
+            &["min_nodes", "max_nodes"],
         );
     }
 }

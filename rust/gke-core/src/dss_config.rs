@@ -7,15 +7,24 @@ use serde_json::Value;
 use crate::error::Problem;
 
 /// DSS sends `null` (or omits the key) for parameters the admin left empty; both mean "use
-/// the default", which is what `#[serde(default)]` structs do with absent keys.
-fn without_nulls(value: &Value) -> Value {
+/// the default", which is what `#[serde(default)]` structs do with absent keys. INT params may
+/// arrive as floats (`3.0`: DSS's form is JavaScript, and its docs say so): integral floats
+/// become integers, which integer and float fields both accept.
+fn normalized(value: &Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .map(|(k, v)| (k.clone(), normalized(v)))
                 .collect(),
         ),
+        Value::Array(items) => Value::Array(items.iter().map(normalized).collect()),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if !n.is_i64() && !n.is_u64() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                Value::from(f as i64)
+            }
+            _ => value.clone(),
+        },
         other => other.clone(),
     }
 }
@@ -25,7 +34,7 @@ fn without_nulls(value: &Value) -> Value {
 pub fn parse<T: DeserializeOwned>(value: &Value, scope: &str) -> Result<T, Problem> {
     let cleaned = match value {
         Value::Null => Value::Object(Default::default()),
-        v => without_nulls(v),
+        v => normalized(v),
     };
     serde_path_to_error::deserialize(cleaned).map_err(|e| {
         let field = e.path().to_string();
@@ -91,6 +100,16 @@ mod tests {
         assert_eq!((p.machine_type.as_str(), p.node_count), ("", 2));
         let p: Pool = parse(&Value::Null, "pool").unwrap();
         assert_eq!(p.node_count, 0);
+    }
+
+    #[test]
+    fn integral_floats_are_integers() {
+        let p: Pool = parse(&json!({"node_count": 3.0}), "pool").unwrap();
+        assert_eq!(p.node_count, 3);
+        let e = parse::<Pool>(&json!({"node_count": 2.5}), "pool").unwrap_err();
+        assert_eq!(e.field, "pool › node_count");
+        let e = parse::<Pool>(&json!({"node_count": 1e300}), "pool").unwrap_err();
+        assert_eq!(e.field, "pool › node_count");
     }
 
     #[test]

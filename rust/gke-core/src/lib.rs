@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod compute;
 pub mod connection;
 pub mod credentials;
+pub mod dss_cluster;
 pub mod dss_config;
 pub mod environment;
 pub mod error;

@@ -43,6 +43,34 @@ pub struct NodePoolRequest {
     pub settings_valve: String,
 }
 
+/// The one rule for autoscaling limits (nodes per zone), at creation and when changed later:
+/// `(field, problem)` pairs, none when the limits are fine.
+pub fn autoscaling_limit_problems(min: i64, max: i64) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
+    if !(0..=MAX_NODES_PER_ZONE).contains(&min) {
+        problems.push((
+            "Min nodes",
+            format!("{min} is not between 0 and {MAX_NODES_PER_ZONE}"),
+        ));
+    }
+    if !(1..=MAX_NODES_PER_ZONE).contains(&max) {
+        problems.push((
+            "Max nodes",
+            format!("{max} is not between 1 and {MAX_NODES_PER_ZONE}"),
+        ));
+    }
+    if problems.is_empty() && min > max {
+        problems.push((
+            "Min nodes",
+            format!("{min} is above Max nodes ({max}): lower it or raise Max nodes"),
+        ));
+    }
+    problems
+}
+
+/// GKE's limit of nodes per zone in one pool.
+pub const MAX_NODES_PER_ZONE: i64 = 1000;
+
 impl Default for NodePoolRequest {
     /// The parameter set's own defaults, so that a preset with blanks means what the admin saw.
     fn default() -> Self {
@@ -168,23 +196,8 @@ impl NodePoolRequest {
             );
         }
         if self.autoscaling {
-            if self.min_nodes < 0 {
-                bad("Min nodes", format!("{} must be 0 or more", self.min_nodes));
-            }
-            if self.max_nodes < 1 {
-                bad(
-                    "Max nodes",
-                    format!("{} must be at least 1", self.max_nodes),
-                );
-            }
-            if self.min_nodes > self.max_nodes {
-                bad(
-                    "Min nodes",
-                    format!(
-                        "{} is more than Max nodes ({}): min must be at most max",
-                        self.min_nodes, self.max_nodes
-                    ),
-                );
+            for (field, message) in autoscaling_limit_problems(self.min_nodes, self.max_nodes) {
+                bad(field, message);
             }
             if !matches!(self.location_policy.as_str(), "BALANCED" | "ANY") {
                 bad(

@@ -274,18 +274,20 @@ pub async fn resize(
     session: &Session,
     cluster: &ClusterRef,
     pool: &str,
-    count: i32,
+    count: i64,
     delete_at_zero: bool,
     timeout: Duration,
     progress: Percent<'_>,
 ) -> Result<Change> {
     cluster.refuse_on_autopilot("resize")?;
-    if !(0..=1000).contains(&count) {
+    let max = crate::node_pool::MAX_NODES_PER_ZONE;
+    if !(0..=max).contains(&count) {
         return Err(GkeError::validation(
             "Number of nodes",
-            format!("{count} is not between 0 and 1000 nodes per zone"),
+            format!("{count} is not between 0 and {max} nodes per zone"),
         ));
     }
+    let count = count as i32;
     let start = Instant::now();
     let current = current(session, cluster).await?;
     let chosen = choose_pool(&current, pool)?;
@@ -339,31 +341,19 @@ pub async fn resize(
     })
 }
 
-/// Checks autoscaling limits (per zone) before anything is sent.
-pub fn check_limits(min: i32, max: i32) -> Result<()> {
-    let mut problems = Vec::new();
-    if !(0..=1000).contains(&min) {
-        problems.push(crate::Problem::new(
-            "Min nodes",
-            format!("{min} is not between 0 and 1000"),
-        ));
-    }
-    if !(1..=1000).contains(&max) {
-        problems.push(crate::Problem::new(
-            "Max nodes",
-            format!("{max} is not between 1 and 1000"),
-        ));
-    }
-    if problems.is_empty() && min > max {
-        problems.push(crate::Problem::new(
-            "Min nodes",
-            format!("{min} is above Max nodes ({max}): lower it or raise Max nodes"),
-        ));
-    }
+/// Checks autoscaling limits (per zone) before anything is sent: the limits as GKE takes them.
+pub fn check_limits(min: i64, max: i64) -> Result<(i32, i32)> {
+    let problems = crate::node_pool::autoscaling_limit_problems(min, max);
     if problems.is_empty() {
-        Ok(())
+        // In range, so they fit.
+        Ok((min as i32, max as i32))
     } else {
-        Err(GkeError::Validation(problems))
+        Err(GkeError::Validation(
+            problems
+                .into_iter()
+                .map(|(field, message)| crate::Problem::new(field, message))
+                .collect(),
+        ))
     }
 }
 
@@ -373,14 +363,15 @@ pub async fn set_autoscaling(
     session: &Session,
     cluster: &ClusterRef,
     pool: &str,
-    limits: Option<(i32, i32)>,
+    limits: Option<(i64, i64)>,
     timeout: Duration,
     progress: Percent<'_>,
 ) -> Result<Change> {
     cluster.refuse_on_autopilot("autoscale")?;
-    if let Some((min, max)) = limits {
-        check_limits(min, max)?;
-    }
+    let limits = match limits {
+        Some((min, max)) => Some(check_limits(min, max)?),
+        None => None,
+    };
     let start = Instant::now();
     let current = current(session, cluster).await?;
     let chosen = choose_pool(&current, pool)?;

@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::compute::Compute;
 use crate::connection::default_metadata;
 use crate::credentials::GoogleCredentials;
+use crate::dss_cluster::DssCluster;
 use crate::error::{GkeError, Result};
 use crate::gke::Gke;
 use crate::kubeconfig::{render, write_private, AuthHelper, KubeconfigSpec};
@@ -53,18 +54,18 @@ impl Session {
         })
     }
 
-    /// The session of a DSS cluster, from the data its start() returned: the key file it
-    /// recorded (0600, in the cluster's folder), else the host's default credentials.
-    pub async fn for_cluster(
-        data: &Value,
-        settings: &PluginSettings,
-    ) -> Result<(Self, ClusterRef)> {
-        let cluster = ClusterRef::from_data(data)?;
-        let key = data["key_file"].as_str().unwrap_or_default();
-        let credentials = GoogleCredentials::from_key_or_default(key, "service-account key file")?;
-        let session =
-            Self::open(credentials, settings, &cluster.project, &cluster.location).await?;
-        Ok((session, cluster))
+    /// The session of a DSS cluster: its GKE cluster as start() recorded it, with the
+    /// credentials of its connection preset as DSS resolves it now.
+    pub async fn for_cluster(cluster: &DssCluster) -> Result<(Self, ClusterRef)> {
+        let target = cluster.target()?;
+        let session = Self::open(
+            cluster.credentials()?,
+            &cluster.settings,
+            &target.project,
+            &target.location,
+        )
+        .await?;
+        Ok((session, target))
     }
 
     pub fn parent(&self) -> String {

@@ -1,7 +1,8 @@
 """Stand-in for DSS's `dataiku` package, as much of it as gke-native's components use.
 
-It lives only under tests/ and never enters the plugin zip. State is read from the DSS host
-harness's files under DIP_HOME/harness/ and the context file named by DKU_HARNESS_CONTEXT.
+It lives only under tests/ and never enters the plugin zip. What DSS's backend answers comes
+from the harness's loopback backend (`api_client()`, `core.intercom`); the component's own
+context (its config, inputs and outputs) from the file named by DKU_HARNESS_CONTEXT.
 """
 
 import json
@@ -34,35 +35,12 @@ def use_plugin_libs(plugin_id: str) -> None:
         sys.path.insert(0, str(lib))
 
 
-class _ClusterSettings:
-    def __init__(self, record: dict):
-        self._record = record
+def api_client():
+    """The real `dataikuapi.DSSClient`, authenticated as the component's DSS process is, talking
+    to the harness's loopback stand-in of DSS's backend (tests/dsshost/backend.py)."""
+    from dataikuapi import DSSClient
 
-    def get_raw(self) -> dict:
-        return self._record["raw"]
-
-    def get_plugin_data(self):
-        return self._record.get("plugin_data")
-
-
-class _Cluster:
-    def __init__(self, cluster_id: str):
-        self.cluster_id = cluster_id
-
-    def get_settings(self) -> _ClusterSettings:
-        path = _dip_home() / "harness" / "clusters" / f"{self.cluster_id}.json"
-        if not path.is_file():
-            raise Exception(f"Cluster {self.cluster_id} does not exist")
-        return _ClusterSettings(json.loads(path.read_text()))
-
-
-class _Client:
-    def get_cluster(self, cluster_id: str) -> _Cluster:
-        return _Cluster(cluster_id)
-
-
-def api_client() -> _Client:
-    return _Client()
+    return DSSClient(os.environ["DKU_HARNESS_BACKEND_URL"], internal_ticket=os.environ["DKU_HARNESS_TICKET"])
 
 
 class Folder:

@@ -1,0 +1,1 @@
+"""`dataiku.core`: internals of DSS's package that plugins use (see `intercom`)."""
