@@ -288,6 +288,7 @@ impl ClusterRequest {
                 "a Standard cluster needs at least one node pool preset".into(),
             );
         }
+        let mut pools_valid = true;
         for (index, value) in self.node_pools.iter().enumerate() {
             let label = pool_label(value, index);
             match NodePoolRequest::from_dss(value, &label)
@@ -295,8 +296,19 @@ impl ClusterRequest {
                 .and_then(|r| r.validate(&label, autopilot))
             {
                 Ok(spec) => pools.push(spec),
-                Err(ps) => problems.extend(ps),
+                Err(ps) => {
+                    pools_valid = false;
+                    problems.extend(ps)
+                }
             }
+        }
+        // DSS's pods carry no tolerations: they need a pool that neither repels them by a
+        // taint nor is GPU-only (GKE taints GPU nodes nvidia.com/gpu:NoSchedule).
+        if !autopilot && pools_valid && !pools.is_empty() && !pools.iter().any(|p| p.schedules_any_pod()) {
+            bad(
+                "Node pools",
+                "every node pool has a GPU or a NoSchedule/NoExecute taint, so DSS's pods (which tolerate none) could run nowhere: add a node pool without GPU and without such taints".into(),
+            );
         }
         // Duplicates are judged on every preset, valid or not, so both mistakes show at once.
         let explicit: Vec<&str> = self
@@ -334,8 +346,11 @@ impl ClusterRequest {
             })
             .collect();
 
+        // "latest" is sent as such (GKE's newest in the channel, as Dataiku's plugin does);
+        // "default" (or blank) leaves the choice to GKE.
         let version = match self.kubernetes_version.trim() {
-            "" | "latest" => None,
+            "" | "default" => None,
+            "latest" => Some("latest".to_string()),
             v if v.chars().next().is_some_and(|c| c.is_ascii_digit())
                 && v.chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+')) =>
@@ -345,7 +360,7 @@ impl ClusterRequest {
             v => {
                 problems.push(Problem::new(
                     "Kubernetes version",
-                    format!("'{v}' is not 'latest' or a version like 1.31 or 1.31.5-gke.1000000"),
+                    format!("'{v}' is not 'latest', 'default' or a version like 1.31 or 1.31.5-gke.1000000"),
                 ));
                 None
             }

@@ -165,6 +165,17 @@ pub struct PoolContext {
     pub cluster_labels: BTreeMap<String, String>,
 }
 
+impl NodePoolSpec {
+    /// Whether a pod without tolerations can run on the pool's nodes.
+    pub fn schedules_any_pod(&self) -> bool {
+        self.gpu.is_none()
+            && self
+                .taints
+                .iter()
+                .all(|t| t.effect == crate::taint::TaintEffect::PreferNoSchedule)
+    }
+}
+
 impl NodePoolRequest {
     /// Reads a preset as DSS resolved it; `scope` names it in problems (e.g. `node pool 'gpu'`).
     pub fn from_dss(value: &Value, scope: &str) -> Result<Self, Problem> {
