@@ -272,21 +272,132 @@ def test_network_test_failures_are_explained_and_the_pod_deleted(gcp, emulator):
     assert len(pod_calls(emulator, "blocked")[0]) == 3
 
 
-def test_plan_action_shows_the_request_as_tables(gcp, emulator):
-    config = {
-        "connection": {"mode": "INLINE", "inlineParams": {}},
-        "node_pools": [pool(gcp, "cpu", node_count=2)],
-        "labels": {"team": "data"},
-    }
-    record = gcp.dip_home / "harness" / "clusters" / "planned.json"
-    record.write_text(
-        json.dumps({"type": "create-gke-cluster", "raw": config, "plugin_data": None})
+def test_plan_shows_the_saved_cluster_with_its_presets_as_they_are_now(gcp, emulator):
+    """Plan of a cluster as DSS keeps it: params under params.config, presets by name."""
+    emulator.admin("PUT", "metadata", {"subnetwork": "dss-subnet"})  # what Compute knows
+    gcp.define_cluster(
+        "create-gke-cluster",
+        "planned",
+        {
+            "connection": connection(gcp),
+            "gke_name": "team-a-batch",
+            "network_mode": "explicit",
+            "network": "dss-vpc",
+            "subnetwork": "dss-subnet",
+            "labels": {"team": "data"},
+            "node_pools": [pool(gcp, "cpu", node_count=2), pool(gcp, "mem", node_count=1)],
+        },
     )
-    with pytest.raises(ComponentFailed, match=r"uses preset 'cpu'.*choose it in this action"):
-        action(gcp, "plan-cluster", "planned")
-    run = action(gcp, "plan-cluster", "planned", node_pools=[pool(gcp, "cpu", node_count=2)])
+    # A preset edited after the cluster was saved: the plan uses it as it is now.
+    pool(gcp, "mem", node_count=1, machine_type="n2-highmem-8")
+    run = gcp.run_cluster_action("plan-cluster", "planned")
     assert "OK: the configuration is valid; nothing was created" in run.result
-    assert row_of(run.result, "projects/dss-prod-1234/locations/europe-west1-b")[2] == "cpu"
-    assert row_of(run.result, "resourceLabels.team")[1] == "data"
-    assert row_of(run.result, "initialNodeCount") == ["initialNodeCount", "2"]
+    where = row_of(run.result, "projects/dss-prod-1234/locations/europe-west1-b")
+    assert where[2] == "cpu, mem"
+    assert "<h3>Plan of GKE cluster team-a-batch</h3>" in run.result
+    rows = cells(run.result)
+    assert ["name", "team-a-batch"] in rows
+    assert ["network", "dss-vpc"] in rows and ["subnetwork", "dss-subnet"] in rows
+    assert ["resourceLabels.team", "data"] in rows
+    assert ["config.machineType", "n2-highmem-8"] in rows  # mem, as the preset is now
+    assert ["initialNodeCount", "2"] in rows  # cpu
     assert mutations(emulator) == []
+    # An attached cluster has no creation to plan.
+    gcp.define_cluster(
+        "attach-gke-cluster", "theirs", {"connection": connection(gcp), "cluster_name": "x"}
+    )
+    with pytest.raises(ComponentFailed, match="theirs is an attached cluster"):
+        gcp.run_cluster_action("plan-cluster", "theirs")
+
+
+WAYS = ["actions tab", "scenario step", "macros menu"]
+
+
+def run_way(dss, way, macro, cluster_id, params, env=None):
+    """A cluster action as a user runs it: from the cluster's Actions tab (DSS fills the
+    cluster), from a scenario's "Run macro" step or the Macros menu (the user picks it)."""
+    if way == "actions tab":
+        return dss.run_cluster_action(macro, cluster_id, env=env, **params)
+    if way == "scenario step":
+        return dss.run_scenario_macro(
+            f"pyrunnable_{dss.plugin_id}_{macro}", {"clusterId": cluster_id, **params}, env=env
+        )
+    return dss.run_macro(macro, {"clusterId": cluster_id, **params}, env=env)
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_every_action_runs_every_way(way, gcp, emulator, fake_gcs, ar_registry, engine):
+    gcp.plugin_settings["storage_endpoint"] = fake_gcs.url
+    start(gcp, "everywhere", [pool(gcp, "cpu", node_count=1)])
+    env = {
+        "DKU_BACKEND_EXT_HOST": "dss.internal",
+        "DKU_BACKEND_PORT": "11000",
+        "GKE_NATIVE_REGISTRY_ENDPOINT": ar_registry.url,
+    }
+    extra = gcp.define_preset("node-pool-request", "extra", {"node_count": 1})
+    expected = {
+        "add-node-pool": ({"node_pool": extra}, "pool-1 added: 1 node(s) per zone"),
+        "check-dss-host": ({}, "OK: Running on Google Cloud"),
+        "check-gcs-access": ({"buckets": ["bkt"]}, "<td>gs://bkt/</td><td>bucket exists</td>"),
+        "cluster-health": ({}, "<h3>"),
+        "inspect-node-pools": ({}, "<h3>Node pools of everywhere</h3>"),
+        "plan-cluster": ({}, "OK: the configuration is valid; nothing was created"),
+        "push-base-images": (
+            {"docker_socket": engine.socket_path},
+            "image(s) pushed to europe-west1-docker.pkg.dev/dss-prod-1234/dss-images",
+        ),
+        "resize-node-pool": ({"pool": "cpu", "node_count": 2}, "cpu resized from 1 to 2"),
+        "set-autoscaling": (
+            {"pool": "cpu", "min_nodes": 1, "max_nodes": 3},
+            "cpu: autoscaling was off, now 1–3 per zone",
+        ),
+        "test-network": ({}, "OK: a pod in everywhere resolved dss.internal"),
+    }
+    shipped = sorted(p.name for p in (gcp.plugin_dir / "python-runnables").iterdir())
+    assert shipped == sorted(expected)  # a new action is added here
+    for macro, (params, says) in expected.items():
+        run = run_way(gcp, way, macro, "everywhere", params, env=env)
+        assert says in run.result, (macro, run.result[:2000])
+
+
+def test_actions_use_the_connection_preset_as_it_is_now(gcp, emulator, make_key):
+    """A key rotated in the connection preset is what the next action uses, no restart."""
+    first = make_key("dss-runner@dss-prod-1234.iam.gserviceaccount.com")
+    rotated = make_key("dss-rotated@dss-prod-1234.iam.gserviceaccount.com")
+    conn = gcp.define_preset("connection-info", "keyed", {"service_account_key": first})
+    config = {"connection": conn, "node_pools": [pool(gcp, "cpu", node_count=1)]}
+    gcp.start_cluster("create-gke-cluster", "rotating", config)
+    gcp.define_preset("connection-info", "keyed", {"service_account_key": rotated})
+    emulator.admin("DELETE", "requests")
+    run = gcp.run_cluster_action("inspect-node-pools", "rotating")
+    assert "<h3>Node pools of rotating</h3>" in run.result
+    callers = {r.get("identity") for r in emulator.requests() if r.get("cluster")}
+    assert callers == {"dss-rotated@dss-prod-1234.iam.gserviceaccount.com"}
+
+
+def test_data_of_the_previous_plugin_version_still_works(gcp, emulator):
+    data = start(gcp, "older", [pool(gcp, "cpu", node_count=1)])
+    assert data["version"] == 2
+    assert not {"key_file", "connection", "cluster"} & set(data)  # no key, no path to one
+    # What version 1 kept: the key file's path, the resolved connection, GKE's description.
+    old = {k: v for k, v in data.items() if k != "version"}
+    old.update(
+        key_file=None,
+        connection={"project_id": "dss-prod-1234", "zone": "europe-west1-b"},
+        cluster={"status": "RUNNING", "resourceLabels": {}},
+    )
+    gcp.set_cluster_data("older", old)
+    run = gcp.run_cluster_action("inspect-node-pools", "older")
+    assert "<h3>Node pools of older</h3>" in run.result
+    gcp.stop_cluster("older")
+    assert emulator.admin("GET", "state").get("clusters", {}) == {}
+
+
+def test_actions_on_a_cluster_that_is_not_running_say_so(gcp, emulator):
+    gcp.define_cluster("create-gke-cluster", "idle", {"connection": connection(gcp)})
+    with pytest.raises(ComponentFailed, match="DSS cluster idle has no running GKE cluster"):
+        gcp.run_cluster_action("inspect-node-pools", "idle")
+    with pytest.raises(ComponentFailed, match="Cluster: DSS cannot read cluster 'nope'"):
+        gcp.run_macro("inspect-node-pools", {"clusterId": "nope"})
+    with pytest.raises(ComponentFailed, match="Cluster: choose the DSS cluster"):
+        gcp.run_macro("inspect-node-pools", {})

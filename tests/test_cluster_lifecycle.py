@@ -59,8 +59,8 @@ def test_zonal_cluster_from_dss_to_kubectl_and_back(gcp, emulator, tmp_path):
         "europe-west1-b",
         "analytics-1",
     )
-    assert data["cluster"]["status"] == "RUNNING"
-    assert data["connection"]["identity"] == HOST["serviceAccountEmail"]
+    assert data["endpoint"]  # start() returns once the cluster runs
+    assert data["identity"] == HOST["serviceAccountEmail"]
     assert oct(kubeconfig.stat().st_mode & 0o777) == "0o600"
 
     # The create request: the DSS host's network inherited, as GKE's discovery document wants.
@@ -283,7 +283,7 @@ def test_resume_after_dss_restarted_mid_creation(gcp, emulator):
 
     threading.Thread(target=release_soon).start()
     _, data = gcp.start_cluster("create-gke-cluster", "resumed", config).value
-    assert data["cluster"]["status"] == "RUNNING"
+    assert data["endpoint"]  # start() returns once the cluster runs
     assert data["created_by_plugin"] is True
     assert len(creates(emulator)) == 0  # the restarted emulator's log: no second creation
 
@@ -329,7 +329,7 @@ def test_throttling_and_unavailability_are_survived(gcp, emulator):
     )
     config = {"connection": connection(gcp), "node_pools": [pool(gcp, "cpu")]}
     _, data = gcp.start_cluster("create-gke-cluster", "stormy", config).value
-    assert data["cluster"]["status"] == "RUNNING"
+    assert data["endpoint"]  # start() returns once the cluster runs
     statuses = [r["status"] for r in emulator.google_requests() if r["method"] == "POST"]
     assert statuses == [429, 429, 429, 200]
 
@@ -359,13 +359,9 @@ def test_stop_of_a_cluster_already_gone_succeeds(gcp, emulator):
     config = {"connection": connection(gcp), "node_pools": [pool(gcp, "cpu")]}
     gcp.start_cluster("create-gke-cluster", "gone", config)
     gcp.stop_cluster("gone")
-    record = gcp.cluster_record("gone")
-    record["plugin_data"] = {
-        "project": "dss-prod-1234",
-        "location": "europe-west1-b",
-        "name": "gone",
-    }
-    (gcp.dip_home / "harness" / "clusters" / "gone.json").write_text(json.dumps(record))
+    gcp.set_cluster_data(
+        "gone", {"project": "dss-prod-1234", "location": "europe-west1-b", "name": "gone"}
+    )
     gcp.stop_cluster("gone")
 
 
@@ -413,4 +409,47 @@ def test_ranges_must_fit_the_subnetwork(gcp, emulator):
     assert [p["field"] for p in problems] == ["Pod range", "Service range"]
     assert "overlaps the subnetwork" in problems[0]["message"]
     assert "it has: pods, services" in problems[1]["message"]
+    assert creates(emulator) == []
+
+
+def test_the_connections_image_repository_becomes_dss_registry(gcp, emulator):
+    conn = gcp.define_preset("connection-info", "ar", {"repository": "dss-images"})
+    config = {"connection": conn, "node_pools": [pool(gcp, "cpu")]}
+    settings, _ = gcp.start_cluster("create-gke-cluster", "pushing", config).value
+    overrides = settings["container"]["executionConfigsGenericOverrides"]
+    assert overrides["repositoryURL"] == "europe-west1-docker.pkg.dev/dss-prod-1234/dss-images"
+    assert gcp.cluster_overrides("pushing") == settings
+    # Without one, DSS's own container settings decide.
+    plain = {"connection": connection(gcp), "node_pools": [pool(gcp, "cpu")]}
+    settings, _ = gcp.start_cluster("create-gke-cluster", "plain", plain).value
+    assert "repositoryURL" not in settings["container"]["executionConfigsGenericOverrides"]
+    # A repository id Artifact Registry would refuse is refused before anything is created.
+    before = len(creates(emulator))
+    bad = gcp.define_preset("connection-info", "bad", {"repository": "DSS_images"})
+    with pytest.raises(ComponentFailed, match="Image repository: 'DSS_images' is not an Artifact"):
+        gcp.start_cluster("create-gke-cluster", "bad", {**config, "connection": bad})
+    assert len(creates(emulator)) == before
+
+
+def test_kubernetes_version_latest_is_sent_default_is_gkes_choice(gcp, emulator):
+    for version, sent in [("latest", "latest"), ("default", None), ("1.31", "1.31")]:
+        config = {
+            "connection": connection(gcp),
+            "node_pools": [pool(gcp, "cpu")],
+            "kubernetes_version": version,
+        }
+        gcp.start_cluster("create-gke-cluster", f"v-{version.replace('.', '-')}", config)
+        body = creates(emulator)[-1]["body"]["cluster"]
+        assert body.get("initialClusterVersion") == sent, version
+
+
+def test_pools_where_no_dss_pod_could_run_are_refused(gcp, emulator):
+    gpu = pool(gcp, "gpu", gpu=True)
+    tainted = pool(gcp, "ml", taints=["ml=yes:NoSchedule"])
+    with pytest.raises(ComponentFailed, match=r"DSS's pods .* could run nowhere"):
+        gcp.start_cluster(
+            "create-gke-cluster",
+            "nowhere",
+            {"connection": connection(gcp), "node_pools": [gpu, tainted]},
+        )
     assert creates(emulator) == []

@@ -20,10 +20,11 @@ def rows(report) -> dict:
 def test_action_checks_every_bucket(dss, fake_gcs):
     dss.plugin_settings["storage_endpoint"] = fake_gcs.url
     connection = dss.define_preset("connection-info", "host", {})
+    # The action runs on a DSS cluster (from its Actions tab): no preset chosen in the action
+    # means the cluster's own connection.
+    dss.define_cluster("create-gke-cluster", "lake", {"connection": connection})
     buckets = ["bkt", "gs://bkt/some/prefix", "missing-bucket"]
-    run = dss.run_macro(
-        "check-gcs-access", {"clusterId": "any", "buckets": buckets, "connection": connection}
-    )
+    run = dss.run_cluster_action("check-gcs-access", "lake", buckets=buckets)
     html = run.result
     assert "Failed: some checks failed" in html
     for check in ("bucket exists", "list objects", "write probe object", "read probe back"):
@@ -78,6 +79,6 @@ def test_refused_credentials_show_in_the_table(fake_gcs):
 
 def test_config_problems(fake_gcs):
     with pytest.raises(dss_gke.ValidationError, match="list at least one bucket"):
-        dss_gke.gcs_check_access_action({"buckets": []})
+        dss_gke.gcs_check_access([], endpoint=fake_gcs.url)
     with pytest.raises(dss_gke.ValidationError, match="Buckets › #1"):
         dss_gke.gcs_check_access(["UPPER"], endpoint=fake_gcs.url)

@@ -24,7 +24,8 @@ def zip_tree(tree: pathlib.Path, out: pathlib.Path) -> pathlib.Path:
 def host(code_env, tmp_path) -> DssHost:
     host = DssHost(tmp_path / "dip_home", code_env)
     host.install(zip_tree(FIXTURE, tmp_path / "fixture.zip"))
-    return host
+    yield host
+    host.close()
 
 
 def test_fixture_descriptors_are_valid():
@@ -67,24 +68,104 @@ def test_cluster_start_and_stop(host):
     assert data["resource"] == "resource text\n"
     assert data["python_lib_on_path"] is True
     assert data["described"]["keys"] == ["extra", "mode", "pool"]  # unset PRESETS: absent
-    assert host.cluster_record("c1")["plugin_data"] == data
+    # What DSS's API client reads back: the whole definition, params unresolved, the data.
+    raw = host.cluster_settings("c1")
+    assert raw["type"] == "pycluster_harness-fixture_echo-cluster"
+    assert raw["params"]["config"] == {"pool": pool, "mode": "b"}
+    assert raw["data"] == data
+    client = host.client()
+    assert [c["id"] for c in client.list_clusters()] == ["c1"]
+    assert client.get_cluster("c1").get_settings().get_plugin_data() == data
 
     host.stop_cluster("c1")
     assert (workdir / "stopped").read_text() == str(workdir)
-    assert host.cluster_record("c1")["plugin_data"] is None
+    assert host.cluster_settings("c1")["data"] is None
 
 
-def test_macro_reads_the_cluster_through_the_public_api(host):
-    host.start_cluster("echo-cluster", "c2", {"mode": "b"})
-    run = host.run_macro("read-cluster", {"clusterId": "c2"}, project_key="DKU_TSHIRTS")
-    assert run.progress_target == [3, "NONE"]
-    assert run.progress == [1, 2, 3]
-    assert run.result == f"<p>DKU_TSHIRTS b {host.cluster_dir('c2')}</p>"
+def test_macro_reads_the_cluster_as_dataikus_plugins_do(host):
+    pool = host.define_preset("pool", "big", {"machine": "n2-standard-8"})
+    host.start_cluster("echo-cluster", "c2", {"mode": "b", "pool": pool})
+    host.plugin_settings["greeting"] = "hi"
+    # From the cluster's Actions tab, from a scenario's "Run macro" step, from the Macros menu.
+    runs = [
+        host.run_cluster_action("read-cluster", "c2"),
+        host.run_scenario_macro("pyrunnable_harness-fixture_read-cluster", {"clusterId": "c2"}),
+        host.run_macro("read-cluster", {"clusterId": "c2"}, project_key="DKU_TSHIRTS"),
+    ]
+    for run in runs:
+        assert run.progress_target == [3, "NONE"]
+        assert run.progress == [1, 2, 3]
+    # An edited preset is what the next run resolves.
+    host.define_preset("pool", "big", {"machine": "c3-standard-4"})
+    after = host.run_macro("read-cluster", {"clusterId": "c2"}, project_key="DKU_TSHIRTS")
+    workdir = host.cluster_dir("c2")
+    assert runs[2].result == f"<p>DKU_TSHIRTS b {workdir} n2-standard-8 hi</p>"
+    assert after.result == f"<p>DKU_TSHIRTS b {workdir} c3-standard-4 hi</p>"
 
 
 def test_macro_failure_is_reported(host):
     with pytest.raises(ComponentFailed, match="Cluster nope does not exist"):
         host.run_macro("read-cluster", {"clusterId": "nope"})
+    # Outside a cluster's Actions tab only a declared clusterId param carries the cluster.
+    with pytest.raises(ComponentFailed, match=r"KeyError: 'clusterId'"):
+        host.run_macro("read-cluster", {"cluster": "c2"})
+
+
+def macro_code(tmp_path, code: str):
+    """A copy of the fixture whose read-cluster macro is `code`; installed."""
+    tree = broken_copy(tmp_path, lambda t: None)
+    (tree / "python-runnables" / "read-cluster" / "runnable.py").write_text(code)
+    return tree
+
+
+def install(code_env, tmp_path, tree) -> DssHost:
+    host = DssHost(tmp_path / "dip_home2", code_env)
+    host.install(zip_tree(tree, tmp_path / "copy.zip"))
+    return host
+
+
+def test_macro_class_is_found_as_dss_finds_it(code_env, tmp_path):
+    # An imported subclass counts: with one defined beside it, DSS cannot choose.
+    (tmp_path / "a").mkdir()
+    tree = macro_code(
+        tmp_path / "a",
+        "from fixture_lib import Base\n\n\nclass Mine(Base):\n    pass\n",
+    )
+    (tree / "python-lib" / "fixture_lib" / "__init__.py").write_text(
+        (FIXTURE / "python-lib" / "fixture_lib" / "__init__.py").read_text()
+        + "\n\nfrom dataiku.runnables import Runnable\n\n\nclass Base(Runnable):\n"
+        "    def run(self, progress_callback):\n        return 'base'\n"
+    )
+    host = install(code_env, tmp_path / "a", tree)
+    try:
+        with pytest.raises(ComponentFailed, match=r"Ambiguous.*\(Base, Mine\)"):
+            host.run_macro("read-cluster", {"clusterId": "x"})
+    finally:
+        host.close()
+    # None at all.
+    (tmp_path / "b").mkdir()
+    host = install(code_env, tmp_path / "b", macro_code(tmp_path / "b", "x = 1\n"))
+    try:
+        with pytest.raises(ComponentFailed, match="No class extending Runnable"):
+            host.run_macro("read-cluster", {"clusterId": "x"})
+    finally:
+        host.close()
+    # The constructor by its number of arguments; a dict result sent as JSON.
+    (tmp_path / "c").mkdir()
+    code = (
+        "from dataiku.runnables import Runnable\n\n\nclass Two(Runnable):\n"
+        "    def __init__(self, project_key, config):\n        self.config = config\n\n"
+        "    def get_progress_target(self):\n        return None\n\n"
+        "    def run(self, progress_callback):\n"
+        "        return {'steps': repr(self.config['steps'])}\n"
+    )
+    host = install(code_env, tmp_path / "c", macro_code(tmp_path / "c", code))
+    try:
+        run = host.run_macro("read-cluster", {"clusterId": "x", "steps": 2})
+        # DSS hands INT params over as floats (an integral 2.0): components must accept it.
+        assert json.loads(run.result) == {"steps": "2.0"}
+    finally:
+        host.close()
 
 
 def test_recipe_reads_and_writes_folders_and_datasets(host):
@@ -96,11 +177,10 @@ def test_recipe_reads_and_writes_folders_and_datasets(host):
 
 
 def test_step_failure_fails_with_its_reason(host):
-    host.run_step("maybe-fail", {})
-    host.plugin_settings["greeting"] = "the test"
+    host.run_step("maybe-fail", {})  # the default (false) resolved
     with pytest.raises(ComponentFailed) as info:
         host.run_step("maybe-fail", {"fail": True})
-    assert info.value.message == "asked to fail by the test"
+    assert info.value.message == "asked to fail by a step saved as ['fail']"
 
 
 def broken_copy(tmp_path, edit) -> pathlib.Path:
@@ -118,6 +198,45 @@ def edit_json(path: pathlib.Path, change) -> None:
 
 def cluster_params(tree):
     return tree / "python-clusters" / "echo-cluster" / "cluster.json"
+
+
+def test_descriptors_in_dataikus_styles_are_accepted(tmp_path):
+    """What Dataiku's published plugins ship: comments, unnamed separators, a CLUSTER param
+    beside targetParamsKey, the DSS param and result types they use."""
+
+    def dataiku_style(tree):
+        (tree / "python-runnables" / "read-cluster" / "runnable.json").write_text(
+            """/* A macro of a cluster's Actions tab, as Dataiku writes them. */
+{
+    "meta": {"label": "Read cluster", "description": "", "icon": "icon-info"},
+    // who may run it
+    "impersonate": false,
+    "permissions": [],
+    "resultType": "RESULT_TABLE",
+    "resultLabel": "Result",
+    "macroRoles": [{"type": "CLUSTER", "targetParamsKey": "clusterId", "limitToSamePlugin": true}],
+    "params": [
+        {"name": "clusterId", "label": "Cluster", "type": "CLUSTER", "mandatory": true},
+        {"label": "Options", "type": "SEPARATOR"},
+        {"name": "steps", "label": "Steps", "type": "INT", "defaultValue": 3},
+        {"name": "labels", "label": "Labels", "type": "KEY_VALUE_LIST"},
+        {"name": "tags", "label": "Tags", "type": "MAP"},
+        {"name": "rules", "label": "Rules", "type": "OBJECT_LIST",
+         "subParams": [{"name": "r", "label": "R", "type": "STRING"}]},
+        {"name": "folder", "label": "Folder", "type": "MANAGED_FOLDER"},
+        {"name": "ds", "label": "Dataset", "type": "DATASET"},
+        {"name": "cols", "label": "Columns", "type": "COLUMNS", "columnRole": "main"},
+        {"name": "creds", "label": "Credentials", "type": "CREDENTIAL_REQUEST",
+         "credentialRequestSettings": {"type": "BASIC"}},
+        {"name": "ratio", "label": "Ratio", "type": "DOUBLE", "defaultValue": 0.5}, // trailing
+        {"name": "url", "label": "URL", "type": "STRING", "defaultValue": "http://a/*b*/"}
+    ]
+}
+"""
+        )
+
+    tree = broken_copy(tmp_path, dataiku_style)
+    assert validate_plugin(tree) == []
 
 
 @pytest.mark.parametrize(

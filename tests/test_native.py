@@ -138,7 +138,9 @@ def test_ctrl_c_interrupts_a_wait(metadata_server):
     metadata_server.delay = 30
     script = textwrap.dedent(
         f"""
-        import time, dss_gke
+        import signal, time, dss_gke
+        # A process started in the background inherits SIGINT ignored; a kernel handles it.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         start = time.monotonic()
         try:
             dss_gke.environment_report(metadata_host="{metadata_server.host}", timeout=60)

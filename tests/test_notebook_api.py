@@ -13,7 +13,6 @@ import time
 import pytest
 
 import dss_gke
-from tests.dsshost import STUB
 from tests.support.emulator import HOST
 from tests.test_cluster_actions import pool, start
 from tests.test_cluster_lifecycle import kubectl
@@ -108,11 +107,12 @@ def test_from_dss_cluster_in_a_dss_notebook(gcp, emulator):
                           "verdict": health.verdict, "ready": health.node_pools[0].ready}))
         """
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    env.update({k: v for k, v in gcp.extra_env.items() if v is not None})
-    env.update({"PYTHONPATH": str(STUB), "DIP_HOME": str(gcp.dip_home)})
     proc = subprocess.run(
-        [str(gcp.python), "-c", script], env=env, capture_output=True, text=True, timeout=120
+        [str(gcp.python), "-c", script],
+        env=gcp.process_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == {
@@ -131,7 +131,9 @@ def test_ctrl_c_interrupts_a_wait_and_other_threads_run(on_dss_host, tmp_path):
     )
     script = textwrap.dedent(
         f"""
-        import threading, time, dss_gke
+        import signal, threading, time, dss_gke
+        # A process started in the background inherits SIGINT ignored; a kernel handles it.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         ticks = 0
         def tick():
             global ticks

@@ -5,40 +5,9 @@ endpoint setting) for `REGION-docker.pkg.dev`, a fake Docker Engine for the host
 import pytest
 
 from tests.dsshost import ComponentFailed
-from tests.support import images
-from tests.support.images import FakeDockerEngine
-from tests.support.registry import TOKEN, TOKEN_USER, LocalRegistry
+from tests.support.registry import TOKEN, TOKEN_USER
 
 REPOSITORIES = "/v1/projects/dss-prod-1234/locations/europe-west1/repositories"
-
-
-@pytest.fixture
-def ar_registry(tmp_path):
-    """Only `oauth2accesstoken` with the emulated host's access token may push."""
-    server = LocalRegistry(tmp_path / "ar-registry", users={TOKEN_USER: TOKEN}).start()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-@pytest.fixture
-def engine(tmp_path):
-    layers = images.random_layers(2, 300_000, seed=11)
-    exec_tar, spark_tar, other_tar = (tmp_path / n for n in ("exec.tar", "spark.tar", "other.tar"))
-    images.docker_archive(exec_tar, "dku-exec-base-abc123:13.2.0", layers, layout="oci")
-    images.docker_archive(spark_tar, "dku-spark-base-abc123:13.2.0", layers[:1], layout="legacy")
-    images.docker_archive(other_tar, "postgres:16", layers[1:])
-    with FakeDockerEngine(
-        tmp_path / "docker.sock",
-        {
-            "dku-exec-base-abc123:13.2.0": exec_tar,
-            "dku-spark-base-abc123:13.2.0": spark_tar,
-            "postgres:16": other_tar,
-        },
-    ) as fake:
-        fake.layers = layers
-        yield fake
 
 
 def start_cluster(gcp):

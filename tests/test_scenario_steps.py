@@ -51,3 +51,15 @@ def test_failing_steps_say_why(gcp, emulator):
     gcp.stop_cluster("flaky")
     with pytest.raises(ComponentFailed, match="no running GKE cluster recorded: start it first"):
         gcp.run_step("wait-cluster-ready", {"cluster": "flaky"})
+
+
+def test_steps_take_the_plugin_settings_from_the_cluster(gcp, emulator):
+    """Where DSS puts plugin-level settings for a step is not known: a step acting on a cluster
+    takes them from the cluster's resolved settings, as DSS's backend gives them."""
+    start(gcp, "configured", [pool(gcp, "cpu", node_count=1)])
+    gcp.plugin_settings["api_endpoint"] = emulator.url
+    off_env = {"GKE_NATIVE_API_ENDPOINT": None}  # only the plugin setting says where GKE is
+    run = gcp.run_step("resize-node-pool", {"cluster": "configured", "node_count": 2}, env=off_env)
+    assert "cpu resized from 1 to 2 node(s)" in run.log
+    with pytest.raises(ComponentFailed, match="Cluster: choose the DSS cluster"):
+        gcp.run_step("wait-cluster-ready", {"timeout_minutes": 1}, env=off_env)

@@ -1,5 +1,13 @@
-from dss_gke.actions import ClusterAction
+from dataiku.runnables import Runnable
+from dss_gke.dss import run_cluster_action
 
 
-class ClusterHealth(ClusterAction):
-    action = "cluster-health"
+class ClusterHealth(Runnable):
+    def __init__(self, project_key, config, plugin_config):
+        self.config = config
+
+    def get_progress_target(self):
+        return (100, "NONE")
+
+    def run(self, progress_callback):
+        return run_cluster_action("cluster-health", self.config, progress_callback)

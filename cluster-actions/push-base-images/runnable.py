@@ -5,10 +5,9 @@ from dss_gke.dss import push_base_images
 class PushBaseImages(Runnable):
     def __init__(self, project_key, config, plugin_config):
         self.config = config
-        self.plugin_config = plugin_config
 
     def get_progress_target(self):
         return None
 
     def run(self, progress_callback):
-        return push_base_images(self.config, self.plugin_config, progress_callback)
+        return push_base_images(self.config, progress_callback)

@@ -210,11 +210,10 @@ def gcs_check_access(
     credentials against an emulator); ``endpoint`` defaults to ``STORAGE_EMULATOR_HOST``, else GCS.
     """
 
-def gcs_check_access_action(
-    config: dict[str, Any], plugin_config: dict[str, Any] | None = None
-) -> GcsAccessReport:
+def gcs_check_access_action(config: dict[str, Any], cluster_id: str | None) -> GcsAccessReport:
     """The "Check GCS access" cluster action: its DSS config (the buckets, the "GKE connection"
-    preset as DSS resolved it) and the plugin settings in, the report out."""
+    preset as DSS resolved it) and the DSS cluster it runs on (whose connection preset and
+    plugin settings apply when the action names no preset); the report out."""
 
 def gcs_sync(
     src: str | PathLike[str] | Any,
@@ -581,7 +580,7 @@ class Gke:
 
     ``Gke(project="p", location="europe-west1-b", credentials=None)``; credentials are a
     service-account key (JSON text, dict or file path) or None for the host's default
-    credentials. ``Gke.from_dss_cluster("dss-cluster-id")`` uses what a DSS cluster recorded.
+    credentials. ``Gke.from_dss_cluster("dss-cluster-id")`` is a DSS cluster's.
     """
 
     def __new__(
@@ -592,13 +591,10 @@ class Gke:
         api_endpoint: str | None = None,
     ) -> Gke: ...
     @classmethod
-    def from_dss_cluster(cls, cluster_id: str, plugin_config: dict[str, Any] | None = None) -> Gke:
-        """The GKE of a DSS cluster (started with this plugin): its project, location and
-        credentials as the cluster recorded them; ``.cluster()`` is that cluster."""
-
-    @staticmethod
-    def from_cluster_data(data: dict[str, Any], plugin_config: dict[str, Any] | None = None) -> Gke:
-        """The GKE of a DSS cluster from its plugin data (what ``start()`` returned)."""
+    def from_dss_cluster(cls, cluster_id: str) -> Gke:
+        """The GKE of a DSS cluster (started with this plugin): its project and location as the
+        cluster recorded them, the credentials of its connection preset as DSS resolves it now;
+        ``.cluster()`` is that cluster. Needs DSS (a notebook, recipe or macro)."""
 
     @property
     def project(self) -> str:
@@ -672,20 +668,16 @@ class Cluster:
 def cluster_action(
     name: str,
     params: dict[str, Any],
-    plugin_config: dict[str, Any],
-    data: dict[str, Any],
-    raw_config: dict[str, Any],
+    cluster_id: str | None,
     progress: Callable[[int], object] | None = None,
 ) -> str:
     """Runs the cluster action ``name`` (its folder under cluster-actions/) with the action's
-    ``params``, on the DSS cluster with plugin ``data`` and saved config ``raw``; returns HTML.
+    ``params`` on the DSS cluster ``cluster_id``, as DSS resolves it now; returns HTML.
     ``progress`` (optional) is called with a percentage."""
 
-def cluster_step(
-    name: str, params: dict[str, Any], plugin_config: dict[str, Any], data: dict[str, Any]
-) -> str:
-    """Runs the scenario step ``name`` (its folder under python-steps/); returns a one-line summary,
-    raises with the reason when the step must fail."""
+def cluster_step(name: str, params: dict[str, Any], cluster_id: str | None) -> str:
+    """Runs the scenario step ``name`` (its folder under python-steps/) on the DSS cluster
+    ``cluster_id``; returns a one-line summary, raises with the reason when the step must fail."""
 
 @final
 class PushBatchReport:
@@ -741,10 +733,8 @@ def push_image(
 
 def push_base_images_action(
     config: dict[str, Any],
-    plugin_config: dict[str, Any],
-    data: dict[str, Any] | None,
+    cluster_id: str | None,
     progress: Callable[[int, int, int, int], object] | None = None,
 ) -> PushBatchReport:
-    """The "Push base images" cluster action: its DSS config, the plugin settings and the
-    cluster's plugin data in (project and region come from the cluster); each local image
-    matching the patterns pushed to ``REGION-docker.pkg.dev/PROJECT/REPOSITORY``."""
+    """The "Push base images" cluster action: its DSS config and the DSS cluster it runs on (as
+    DSS resolves it now); ``progress(bytes_done, bytes_total, layers_done, layers_total)``."""

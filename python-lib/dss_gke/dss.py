@@ -1,6 +1,7 @@
 """Glue for DSS components: what only the component's process knows (working directory,
 interpreter, log level) handed to the native lifecycle. Components call these in one line."""
 
+import json
 import logging
 import os
 import sys
@@ -39,44 +40,71 @@ def stop_created_cluster(config: dict, plugin_config: dict, data: dict) -> None:
     _native.stop_cluster(config, plugin_config or {}, data or {})
 
 
-def cluster_state(cluster_id: str) -> tuple:
-    """`(saved config, plugin data)` of a DSS cluster, through DSS's public API."""
+def dss_cluster(cluster_id: str) -> dict:
+    """A DSS cluster as DSS resolves it now, as Dataiku's own cluster plugins read it: its
+    definition through DSS's public API (``get_raw()`` is the whole definition, its params under
+    ``["params"]["config"]`` with presets as references) and its presets and the plugin settings
+    resolved by DSS's backend. ``{"id", "type", "config", "plugin_config", "data"}``."""
     import dataiku
+    from dataiku.core import intercom
 
-    settings = dataiku.api_client().get_cluster(cluster_id).get_settings()
-    return settings.get_raw() or {}, settings.get_plugin_data() or {}
+    if not isinstance(cluster_id, str) or not cluster_id.strip():
+        raise _native.ValidationError("Cluster: choose the DSS cluster to work on")
+    try:
+        settings = dataiku.api_client().get_cluster(cluster_id.strip()).get_settings()
+    except Exception as e:  # DSS's answer (unknown cluster, no permission) says why
+        raise _native.ValidationError(
+            f"Cluster: DSS cannot read cluster {cluster_id.strip()!r}: {e}"
+        ) from None
+    raw = settings.get_raw() or {}
+    params = (raw.get("params") or {}).get("config") or {}
+    resolved = intercom.backend_json_call(
+        "plugins/get-resolved-settings",
+        data={"elementConfig": json.dumps(params), "elementType": raw.get("type", "")},
+    )
+    return {
+        "id": raw.get("id") or cluster_id.strip(),
+        "type": raw.get("type", ""),
+        "config": resolved.get("config") or {},
+        "plugin_config": resolved.get("pluginConfig") or {},
+        "data": settings.get_plugin_data(),
+    }
 
 
-def run_cluster_action(action: str, config: dict, plugin_config: dict, progress_callback) -> str:
-    """`run()` of the cluster action `action` (its folder name): the HTML DSS shows."""
+def run_cluster_action(action: str, config: dict, progress_callback) -> str:
+    """`run()` of the cluster action `action` (its folder name) on the cluster of its
+    ``clusterId`` param (the Actions tab fills it; a scenario's "Run macro" step and the Macros
+    menu let the user pick it): the HTML DSS shows."""
     _apply_log_level(config)
-    raw, data = cluster_state(config["clusterId"])
-    return _native.cluster_action(action, config, plugin_config or {}, data, raw, progress_callback)
+    return _native.cluster_action(
+        action, config, (config or {}).get("clusterId"), progress_callback
+    )
 
 
 def run_cluster_step(step: str) -> str:
     """The scenario step `step` (its folder name) on the DSS cluster of its config; raising
-    fails the step with the reason."""
-    from dataiku.customstep import get_plugin_config, get_step_config
+    fails the step with the reason. The plugin settings are the cluster's, as DSS resolves them."""
+    from dataiku.customstep import get_step_config
 
     config = get_step_config()
     _apply_log_level(config)
-    cluster_id = (config.get("cluster") or "").strip()
-    if not cluster_id:
-        raise _native.ValidationError("Cluster: choose the DSS cluster this step works on")
-    _, data = cluster_state(cluster_id)
-    return _native.cluster_step(step, config, get_plugin_config() or {}, data)
+    return _native.cluster_step(step, config, config.get("cluster"))
 
 
-def push_base_images(config: dict, plugin_config: dict, progress_callback=None) -> str:
-    """ "Push base images": the cluster's local DSS base images to Artifact Registry; the HTML
-    report. The cluster (project, region) is read from its plugin data."""
+def check_gcs_access(config: dict) -> str:
+    """ "Check GCS access": the buckets with the action's connection preset, else the cluster's."""
     _apply_log_level(config)
-    _, data = cluster_state(config["clusterId"])
+    return _native.gcs_check_access_action(config, (config or {}).get("clusterId")).to_html()
+
+
+def push_base_images(config: dict, progress_callback=None) -> str:
+    """ "Push base images": the cluster's local DSS base images to Artifact Registry; the HTML
+    report. The project, region and blanks come from the cluster and its connection preset."""
+    _apply_log_level(config)
 
     def progress(bytes_done: int, bytes_total: int, layers_done: int, layers_total: int) -> None:
         if progress_callback is not None:
             progress_callback(bytes_done)
 
-    report = _native.push_base_images_action(config, plugin_config or {}, data, progress)
+    report = _native.push_base_images_action(config, (config or {}).get("clusterId"), progress)
     return report.to_html()

@@ -63,7 +63,8 @@ class ComponentRun:
 DSS_CORE_PACKAGES = ["pandas>=1.5,<3"]
 # What every DSS process imports from DSS's own installation beside `dataiku`, whatever the
 # code env: `dataiku.api_client()` returns its DSSClient. It never enters the plugin zip.
-DSS_BUILTIN_PACKAGES = ["dataiku-api-client>=14,<16"]
+# (dataikuapi imports six without declaring it; DSS ships it.)
+DSS_BUILTIN_PACKAGES = ["dataiku-api-client>=14,<16", "six>=1.16"]
 
 
 def make_code_env(plugin_dir: pathlib.Path, where: pathlib.Path) -> pathlib.Path:
@@ -176,6 +177,8 @@ class DssHost:
                 value = copy.deepcopy(param["defaultValue"])
             else:
                 continue
+            if ptype == "INT" and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)  # DSS hands INT params over as floats (3.0)
             if ptype == "PRESET":
                 value = self._resolve_preset(param["parameterSetId"], value)
             elif ptype == "PRESETS":
@@ -197,7 +200,10 @@ class DssHost:
         if kind not in folders or not rest.startswith(plugin):
             raise ValueError(f"unknown element type {element_type}")
         desc = self.descriptor(folders[kind], rest[len(plugin) :])
-        return {"config": self.resolve(desc["params"], config), "pluginConfig": self.plugin_config()}
+        return {
+            "config": self.resolve(desc["params"], config),
+            "pluginConfig": self.plugin_config(),
+        }
 
     # --- DSS's API, as the tests' admin client ------------------------------------------------
     def client(self):
@@ -236,22 +242,7 @@ class DssHost:
         context = run_dir / "context.json"
         context.write_text(json.dumps(request))
         cwd.mkdir(parents=True, exist_ok=True)
-        full_env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))
-        }
-        full_env.update(
-            {
-                "PYTHONPATH": str(STUB),
-                "DIP_HOME": str(self.dip_home),
-                "DKU_CUSTOM_RESOURCE_FOLDER": str(self.plugin_dir / "resource"),
-                "DKU_HARNESS_CONTEXT": str(context),
-                "DKU_HARNESS_BACKEND_URL": self.backend.url,
-                "DKU_HARNESS_TICKET": self.backend.ticket,
-            }
-        )
-        full_env.update(self.extra_env)
-        full_env.update(env or {})
-        full_env = {k: v for k, v in full_env.items() if v is not None}  # None: unset
+        full_env = self.process_env({"DKU_HARNESS_CONTEXT": str(context), **(env or {})})
         proc = subprocess.run(
             [str(self.python), str(RUNNER), str(context)],
             cwd=cwd,
@@ -268,6 +259,33 @@ class DssHost:
         if not result["ok"]:
             raise ComponentFailed(result["error"], log)
         return result, log
+
+    def process_env(self, env=None) -> dict:
+        """The environment of a DSS process of this instance (a component, a notebook kernel):
+        the stand-in `dataiku` package, DIP_HOME, and how it reaches the backend. A None value
+        unsets the variable."""
+        full_env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))
+        }
+        full_env.update(
+            {
+                "PYTHONPATH": str(STUB),
+                "DIP_HOME": str(self.dip_home),
+                "DKU_CUSTOM_RESOURCE_FOLDER": str(self.plugin_dir / "resource"),
+                "DKU_HARNESS_BACKEND_URL": self.backend.url,
+                "DKU_HARNESS_TICKET": self.backend.ticket,
+            }
+        )
+        full_env.update(self.extra_env)
+        full_env.update(env or {})
+        return {k: v for k, v in full_env.items() if v is not None}
+
+    def set_cluster_data(self, cluster_id: str, data) -> None:
+        """What DSS keeps as the cluster's data, as an older plugin version (or a crash) may
+        have left it; the cluster counts as running."""
+        self.backend.set_cluster_state(
+            cluster_id, "RUNNING", data, self.cluster_overrides(cluster_id)
+        )
 
     def cluster_dir(self, cluster_id: str) -> pathlib.Path:
         return self.dip_home / "clusters" / cluster_id
@@ -286,9 +304,7 @@ class DssHost:
             "data": definition.get("data"),
         }
 
-    def start_cluster(
-        self, cluster_type: str, cluster_id: str, config=None, env=None, timeout=600
-    ):
+    def start_cluster(self, cluster_type: str, cluster_id: str, config=None, env=None, timeout=600):
         """DSS's "Start" of a cluster: saves `config` as its params (unless None: the saved
         ones), runs start() with them resolved, keeps the data and overrides it returns."""
         if config is not None:

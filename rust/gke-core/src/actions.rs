@@ -329,7 +329,9 @@ mod tests {
             "{e}"
         );
         let e = in_range(1i64 << 31, 1..=65535, "DSS port").unwrap_err();
-        assert!(e.to_string().contains("2147483648 is not between 1 and 65535"));
+        assert!(e
+            .to_string()
+            .contains("2147483648 is not between 1 and 65535"));
         let off: AutoscalingParams = params(&json!({"enable": false})).unwrap();
         assert_eq!(off.limits().unwrap(), None);
         let on: AutoscalingParams = params(&json!({"min_nodes": 0, "max_nodes": 4.0})).unwrap();

@@ -304,11 +304,17 @@ impl ClusterRequest {
         }
         // DSS's pods carry no tolerations: they need a pool that neither repels them by a
         // taint nor is GPU-only (GKE taints GPU nodes nvidia.com/gpu:NoSchedule).
-        if !autopilot && pools_valid && !pools.is_empty() && !pools.iter().any(|p| p.schedules_any_pod()) {
-            bad(
+        if !autopilot
+            && pools_valid
+            && !pools.is_empty()
+            && !pools.iter().any(|p| p.schedules_any_pod())
+        {
+            problems.push(Problem::new(
                 "Node pools",
-                "every node pool has a GPU or a NoSchedule/NoExecute taint, so DSS's pods (which tolerate none) could run nowhere: add a node pool without GPU and without such taints".into(),
-            );
+                "every node pool has a GPU or a NoSchedule/NoExecute taint, so DSS's pods \
+                 (which tolerate none) could run nowhere: add a node pool without GPU and \
+                 without such taints",
+            ));
         }
         // Duplicates are judged on every preset, valid or not, so both mistakes show at once.
         let explicit: Vec<&str> = self
@@ -865,6 +871,73 @@ mod tests {
             c["addonsConfig"]["gcePersistentDiskCsiDriverConfig"]["enabled"],
             true
         );
+    }
+
+    #[test]
+    fn the_valve_merges_objects_and_replaces_lists() {
+        let spec = config(json!({
+            "authorized_networks": true,
+            "authorized_cidrs": ["203.0.113.0/24"],
+            "authorize_dss_host": false,
+            "labels": {"team": "data"},
+            "settings_valve": r#"{"resourceLabels": {"cost": "batch"},
+                "masterAuthorizedNetworksConfig": {"cidrBlocks": [{"cidrBlock": "198.51.100.0/24"}]}}"#,
+        }))
+        .validate("x")
+        .unwrap();
+        let c = &spec.create_request(&ctx())["cluster"];
+        // Objects merge key by key: the form's label stays beside the valve's.
+        assert_eq!(c["resourceLabels"]["team"], "data");
+        assert_eq!(c["resourceLabels"]["cost"], "batch");
+        // A list replaces the form's whole list (it is not appended to).
+        assert_eq!(
+            c["masterAuthorizedNetworksConfig"]["cidrBlocks"],
+            json!([{"cidrBlock": "198.51.100.0/24"}])
+        );
+    }
+
+    #[test]
+    fn latest_is_sent_and_default_leaves_the_version_to_gke() {
+        let version = |v: &str| {
+            let spec = config(json!({"kubernetes_version": v}))
+                .validate("x")
+                .unwrap();
+            spec.create_request(&ctx())["cluster"]
+                .get("initialClusterVersion")
+                .cloned()
+        };
+        assert_eq!(version("latest"), Some(json!("latest")));
+        assert_eq!(
+            version("1.30.5-gke.1014001"),
+            Some(json!("1.30.5-gke.1014001"))
+        );
+        assert_eq!(version("default"), None);
+        assert_eq!(version(""), None);
+        let e = config(json!({"kubernetes_version": "newest"}))
+            .validate("x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("Kubernetes version") && e.contains("'default'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_standard_cluster_needs_a_pool_for_dss_pods() {
+        let gpu_only = json!({"node_pools": [{"gpu": true}]});
+        let e = config(gpu_only).validate("x").unwrap_err().to_string();
+        assert!(
+            e.contains("Node pools: every node pool has a GPU or a NoSchedule"),
+            "{e}"
+        );
+        let tainted = json!({"node_pools": [{"taints": ["ml=yes:NoSchedule"]}, {"taints": ["a=b:NoExecute"]}]});
+        assert!(config(tainted).validate("x").is_err());
+        // One pool that takes ordinary pods is enough; PreferNoSchedule does not repel.
+        let mixed = json!({"node_pools": [{"gpu": true, "name": "gpu"}, {"name": "cpu"}]});
+        assert!(config(mixed).validate("x").is_ok());
+        let soft = json!({"node_pools": [{"taints": ["a=b:PreferNoSchedule"]}]});
+        assert!(config(soft).validate("x").is_ok());
     }
 
     #[test]

@@ -19,6 +19,9 @@ pub struct ConnectionRequest {
     pub zone: String,
     pub region: String,
     pub service_account_key: String,
+    /// The Artifact Registry repository (in the connection's region and project) DSS pushes
+    /// its images to; blank: DSS's own container settings decide.
+    pub repository: String,
 }
 
 impl std::fmt::Debug for ConnectionRequest {
@@ -27,6 +30,7 @@ impl std::fmt::Debug for ConnectionRequest {
             .field("project_id", &self.project_id)
             .field("zone", &self.zone)
             .field("region", &self.region)
+            .field("repository", &self.repository)
             .field(
                 "service_account_key",
                 &if self.service_account_key.is_empty() {
@@ -49,6 +53,22 @@ pub struct Connection {
     pub credentials: String,
     /// The Google identity DSS acts as, when known (key's client_email or host's account).
     pub identity: Option<String>,
+    /// The Artifact Registry repository id DSS pushes images to, when the preset names one.
+    #[serde(default)]
+    pub repository: Option<String>,
+}
+
+impl Connection {
+    /// `{region}-docker.pkg.dev/{project}/{repository}`: DSS's image registry URL, when the
+    /// connection names a repository.
+    pub fn registry_url(&self) -> Option<String> {
+        self.repository.as_ref().map(|repository| {
+            format!(
+                "{}-docker.pkg.dev/{}/{repository}",
+                self.region, self.project_id
+            )
+        })
+    }
 }
 
 /// The field names admins see, for problems.
@@ -95,6 +115,12 @@ impl ConnectionRequest {
                         format!("'{region}' does not contain the zone '{zone}' (its region is {zone_region})"),
                     ));
                 }
+            }
+        }
+        let repository = self.repository.trim();
+        if !repository.is_empty() {
+            if let Err(e) = crate::names::check_repository_id(repository) {
+                problems.push(Problem::new(format!("{SCOPE} › Image repository"), e));
             }
         }
         problems
@@ -153,6 +179,7 @@ impl ConnectionRequest {
                 region,
                 credentials: credentials.source().to_string(),
                 identity,
+                repository: Some(self.repository.trim().to_string()).filter(|r| !r.is_empty()),
             },
             credentials,
         ))

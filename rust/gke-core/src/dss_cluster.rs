@@ -72,7 +72,8 @@ pub struct DssCluster {
 impl DssCluster {
     /// From the shim's record: `{"id", "type", "config", "plugin_config", "data"}`.
     pub fn from_record(record: &Value) -> Result<Self> {
-        let record: Record = parse(record, "DSS cluster").map_err(|p| GkeError::Validation(vec![p]))?;
+        let record: Record =
+            parse(record, "DSS cluster").map_err(|p| GkeError::Validation(vec![p]))?;
         let Some(kind) = ClusterType::from_dss_type(&record.dss_type) else {
             return Err(GkeError::validation(
                 "Cluster",
@@ -116,7 +117,11 @@ impl DssCluster {
 
     /// What a pool added to the running cluster inherits: the identity DSS was made admin
     /// as (recorded at start), else the session's, and the cluster's labels now.
-    pub async fn pool_context(&self, session: &Session, target: &ClusterRef) -> Result<PoolContext> {
+    pub async fn pool_context(
+        &self,
+        session: &Session,
+        target: &ClusterRef,
+    ) -> Result<PoolContext> {
         let mut ctx = crate::running::pool_context(session, target).await?;
         if let Some(identity) = self.data["identity"].as_str().filter(|i| !i.is_empty()) {
             ctx.dss_service_account = Some(identity.to_string());
@@ -141,7 +146,10 @@ mod tests {
             None
         );
         let e = DssCluster::from_record(&json!({"id": "c", "type": "manual"})).unwrap_err();
-        assert!(e.to_string().contains("c is a cluster of type 'manual'"), "{e}");
+        assert!(
+            e.to_string().contains("c is a cluster of type 'manual'"),
+            "{e}"
+        );
         let c = DssCluster::from_record(&json!({
             "id": "c", "type": "pycluster_gke-native_attach-gke-cluster",
             "config": {"connection": {"project_id": "p-123456"}}, "plugin_config": {}, "data": null,
@@ -149,6 +157,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.kind, ClusterType::Attach);
         let e = c.target().unwrap_err();
-        assert!(e.to_string().contains("DSS cluster c has no running GKE cluster"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("DSS cluster c has no running GKE cluster"),
+            "{e}"
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use google_cloud_container_v1::model::{self, cluster::Status as ClusterStatus};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::cluster::{ClusterRequest, ClusterSpec, Network, PlanContext};
@@ -129,10 +129,6 @@ fn full_name(parent: &str, name: &str) -> String {
 
 fn pool_names(cluster: &model::Cluster) -> BTreeSet<String> {
     cluster.node_pools.iter().map(|p| p.name.clone()).collect()
-}
-
-fn status_name(cluster: &model::Cluster) -> String {
-    cluster.status.name().unwrap_or("UNKNOWN").to_string()
 }
 
 /// Deletes a cluster whose creation failed, so it does not keep costing money.
@@ -280,7 +276,7 @@ fn write_kubeconfig(
     ca: &str,
     key: &str,
     gcloud_plugin: bool,
-) -> Result<(PathBuf, Option<String>)> {
+) -> Result<PathBuf> {
     std::fs::create_dir_all(&host.workdir)
         .map_err(|e| GkeError::Auth(format!("cannot create {}: {e}", host.workdir.display())))?;
     // The key is kept (0600, in the cluster's folder) for the cluster actions, whichever
@@ -322,29 +318,7 @@ fn write_kubeconfig(
             .unwrap_or_default()
             .as_bytes(),
     )?;
-    Ok((path, key_file))
-}
-
-/// GKE's description of the cluster, as plugin data keeps it (readable enum names).
-pub fn describe(c: &model::Cluster) -> Value {
-    json!({
-        "status": status_name(c),
-        "currentMasterVersion": c.current_master_version,
-        "location": c.location,
-        "locations": c.locations,
-        "selfLink": c.self_link,
-        "resourceLabels": c.resource_labels,
-        "autopilot": c.autopilot.as_ref().is_some_and(|a| a.enabled),
-        "nodePools": c.node_pools.iter().map(|p| json!({
-            "name": p.name,
-            "status": p.status.name().unwrap_or("UNKNOWN"),
-            "version": p.version,
-            "machineType": p.config.as_ref().map(|c| c.machine_type.clone()).unwrap_or_default(),
-            "initialNodeCount": p.initial_node_count,
-            "autoscaling": p.autoscaling.as_ref().filter(|a| a.enabled).map(|a| json!({"min": a.min_node_count, "max": a.max_node_count})),
-            "instanceGroupUrls": p.instance_group_urls,
-        })).collect::<Vec<_>>(),
-    })
+    Ok(path)
 }
 
 /// What every way of getting a running cluster ends with: kubeconfig, admin binding, the
@@ -379,7 +353,7 @@ async fn finish(
     let ca = crate::running::cluster_ca(cluster);
     let context =
         crate::running::kube_context(&connection.project_id, &cluster.location, &cluster.name);
-    let (kubeconfig, key_file) = write_kubeconfig(
+    let kubeconfig = write_kubeconfig(
         host,
         &context,
         &format!("https://{endpoint}"),
@@ -401,28 +375,59 @@ async fn finish(
             None
         }
     };
+    let mut overrides = json!({
+        "kubeCtlContext": context,
+        "kubeConfigPath": kubeconfig.display().to_string(),
+    });
+    if let Some(url) = connection.registry_url() {
+        overrides["repositoryURL"] = json!(url);
+    }
     let settings = json!({
-        "container": {"executionConfigsGenericOverrides": {"kubeCtlContext": context, "kubeConfigPath": kubeconfig.display().to_string()}},
+        "container": {"executionConfigsGenericOverrides": overrides},
         "spark": {"sparkEnabled": true},
     });
-    let data = json!({
-        "project": connection.project_id,
-        "location": cluster.location,
-        "name": cluster.name,
-        "regional": regional,
-        "autopilot": cluster.autopilot.as_ref().is_some_and(|a| a.enabled),
-        "endpoint": endpoint,
-        "kubeconfig_path": kubeconfig.display().to_string(),
-        "kube_context": context,
-        // Where cluster actions find the credentials (a path, never the key itself).
-        "key_file": key_file,
-        "connection": connection,
-        "identity": identity,
-        "admin_binding": binding,
-        "created_by_plugin": created,
-        "cluster": describe(cluster),
-    });
-    Ok((settings, data))
+    let data = PluginData {
+        version: PLUGIN_DATA_VERSION,
+        project: connection.project_id.clone(),
+        location: cluster.location.clone(),
+        name: cluster.name.clone(),
+        regional,
+        autopilot: cluster.autopilot.as_ref().is_some_and(|a| a.enabled),
+        endpoint: endpoint.to_string(),
+        kubeconfig_path: kubeconfig.display().to_string(),
+        kube_context: context,
+        identity,
+        admin_binding: binding,
+        created_by_plugin: created,
+    };
+    Ok((settings, serde_json::to_value(data).unwrap_or_default()))
+}
+
+/// The version of [`PluginData`] start() writes now. Version 1 (no `version` field) also kept
+/// the key file's path, the resolved connection and GKE's description; actions now resolve the
+/// connection preset on every run, so those are ignored when read.
+pub const PLUGIN_DATA_VERSION: u32 = 2;
+
+/// What start() returns as the DSS cluster's data: where the GKE cluster is and how DSS
+/// reaches it. Never a key, never a path to one: actions take credentials from the cluster's
+/// connection preset as DSS resolves it when they run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct PluginData {
+    pub version: u32,
+    pub project: String,
+    pub location: String,
+    pub name: String,
+    pub regional: bool,
+    pub autopilot: bool,
+    pub endpoint: String,
+    pub kubeconfig_path: String,
+    pub kube_context: String,
+    /// The Google identity made cluster-admin, when known.
+    pub identity: Option<String>,
+    pub admin_binding: Option<String>,
+    /// Whether start() created the cluster (stop() deletes only what "Create" clusters made).
+    pub created_by_plugin: bool,
 }
 
 /// `start()` of "Create GKE cluster": returns DSS's settings overrides and the plugin data.
@@ -704,56 +709,4 @@ pub fn plan_html(plan: &Plan) -> String {
         );
     }
     report.finish()
-}
-
-/// One preset reference of a saved cluster config, as the plan action can use it: an inline
-/// preset's params, or the preset the action was given instead.
-fn plan_preset(saved: &Value, given: &Value, field: &str) -> Result<Value> {
-    let given_something = match given {
-        Value::Null => false,
-        Value::Object(m) => !m.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        _ => true,
-    };
-    if given_something {
-        return Ok(given.clone());
-    }
-    let resolve = |r: &Value| -> Result<Value> {
-        match r["mode"].as_str() {
-            Some("INLINE") => Ok(r["inlineParams"].clone()),
-            Some("PRESET") => Err(GkeError::validation(
-                field,
-                format!(
-                    "the cluster uses preset '{}', which DSS does not hand to actions: choose it in this action's {field}",
-                    r["name"].as_str().unwrap_or_default()
-                ),
-            )),
-            _ => Ok(r.clone()),
-        }
-    };
-    match saved {
-        Value::Array(items) => items
-            .iter()
-            .map(resolve)
-            .collect::<Result<Vec<_>>>()
-            .map(Value::Array),
-        Value::Null => Ok(Value::Null),
-        one => resolve(one),
-    }
-}
-
-/// The config to plan from a cluster's saved (raw) config and the plan action's own presets:
-/// inline presets are used as saved; presets by name must be given to the action.
-pub fn config_for_plan(raw: &Value, connection: &Value, node_pools: &Value) -> Result<Value> {
-    let mut config = raw.clone();
-    if !config.is_object() {
-        config = json!({});
-    }
-    let connection = plan_preset(&raw["connection"], connection, "Connection")?;
-    let pools = plan_preset(&raw["node_pools"], node_pools, "Node pools")?;
-    config["connection"] = connection;
-    if !pools.is_null() {
-        config["node_pools"] = pools;
-    }
-    Ok(config)
 }

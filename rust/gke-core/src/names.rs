@@ -35,6 +35,23 @@ fn gcp_label_char(c: char) -> bool {
 
 /// A GCP resource label: keys of 1–63 lowercase letters, digits, `_` and `-` starting with a
 /// lowercase letter; values of 0–63 of the same characters.
+/// An Artifact Registry repository id: 1-63 lowercase letters, digits and hyphens, starting
+/// with a letter and not ending with a hyphen.
+pub fn check_repository_id(id: &str) -> Result<(), String> {
+    let valid = !id.is_empty()
+        && id.len() <= 63
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("'{id}' is not an Artifact Registry repository id: 1-63 lowercase letters, digits and hyphens, starting with a letter, e.g. dss-images"))
+    }
+}
+
 pub fn check_gcp_label(key: &str, value: &str) -> Result<(), String> {
     if key.is_empty() || key.len() > 63 {
         return Err(format!("key '{key}' must have 1 to 63 characters"));

@@ -50,16 +50,6 @@ impl ClusterRef {
         }
     }
 
-    /// What new pools inherit from the running cluster: DSS's identity (for "same as DSS"
-    /// service accounts) and the cluster's GCP labels.
-    pub fn pool_context(data: &Value) -> PoolContext {
-        PoolContext {
-            dss_service_account: data["identity"].as_str().map(str::to_string),
-            cluster_labels: serde_json::from_value(data["cluster"]["resourceLabels"].clone())
-                .unwrap_or_default(),
-        }
-    }
-
     pub fn parent(&self) -> String {
         format!("projects/{}/locations/{}", self.project, self.location)
     }

@@ -10,7 +10,6 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::ListParams;
 use kube::Api;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::compute::Compute;
 use crate::connection::default_metadata;

@@ -148,17 +148,19 @@ fn gcs_check_access(
 }
 
 /// The "Check GCS access" cluster action: its DSS config (the buckets, the "GKE connection"
-/// preset as DSS resolved it) and the plugin settings in, the report out.
+/// preset as DSS resolved it) and the DSS cluster it runs on (whose connection preset and
+/// plugin settings apply when the action names no preset); the report out.
 #[pyfunction]
-#[pyo3(signature = (config, plugin_config=None))]
+#[pyo3(signature = (config, cluster_id))]
 fn gcs_check_access_action(
     py: Python<'_>,
     config: &Bound<'_, PyAny>,
-    plugin_config: Option<&Bound<'_, PyAny>>,
+    cluster_id: Option<&str>,
 ) -> PyResult<GcsAccessReport> {
-    let settings = clusters::settings(plugin_config)?;
     let config: serde_json::Value = pythonize::depythonize(config)?;
-    let (locations, options) = config::access_options(&config, &settings).map_err(errors::to_py)?;
+    let cluster = crate::running::dss_cluster(py, cluster_id)?;
+    let (locations, options) =
+        config::access_options_on(&config, &cluster).map_err(errors::to_py)?;
     access(py, locations, options)
 }
 

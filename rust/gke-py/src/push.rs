@@ -225,27 +225,20 @@ fn push_image(
     Ok(PushReport { inner })
 }
 
-/// The "Push base images" cluster action: its DSS config, the plugin settings and the
-/// cluster's plugin data in; ``progress(bytes_done, bytes_total, layers_done, layers_total)``.
+/// The "Push base images" cluster action: its DSS config and the DSS cluster it runs on (as
+/// DSS resolves it now); ``progress(bytes_done, bytes_total, layers_done, layers_total)``.
 #[pyfunction]
-#[pyo3(signature = (config, plugin_config, data, progress=None))]
+#[pyo3(signature = (config, cluster_id, progress=None))]
 fn push_base_images_action(
     py: Python<'_>,
     config: &Bound<'_, PyAny>,
-    plugin_config: &Bound<'_, PyAny>,
-    data: &Bound<'_, PyAny>,
+    cluster_id: Option<&str>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<PushBatchReport> {
     logging::refresh_level(py);
     let config: serde_json::Value = pythonize::depythonize(config)?;
-    let plugin: serde_json::Value = pythonize::depythonize(plugin_config)?;
-    let data: serde_json::Value = if data.is_none() {
-        serde_json::Value::Null
-    } else {
-        pythonize::depythonize(data)?
-    };
-    let settings = PluginSettings::from_dss(&plugin).map_err(errors::to_py)?;
-    let request = BaseImagesRequest::from_dss(&config, &settings, &data).map_err(errors::to_py)?;
+    let cluster = crate::running::dss_cluster(py, cluster_id)?;
+    let request = BaseImagesRequest::from_dss(&config, &cluster).map_err(errors::to_py)?;
     let progress = progress_of(progress);
     let inner = runtime::block_on(py, async move {
         push::push_base_images(&request, progress).await

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::PyType;
-use serde_json::Value;
 
 use gke_core::actions;
 use gke_core::credentials::GoogleCredentials;
+use gke_core::dss_cluster::DssCluster;
 use gke_core::netcheck::{self, NetworkTest as CoreNetworkTest};
 use gke_core::node_pools::{self, Change as CoreChange, ClusterRef};
 use gke_core::report::Report;
@@ -299,14 +299,6 @@ result_class! {
     }
 }
 
-fn settings_from(plugin_config: Option<&Bound<'_, PyAny>>) -> PyResult<PluginSettings> {
-    let value = match plugin_config {
-        Some(v) => crate::clusters::to_json(v, "plugin_config")?,
-        None => Value::Null,
-    };
-    PluginSettings::from_dss(&value).map_err(errors::to_py)
-}
-
 /// `credentials`: None (the host's default chain), a service-account key as JSON text or dict,
 /// or the path of a key file.
 fn key_text(credentials: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
@@ -336,8 +328,8 @@ pub struct Gke {
     session: Arc<Session>,
     /// The key as given (never shown), for kubeconfigs.
     key: String,
-    /// Set by `from_dss_cluster`: that DSS cluster's GKE cluster and plugin data.
-    dss: Option<(ClusterRef, Value)>,
+    /// Set by `from_dss_cluster`: that DSS cluster's GKE cluster, and the DSS cluster.
+    dss: Option<(ClusterRef, Arc<DssCluster>)>,
 }
 
 #[pymethods]
@@ -369,30 +361,25 @@ impl Gke {
         })
     }
 
-    /// The GKE of a DSS cluster (started with this plugin): its project, location and
-    /// credentials as the cluster recorded them; ``.cluster()`` is that cluster.
+    /// The GKE of a DSS cluster (started with this plugin): its project and location as the
+    /// cluster recorded them, the credentials of its connection preset as DSS resolves it now;
+    /// ``.cluster()`` is that cluster. Needs DSS (a notebook, recipe or macro).
     #[classmethod]
-    #[pyo3(signature = (cluster_id, plugin_config=None))]
     fn from_dss_cluster(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
         cluster_id: &str,
-        plugin_config: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let (_, data) = dss_cluster(py, cluster_id)?;
-        Self::from_data(py, data, plugin_config)
-    }
-
-    /// The GKE of a DSS cluster from its plugin data (what ``start()`` returned).
-    #[staticmethod]
-    #[pyo3(signature = (data, plugin_config=None))]
-    fn from_cluster_data(
-        py: Python<'_>,
-        data: &Bound<'_, PyAny>,
-        plugin_config: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let data = crate::clusters::to_json(data, "data")?;
-        Self::from_data(py, data, plugin_config)
+        logging::refresh_level(py);
+        let dss = dss_cluster(py, Some(cluster_id))?;
+        let d = dss.clone();
+        let (session, target) =
+            runtime::block_on(py, async move { Session::for_cluster(&d).await })?;
+        Ok(Self {
+            session: Arc::new(session),
+            key: dss.connection.service_account_key.clone(),
+            dss: Some((target, Arc::new(dss))),
+        })
     }
 
     /// The project's ID.
@@ -422,12 +409,12 @@ impl Gke {
     #[pyo3(signature = (name=None))]
     fn cluster(&self, py: Python<'_>, name: Option<String>) -> PyResult<Cluster> {
         logging::refresh_level(py);
-        let (target, data) = match (name, &self.dss) {
-            (None, Some((target, data))) => (target.clone(), data.clone()),
+        let (target, dss) = match (name, &self.dss) {
+            (None, Some((target, dss))) => (target.clone(), Some(dss.clone())),
             (Some(name), _) => {
                 let session = self.session.clone();
                 let target = runtime::block_on(py, async move { session.cluster(&name).await })?;
-                (target, Value::Null)
+                (target, None)
             }
             (None, None) => {
                 return Err(errors::to_py(GkeError::validation(
@@ -440,7 +427,7 @@ impl Gke {
             session: self.session.clone(),
             key: self.key.clone(),
             target,
-            data,
+            dss,
         })
     }
 
@@ -452,33 +439,14 @@ impl Gke {
     }
 }
 
-impl Gke {
-    fn from_data(
-        py: Python<'_>,
-        data: Value,
-        plugin_config: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        logging::refresh_level(py);
-        let settings = settings_from(plugin_config)?;
-        let d = data.clone();
-        let (session, target) =
-            runtime::block_on(py, async move { Session::for_cluster(&d, &settings).await })?;
-        Ok(Self {
-            session: Arc::new(session),
-            key: data["key_file"].as_str().unwrap_or_default().to_string(),
-            dss: Some((target, data)),
-        })
-    }
-}
-
 /// A GKE cluster: its node pools, health, changes, kubeconfig, deletion.
 #[pyclass(module = "dss_gke._native", frozen)]
 pub struct Cluster {
     session: Arc<Session>,
     key: String,
     target: ClusterRef,
-    /// Plugin data when the cluster is a DSS cluster's (what new pools inherit).
-    data: Value,
+    /// The DSS cluster, when it is one's (what new pools inherit).
+    dss: Option<Arc<DssCluster>>,
 }
 
 impl Cluster {
@@ -531,12 +499,11 @@ impl Cluster {
     /// one is generated) and waits for GKE.
     fn add_node_pool(&self, py: Python<'_>, preset: &Bound<'_, PyAny>) -> PyResult<Change> {
         let preset = crate::clusters::to_json(preset, "preset")?;
-        let data = self.data.clone();
+        let dss = self.dss.clone();
         let inner = self.run(py, |s, t| async move {
-            let ctx = if data.is_null() {
-                running::pool_context(&s, &t).await?
-            } else {
-                ClusterRef::pool_context(&data)
+            let ctx = match dss {
+                Some(dss) => dss.pool_context(&s, &t).await?,
+                None => running::pool_context(&s, &t).await?,
             };
             node_pools::add(&s, &t, &preset, &ctx, TIMEOUT, &no_progress).await
         })?;
@@ -550,7 +517,7 @@ impl Cluster {
         &self,
         py: Python<'_>,
         pool: String,
-        nodes: i32,
+        nodes: i64,
         delete_at_zero: bool,
     ) -> PyResult<Change> {
         let inner = self.run(py, |s, t| async move {
@@ -566,8 +533,8 @@ impl Cluster {
         &self,
         py: Python<'_>,
         pool: String,
-        min_nodes: i32,
-        max_nodes: i32,
+        min_nodes: i64,
+        max_nodes: i64,
         enabled: bool,
     ) -> PyResult<Change> {
         let limits = enabled.then_some((min_nodes, max_nodes));
@@ -651,38 +618,19 @@ impl Cluster {
     }
 }
 
-/// `(raw config, plugin data)` of a DSS cluster, through DSS's public API.
-fn dss_cluster(py: Python<'_>, cluster_id: &str) -> PyResult<(Value, Value)> {
-    let found = py
+/// A DSS cluster as DSS resolves it now (``dss_gke.dss.dss_cluster``: its definition through
+/// DSS's public API, its presets through DSS's backend).
+pub fn dss_cluster(py: Python<'_>, cluster_id: Option<&str>) -> PyResult<DssCluster> {
+    let record = py
         .import("dss_gke.dss")?
-        .call_method1("cluster_state", (cluster_id,))?;
-    let (raw, data): (Bound<'_, PyAny>, Bound<'_, PyAny>) = found.extract()?;
-    Ok((
-        crate::clusters::to_json(&raw, "cluster config")?,
-        crate::clusters::to_json(&data, "cluster data")?,
-    ))
+        .call_method1("dss_cluster", (cluster_id,))?;
+    let record = crate::clusters::to_json(&record, "DSS cluster")?;
+    DssCluster::from_record(&record).map_err(errors::to_py)
 }
 
-/// Runs the cluster action `name` (its folder under cluster-actions/) with the action's
-/// `params`, on the DSS cluster with plugin `data` and saved config `raw`; returns HTML.
-/// ``progress`` (optional) is called with a percentage.
-#[pyfunction]
-#[pyo3(signature = (name, params, plugin_config, data, raw_config, progress=None))]
-pub fn cluster_action(
-    py: Python<'_>,
-    name: String,
-    params: &Bound<'_, PyAny>,
-    plugin_config: &Bound<'_, PyAny>,
-    data: &Bound<'_, PyAny>,
-    raw_config: &Bound<'_, PyAny>,
-    progress: Option<Py<PyAny>>,
-) -> PyResult<String> {
-    logging::refresh_level(py);
-    let params = crate::clusters::to_json(params, "params")?;
-    let data = crate::clusters::to_json(data, "data")?;
-    let raw = crate::clusters::to_json(raw_config, "cluster config")?;
-    let settings = settings_from(Some(plugin_config))?;
-    let report = move |percent: u32| {
+/// A progress callback of Python's, called with a percentage (its failures logged, not raised).
+fn percent_callback(progress: Option<Py<PyAny>>) -> impl Fn(u32) + Send + Sync {
+    move |percent: u32| {
         if let Some(callback) = &progress {
             Python::attach(|py| {
                 if let Err(e) = callback.call1(py, (percent,)) {
@@ -690,28 +638,44 @@ pub fn cluster_action(
                 }
             })
         }
-    };
+    }
+}
+
+/// Runs the cluster action `name` (its folder under cluster-actions/) with the action's
+/// `params` on the DSS cluster `cluster_id`, as DSS resolves it now; returns HTML.
+/// ``progress`` (optional) is called with a percentage.
+#[pyfunction]
+#[pyo3(signature = (name, params, cluster_id, progress=None))]
+pub fn cluster_action(
+    py: Python<'_>,
+    name: String,
+    params: &Bound<'_, PyAny>,
+    cluster_id: Option<&str>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<String> {
+    logging::refresh_level(py);
+    let params = crate::clusters::to_json(params, "params")?;
+    let cluster = dss_cluster(py, cluster_id)?;
+    let report = percent_callback(progress);
     runtime::block_on(py, async move {
-        actions::run_action(&name, &params, &settings, &data, &raw, &report).await
+        actions::run_action(&name, &params, &cluster, &report).await
     })
 }
 
-/// Runs the scenario step `name` (its folder under python-steps/); returns a one-line summary,
-/// raises with the reason when the step must fail.
+/// Runs the scenario step `name` (its folder under python-steps/) on the DSS cluster
+/// `cluster_id`; returns a one-line summary, raises with the reason when the step must fail.
 #[pyfunction]
 pub fn cluster_step(
     py: Python<'_>,
     name: String,
     params: &Bound<'_, PyAny>,
-    plugin_config: &Bound<'_, PyAny>,
-    data: &Bound<'_, PyAny>,
+    cluster_id: Option<&str>,
 ) -> PyResult<String> {
     logging::refresh_level(py);
     let params = crate::clusters::to_json(params, "params")?;
-    let data = crate::clusters::to_json(data, "data")?;
-    let settings = settings_from(Some(plugin_config))?;
+    let cluster = dss_cluster(py, cluster_id)?;
     runtime::block_on(py, async move {
-        actions::run_step(&name, &params, &settings, &data).await
+        actions::run_step(&name, &params, &cluster).await
     })
 }
 

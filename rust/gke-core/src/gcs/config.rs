@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::connection::ConnectionRequest;
+use crate::dss_cluster::DssCluster;
 use crate::dss_config;
 use crate::error::{GkeError, Problem, Result};
 use crate::gcs::client::GcsOptions;
@@ -164,6 +165,26 @@ pub fn access_options(
         return Err(GkeError::Validation(problems));
     }
     Ok((locations, gcs_options(&raw.connection, settings)?))
+}
+
+/// "Check GCS access" run on a DSS cluster: the action's connection preset, else the cluster's
+/// (as DSS resolves it now), with the cluster's plugin settings.
+pub fn access_options_on(
+    config: &Value,
+    cluster: &DssCluster,
+) -> Result<(Vec<GcsLocation>, GcsOptions)> {
+    let mut config = config.clone();
+    if let Some(map) = config.as_object_mut() {
+        let chosen = match map.get("connection") {
+            None | Some(Value::Null) => false,
+            Some(Value::Object(m)) => !m.is_empty(),
+            Some(_) => true,
+        };
+        if !chosen {
+            map.insert("connection".into(), cluster.config["connection"].clone());
+        }
+    }
+    access_options(&config, &cluster.settings)
 }
 
 fn collect(e: GkeError, problems: &mut Vec<Problem>) {

@@ -9,13 +9,15 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::dss_cluster::DssCluster;
 use crate::dss_config;
 use crate::error::{GkeError, Problem, Result};
-use crate::node_pools::ClusterRef;
 use crate::push::copy::{push, Progress, PushOptions, PushProgress};
 use crate::push::docker_daemon::{glob_match, list_images};
 use crate::push::report::{BatchEntry, PushBatch};
-use crate::settings::PluginSettings;
+
+/// The repository when neither the action nor the connection preset names one.
+pub const DEFAULT_REPOSITORY: &str = "dss-images";
 
 pub const DEFAULT_PATTERNS: [&str; 2] = ["dku-exec-base-*", "dku-spark-base-*"];
 
@@ -42,32 +44,28 @@ pub struct BaseImagesRequest {
 }
 
 impl BaseImagesRequest {
-    /// From the action's config, the plugin settings and the cluster's plugin data.
-    pub fn from_dss(config: &Value, settings: &PluginSettings, data: &Value) -> Result<Self> {
+    /// From the action's config and the DSS cluster as DSS resolves it now (its connection
+    /// preset gives the blanks: repository, region, key).
+    pub fn from_dss(config: &Value, dss: &DssCluster) -> Result<Self> {
         let raw: ActionConfig =
             dss_config::parse(config, "action").map_err(|p| GkeError::Validation(vec![p]))?;
-        let cluster = ClusterRef::from_data(data)?;
+        let cluster = dss.target()?;
+        let connection = &dss.connection;
+        let settings = &dss.settings;
         let mut problems = Vec::new();
-        let repository = raw.repository.trim().to_string();
-        let valid_repo = !repository.is_empty()
-            && repository.len() <= 63
-            && repository.starts_with(|c: char| c.is_ascii_lowercase())
-            && repository.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && repository
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !valid_repo {
-            problems.push(Problem::new(
-                "Repository",
-                format!("'{repository}' is not an Artifact Registry repository id: 1-63 lowercase letters, digits and hyphens, starting with a letter, e.g. dss-images"),
-            ));
+        let repository = match (raw.repository.trim(), connection.repository.trim()) {
+            ("", "") => DEFAULT_REPOSITORY.to_string(),
+            ("", r) | (r, _) => r.to_string(),
+        };
+        if let Err(e) = crate::names::check_repository_id(&repository) {
+            problems.push(Problem::new("Repository", e));
         }
         let region = match raw.region.trim() {
-            "" => data["connection"]["region"]
-                .as_str()
-                .filter(|r| !r.is_empty())
-                .map(str::to_string)
-                .unwrap_or_else(|| region_of(&cluster.location)),
+            "" => match (connection.region.trim(), connection.zone.trim()) {
+                ("", "") => region_of(&cluster.location),
+                ("", zone) => region_of(zone),
+                (region, _) => region.to_string(),
+            },
             r => r.to_string(),
         };
         let patterns: Vec<String> = raw
@@ -100,9 +98,9 @@ impl BaseImagesRequest {
                 patterns
             },
             options: PushOptions {
-                // Blank: the key the cluster was started with (its 0600 file), else the host's.
+                // Blank: the key of the cluster's connection preset now, else the host's.
                 google_key: match raw.service_account_key.trim() {
-                    "" => data["key_file"].as_str().unwrap_or_default().to_string(),
+                    "" => connection.service_account_key.clone(),
                     key => key.to_string(),
                 },
                 create_repository: raw.create_if_missing.unwrap_or(true),
@@ -224,16 +222,23 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn data() -> Value {
-        json!({"project": "dss-prod", "location": "europe-west1-b", "name": "c", "connection": {"region": ""}})
+    fn cluster(connection: Value, data: Value) -> DssCluster {
+        DssCluster::from_record(&json!({
+            "id": "c", "type": "pycluster_gke-native_create-gke-cluster",
+            "config": {"connection": connection}, "plugin_config": {}, "data": data,
+        }))
+        .unwrap()
+    }
+
+    fn running() -> Value {
+        json!({"version": 2, "project": "dss-prod", "location": "europe-west1-b", "name": "c"})
     }
 
     #[test]
     fn region_and_defaults_come_from_the_cluster() {
         let r = BaseImagesRequest::from_dss(
             &json!({"repository": "dss-images"}),
-            &PluginSettings::default(),
-            &data(),
+            &cluster(json!({}), running()),
         )
         .unwrap();
         assert_eq!(
@@ -246,14 +251,37 @@ mod tests {
             r.options.docker_socket,
             PathBuf::from("/var/run/docker.sock")
         );
+        assert_eq!(r.options.google_key, "");
+    }
+
+    #[test]
+    fn blanks_come_from_the_connection_preset_as_it_is_now() {
+        let r = BaseImagesRequest::from_dss(
+            &json!({"repository": ""}),
+            &cluster(
+                json!({"region": "us-east1", "repository": "team-images",
+                       "service_account_key": "{\"type\": \"service_account\"}"}),
+                running(),
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            r.registry_path(),
+            "us-east1-docker.pkg.dev/dss-prod/team-images"
+        );
+        assert_eq!(r.options.google_key, "{\"type\": \"service_account\"}");
+        let r = BaseImagesRequest::from_dss(&json!({}), &cluster(json!({}), running())).unwrap();
+        assert_eq!(
+            r.registry_path(),
+            "europe-west1-docker.pkg.dev/dss-prod/dss-images"
+        );
     }
 
     #[test]
     fn mistakes_are_listed() {
         let e = BaseImagesRequest::from_dss(
             &json!({"repository": "Bad_Repo", "parallelism": 0}),
-            &PluginSettings::default(),
-            &data(),
+            &cluster(json!({}), running()),
         )
         .unwrap_err()
         .to_string();
@@ -263,8 +291,7 @@ mod tests {
         );
         let e = BaseImagesRequest::from_dss(
             &json!({"repository": "r"}),
-            &PluginSettings::default(),
-            &json!({}),
+            &cluster(json!({}), Value::Null),
         )
         .unwrap_err();
         assert!(e.to_string().contains("start it first"), "{e}");

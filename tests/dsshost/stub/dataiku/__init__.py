@@ -40,7 +40,9 @@ def api_client():
     to the harness's loopback stand-in of DSS's backend (tests/dsshost/backend.py)."""
     from dataikuapi import DSSClient
 
-    return DSSClient(os.environ["DKU_HARNESS_BACKEND_URL"], internal_ticket=os.environ["DKU_HARNESS_TICKET"])
+    return DSSClient(
+        os.environ["DKU_HARNESS_BACKEND_URL"], internal_ticket=os.environ["DKU_HARNESS_TICKET"]
+    )
 
 
 class Folder:
