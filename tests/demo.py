@@ -104,9 +104,8 @@ def main() -> int:
             settings, data = run.value
             kubeconfig = settings["container"]["executionConfigsGenericOverrides"]["kubeConfigPath"]
             print(
-                f"    GKE cluster {data['name']} in {data['location']}: "
-                f"{data['cluster']['status']}, "
-                f"Kubernetes {data['cluster']['currentMasterVersion']}, endpoint {data['endpoint']}"
+                f"    GKE cluster {data['name']} running in {data['location']}, "
+                f"endpoint {data['endpoint']}, kubectl context {data['kube_context']}"
             )
             print(f"    kubeconfig: {kubeconfig} (mode 0600); {data['identity']} is cluster-admin")
 
@@ -121,16 +120,18 @@ def main() -> int:
                 return 1
 
             say("cluster actions, as a scenario would run them: the GPU pool to 0 after a batch")
-            run = dss.run_macro(
-                "resize-node-pool", {"clusterId": "analytics", "pool": "gpu", "node_count": 0}
+            run = dss.run_scenario_macro(
+                f"pyrunnable_{dss.plugin_id}_resize-node-pool",
+                {"clusterId": "analytics", "pool": "gpu", "node_count": 0},
             )
             print("    " + report_text(run.result))
-            run = dss.run_macro("cluster-health", {"clusterId": "analytics"})
+            run = dss.run_cluster_action("cluster-health", "analytics")
             print("    " + report_text(run.result))
 
             say("stopping the cluster (DSS's stop(): GKE deletes it)")
             show_log(dss.stop_cluster("analytics").log)
             calls = emulator.google_requests()
+            dss.close()
         finally:
             emulator.stop()
     say(

@@ -95,7 +95,8 @@ def test_plan_is_exactly_what_start_sends(gcp, emulator, code_env):
     config = {
         "connection": {"mode": "INLINE", "inlineParams": {}},
         "node_pools": [
-            pool(gcp, "gpu", gpu=True, gpu_driver="LATEST", taints=["ml=yes:NoSchedule"])
+            pool(gcp, "gpu", gpu=True, gpu_driver="LATEST", taints=["ml=yes:NoSchedule"]),
+            pool(gcp, "cpu"),
         ],
         "pod_range": "10.40.0.0/14",
         "service_range": "10.48.0.0/20",
@@ -205,7 +206,7 @@ def test_every_mistake_at_once_and_nothing_created(gcp, emulator):
         "Settings valve",
         "GKE connection › Zone",
     ]
-    assert "min must be at most max" in e.message and "has no effect" in e.message
+    assert "5 is above Max nodes (2)" in e.message and "has no effect" in e.message
     assert creates(emulator) == []
     assert [r for r in emulator.google_requests() if r["method"] != "GET"] == []
 

@@ -132,7 +132,10 @@ class DssBackend:
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
-        handler.wfile.write(data)
+        try:
+            handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the caller gave up (a timeout): as DSS, nothing to tell it
 
     def _error(self, handler, status, error_type, message):
         self._send(
