@@ -150,7 +150,7 @@ impl WaitParams {
         if !(minutes.is_finite() && minutes > 0.0 && minutes <= MAX_WAIT_MINUTES) {
             return Err(GkeError::validation(
                 "Timeout",
-                format!("{minutes} minutes is not between 0 and {MAX_WAIT_MINUTES} (a day)"),
+                format!("{minutes:?} minutes is not between 0 and {MAX_WAIT_MINUTES} (a day)"),
             ));
         }
         Ok(Duration::from_secs_f64(minutes * 60.0))
@@ -342,7 +342,11 @@ mod tests {
             }
             .timeout()
             .unwrap_err();
-            assert!(e.to_string().starts_with("Timeout: "), "{e}");
+            assert!(
+                matches!(&e, GkeError::Validation(ps) if ps[0].field == "Timeout"),
+                "{e}"
+            );
+            assert!(e.to_string().len() < 200, "{e}");
         }
     }
 }

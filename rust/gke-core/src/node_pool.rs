@@ -540,7 +540,7 @@ mod tests {
                 "node pool 'p' › Settings valve",
             ]
         );
-        assert!(problems[1].message.contains("5 is more than Max nodes (2)"));
+        assert!(problems[1].message.contains("5 is above Max nodes (2)"));
         assert!(problems[2].message.contains("Autopilot"));
     }
 }
