@@ -64,6 +64,18 @@ def emulator(tmp_path):
 
 
 @pytest.fixture
+def on_dss_host(emulator, tmp_path, monkeypatch):
+    """This process as a notebook kernel on the emulated DSS host."""
+    (tmp_path / "home").mkdir()
+    for key, value in emulator.env(tmp_path / "home").items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    return emulator
+
+
+@pytest.fixture
 def gcp(dss, emulator, tmp_path):
     """The DSS host harness wired to the emulator, as a DSS host on GCE."""
     home = tmp_path / "home"

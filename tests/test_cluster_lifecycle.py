@@ -179,7 +179,7 @@ def test_every_mistake_at_once_and_nothing_created(gcp, emulator):
             pool(gcp, "a", autoscaling=True, min_nodes=5, max_nodes=2, taints=["x=y"]),
             pool(gcp, "a", preset="a2", resource_labels={"Team": "x"}),
         ],
-        "pod_range": "10.0.0.0/8",
+        "pod_range": "10.0.0.0/12",
         "service_range": "10.4.0.0/20",
         "labels": {"bad key": "v"},
         "private_nodes": True,

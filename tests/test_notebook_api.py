@@ -20,18 +20,6 @@ from tests.test_cluster_lifecycle import kubectl
 PROJECT, ZONE = "dss-prod-1234", "europe-west1-b"
 
 
-@pytest.fixture
-def on_dss_host(emulator, tmp_path, monkeypatch):
-    """This process as a notebook kernel on the emulated DSS host."""
-    (tmp_path / "home").mkdir()
-    for key, value in emulator.env(tmp_path / "home").items():
-        if value is None:
-            monkeypatch.delenv(key, raising=False)
-        else:
-            monkeypatch.setenv(key, value)
-    return emulator
-
-
 def create(name, workdir, pools):
     lib = os.path.dirname(os.path.dirname(dss_gke.__file__))
     config = {"connection": {}, "node_pools": pools}

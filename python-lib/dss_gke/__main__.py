@@ -11,7 +11,13 @@ import dss_gke
 
 def main(argv: "list[str] | None" = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dss_gke", description=__doc__)
-    parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="DEBUG, INFO, WARNING or ERROR",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("version", help="print the plugin version")
     env = commands.add_parser("env", help="check the DSS host: build, GCE metadata server")
@@ -44,7 +50,7 @@ def main(argv: "list[str] | None" = None) -> int:
     push.add_argument("--docker-socket", default="/var/run/docker.sock")
     push.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
 
     try:
         if args.command == "version":
@@ -53,20 +59,42 @@ def main(argv: "list[str] | None" = None) -> int:
             report = dss_gke.environment_report(args.metadata_host, args.timeout)
             print(json.dumps(report.to_dict(), indent=2))
         elif args.command == "plan":
-            with open(args.config) as f:
-                config = json.load(f)
-            plugin_config = {}
-            if args.plugin_config:
-                with open(args.plugin_config) as f:
-                    plugin_config = json.load(f)
+            config = _read_json(args.config, "--config")
+            plugin_config = (
+                _read_json(args.plugin_config, "--plugin-config") if args.plugin_config else {}
+            )
             plan = dss_gke.plan_cluster(config, plugin_config, args.cluster_id)
             print(json.dumps(plan, indent=2))
         elif args.command == "push":
             _push(args)
-    except dss_gke.GkeError as e:
+    except (dss_gke.GkeError, _BadFile) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     return 0
+
+
+class _BadFile(Exception):
+    pass
+
+
+def _read_json(path: str, option: str) -> dict:
+    """A JSON object from a file, or one clear line saying what is wrong with the file."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+    except FileNotFoundError:
+        raise _BadFile(f"{option} {path}: no such file") from None
+    except IsADirectoryError:
+        raise _BadFile(f"{option} {path}: is a directory, not a JSON file") from None
+    except OSError as e:
+        raise _BadFile(f"{option} {path}: cannot be read ({e.strerror})") from None
+    except RecursionError:
+        raise _BadFile(f"{option} {path}: nested too deeply to be a configuration") from None
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+        raise _BadFile(f"{option} {path}: is not valid JSON ({e})") from None
+    if not isinstance(value, dict):
+        raise _BadFile(f'{option} {path}: must hold a JSON object, e.g. {{"mode": "standard"}}')
+    return value
 
 
 def _push(args: argparse.Namespace) -> None:

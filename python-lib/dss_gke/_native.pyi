@@ -634,10 +634,14 @@ class Cluster:
         the pool (never the last one)."""
 
     def set_autoscaling(
-        self, pool: str, min_nodes: int = 0, max_nodes: int = 1, enabled: bool = True
+        self,
+        pool: str,
+        min_nodes: int | None = None,
+        max_nodes: int | None = None,
+        enabled: bool = True,
     ) -> Change:
-        """Turns autoscaling of ``pool`` on between ``min_nodes`` and ``max_nodes`` per zone, or off
-        with ``enabled=False``; waits for GKE."""
+        """Turns autoscaling of ``pool`` on between ``min_nodes`` (default 0) and ``max_nodes``
+        (default 1) per zone, or off with ``enabled=False``; waits for GKE."""
 
     def health(self) -> Health:
         """Status, nodes Ready / not Ready, pods Pending, operations in progress, and a verdict."""

@@ -14,6 +14,13 @@ pub enum CidrRange {
 }
 
 impl CidrRange {
+    /// The prefix length, e.g. 14 for `10.4.0.0/14` or `/14`.
+    pub fn prefix(&self) -> u8 {
+        match self {
+            CidrRange::Block { prefix, .. } | CidrRange::Size(prefix) => *prefix,
+        }
+    }
+
     /// Whether two fixed blocks share an address; sizes alone never conflict.
     pub fn overlaps(&self, other: &CidrRange) -> bool {
         match (self, other) {

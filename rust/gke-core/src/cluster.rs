@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::cidr::CidrRange;
 use crate::connection::ConnectionRequest;
-use crate::dss_config::{deep_merge, parse, parse_valve};
+use crate::dss_config::{deep_merge, parse_form, parse_valve, CLUSTER_RESERVED};
 use crate::error::{GkeError, Problem, Result};
 use crate::metadata::region_of_zone;
 use crate::names::{check_gcp_label, check_resource_name, MAX_GCP_LABELS};
@@ -198,7 +198,7 @@ pub fn name_from_dss_id(id: &str) -> String {
 
 impl ClusterRequest {
     pub fn from_dss(value: &Value) -> std::result::Result<Self, Problem> {
-        parse(value, "cluster")
+        parse_form(value, None, DESCRIPTOR)
     }
 
     /// Every problem at once; `dss_cluster_id` names the cluster when the GKE name is blank.
@@ -279,6 +279,24 @@ impl ClusterRequest {
                     ),
                 );
             }
+        }
+        if self.node_locations.len() > MAX_NODE_LOCATIONS {
+            bad(
+                "Node locations",
+                format!(
+                    "{} zones listed; a region has at most {MAX_NODE_LOCATIONS}",
+                    self.node_locations.len()
+                ),
+            );
+        }
+        if self.node_pools.len() > MAX_NODE_POOLS {
+            bad(
+                "Node pools",
+                format!(
+                    "{} presets; gke-native creates at most {MAX_NODE_POOLS} pools with a cluster (add more later with \"Add node pool\")",
+                    self.node_pools.len()
+                ),
+            );
         }
         // Pools: each validated on its own, then together.
         let mut pools = Vec::new();
@@ -414,15 +432,33 @@ impl ClusterRequest {
                 Network::GkeDefault
             }
         };
-        let mut range = |field: &str, text: &str| match IpRange::parse(text) {
-            Ok(r) => r,
-            Err(e) => {
-                problems.push(Problem::new(field, e));
-                None
-            }
-        };
-        let pod_range = range("Pod range", &self.pod_range);
-        let service_range = range("Service range", &self.service_range);
+        // The sizes GKE takes: pods /9 (8M addresses) to /24, services /16 to /27.
+        let mut range =
+            |field: &str, text: &str, sizes: std::ops::RangeInclusive<u8>| match IpRange::parse(
+                text,
+            ) {
+                Ok(Some(IpRange::Cidr(c))) if !sizes.contains(&c.prefix()) => {
+                    problems.push(Problem::new(
+                        field,
+                        format!(
+                            "'{}': a /{} range is outside what GKE takes (/{} to /{}), e.g. /{}",
+                            text.trim(),
+                            c.prefix(),
+                            sizes.start(),
+                            sizes.end(),
+                            if field == "Pod range" { 14 } else { 20 }
+                        ),
+                    ));
+                    None
+                }
+                Ok(r) => r,
+                Err(e) => {
+                    problems.push(Problem::new(field, e));
+                    None
+                }
+            };
+        let pod_range = range("Pod range", &self.pod_range, 9..=24);
+        let service_range = range("Service range", &self.service_range, 16..=27);
         if let (Some(IpRange::Cidr(p)), Some(IpRange::Cidr(s))) = (&pod_range, &service_range) {
             if p.overlaps(s) {
                 problems.push(Problem::new(
@@ -523,7 +559,7 @@ impl ClusterRequest {
                 ),
             ));
         }
-        let valve = match parse_valve(&self.settings_valve, "Settings valve") {
+        let valve = match parse_valve(&self.settings_valve, "Settings valve", CLUSTER_RESERVED) {
             Ok(v) => v,
             Err(p) => {
                 problems.push(p);
@@ -776,6 +812,15 @@ impl ClusterSpec {
     }
 }
 
+/// Zones a cluster's nodes may be listed in (a region has 3 or 4).
+pub const MAX_NODE_LOCATIONS: usize = 8;
+/// Node pool presets one cluster is created with: each is checked with a few read-only calls
+/// before creation, so the number of calls stays small whatever the input.
+pub const MAX_NODE_POOLS: usize = 12;
+
+/// The "Create GKE cluster" form (its labels name fields in problems).
+const DESCRIPTOR: &str = include_str!("../../../python-clusters/create-gke-cluster/cluster.json");
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -945,7 +990,7 @@ mod tests {
         let err = config(json!({
             "gke_name": "Bad_Name", "mode": "autopilot", "location_type": "zonal",
             "node_pools": [{"name": "gpu", "gpu": true}, {"name": "gpu"}],
-            "pod_range": "10.0.0.0/8", "service_range": "10.4.0.0/20",
+            "pod_range": "10.0.0.0/12", "service_range": "10.4.0.0/20",
             "labels": {"Team": "x"}, "settings_valve": "nope",
             "connection": {"project_id": "dss-prod-1234", "zone": "europe-west1-b"},
         }))
@@ -980,9 +1025,6 @@ mod tests {
 #[cfg(test)]
 mod descriptor_tests {
     use super::*;
-
-    const DESCRIPTOR: &str =
-        include_str!("../../../python-clusters/create-gke-cluster/cluster.json");
 
     /// The form DSS shows and the struct reading it agree on fields and defaults.
     #[test]

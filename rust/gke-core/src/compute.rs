@@ -15,6 +15,21 @@ pub fn relative_path(url: &str) -> String {
     }
 }
 
+/// Pages of one aggregated list read at most.
+const MAX_PAGES: usize = 5;
+
+/// `text` for a URL's query: unreserved characters kept, the rest percent-encoded.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[derive(Clone)]
 pub struct Compute {
     http: reqwest::Client,
@@ -120,6 +135,55 @@ impl Compute {
                 .to_string(),
             secondary,
         )))
+    }
+
+    /// The zones of `project` where a `collection` (machineTypes, acceleratorTypes, diskTypes)
+    /// entry named `name` exists, from one aggregated list filtered on the name (a few pages at
+    /// most).
+    pub async fn zones_offering(
+        &self,
+        project: &str,
+        collection: &str,
+        name: &str,
+    ) -> Result<std::collections::BTreeSet<String>> {
+        let filter = percent_encode(&format!("name = \"{name}\""));
+        let mut zones = std::collections::BTreeSet::new();
+        let mut page = String::new();
+        for _ in 0..MAX_PAGES {
+            let mut path = format!("projects/{project}/aggregated/{collection}?filter={filter}");
+            if !page.is_empty() {
+                path.push_str(&format!("&pageToken={}", percent_encode(&page)));
+            }
+            let list = self.get(&path).await?;
+            for (scope, entries) in list["items"].as_object().into_iter().flatten() {
+                let listed = entries[collection]
+                    .as_array()
+                    .is_some_and(|items| items.iter().any(|i| i["name"] == name));
+                if let (true, Some(zone)) = (listed, scope.strip_prefix("zones/")) {
+                    zones.insert(zone.to_string());
+                }
+            }
+            match list["nextPageToken"].as_str() {
+                Some(next) if !next.is_empty() => page = next.to_string(),
+                _ => break,
+            }
+        }
+        Ok(zones)
+    }
+
+    /// The zones of a region, as Compute lists them (sorted).
+    pub async fn region_zones(&self, project: &str, region: &str) -> Result<Vec<String>> {
+        let found = self
+            .get(&format!("projects/{project}/regions/{region}"))
+            .await?;
+        let mut zones: Vec<String> = found["zones"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|z| z.as_str()?.rsplit('/').next().map(str::to_string))
+            .collect();
+        zones.sort();
+        Ok(zones)
     }
 
     /// An instance group by its URL (as node pools list them: their managed instance group,

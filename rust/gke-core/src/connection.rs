@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::credentials::GoogleCredentials;
-use crate::dss_config::parse;
 use crate::error::{GkeError, Problem, Result};
 use crate::metadata::{region_of_zone, HostFacts, MetadataServer};
 
@@ -76,7 +75,11 @@ const SCOPE: &str = "GKE connection";
 
 impl ConnectionRequest {
     pub fn from_dss(value: &Value) -> std::result::Result<Self, Problem> {
-        parse(value, SCOPE)
+        crate::dss_config::parse_form(
+            value,
+            Some(SCOPE),
+            include_str!("../../../parameter-sets/connection-info/parameter-set.json"),
+        )
     }
 
     /// Checks what can be checked without calling anything.

@@ -126,6 +126,14 @@ impl Gke {
         }
     }
 
+    /// What GKE offers in a location (`projects/p/locations/l`): versions, image types.
+    pub async fn server_config(&self, location: &str) -> Result<model::ServerConfig> {
+        self.call(format!("GET /v1/{location}/serverConfig"), || {
+            self.client.get_server_config().set_name(location).send()
+        })
+        .await
+    }
+
     pub async fn delete_cluster(&self, name: &str) -> Result<model::Operation> {
         self.call(format!("DELETE /v1/{name}"), || {
             self.client.delete_cluster().set_name(name).send()

@@ -4,6 +4,7 @@
 //! [`GkeError`] whose message a DSS admin can act on.
 
 pub mod actions;
+pub mod catalogue;
 pub mod cidr;
 pub mod cluster;
 pub mod compute;

@@ -15,7 +15,7 @@ use crate::compute::Compute;
 use crate::connection::{default_metadata, Connection, ConnectionRequest};
 use crate::credentials::GoogleCredentials;
 use crate::dss_config::parse;
-use crate::error::{GkeError, Problem, Result};
+use crate::error::{ApiFailure, GkeError, Problem, Result};
 use crate::gke::{is_not_found, is_operation_in_progress, Gke};
 use crate::kubeconfig::{render, write_private, AuthHelper, KubeconfigSpec};
 use crate::kubernetes;
@@ -113,6 +113,35 @@ pub async fn plan(config: &Value, settings: &PluginSettings, dss_cluster_id: &st
             "\"DSS host IP\" needs the host's IP from the metadata server, and none answered: list DSS's address as a range instead",
         ));
     }
+    // Node locations must be zones of the region the connection resolved to.
+    let outside: Vec<&String> = spec
+        .node_locations
+        .iter()
+        .filter(|z| crate::metadata::region_of_zone(z) != Some(context.region.as_str()))
+        .collect();
+    if !outside.is_empty() {
+        return Err(GkeError::validation(
+            "Node locations",
+            format!(
+                "{} not in the cluster's region {}: list zones of {} (e.g. {}-b)",
+                outside
+                    .iter()
+                    .map(|z| format!("'{z}'"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                context.region,
+                context.region,
+                context.region
+            ),
+        ));
+    }
+    // Whether the types and version exist where they will be used: read-only calls.
+    let compute = Compute::new(&credentials, settings.api_endpoint())?;
+    let gke = Gke::connect(&credentials, settings.api_endpoint()).await?;
+    let problems = crate::catalogue::problems(&spec, &context, &compute, &gke).await?;
+    if !problems.is_empty() {
+        return Err(GkeError::Validation(problems));
+    }
     let request = spec.create_request(&context);
     Ok(Plan {
         spec,
@@ -196,7 +225,14 @@ pub async fn create_or_resume(gke: &Gke, plan: &Plan) -> Result<(model::Cluster,
     let timeout = Duration::from_secs(plan.spec.operation_timeout_minutes as u64 * 60);
     let keep = plan.spec.keep_failed;
     let mut created = false;
-    loop {
+    let mut conflicts = 0;
+    let started = std::time::Instant::now();
+    for round in 0..MAX_ROUNDS {
+        if round > 0 {
+            // Each round follows a wait or a refusal: a pause keeps a misbehaving answer from
+            // becoming a flood of calls.
+            tokio::time::sleep(ROUND_PAUSE).await;
+        }
         match gke.get_cluster(&path).await? {
             None => {
                 tracing::info!(
@@ -208,8 +244,17 @@ pub async fn create_or_resume(gke: &Gke, plan: &Plan) -> Result<(model::Cluster,
                         created = true;
                         wait_creation(gke, &parent, &name, op, keep, timeout).await?;
                     }
-                    // Someone (an earlier start) created it meanwhile: look again.
-                    Err(GkeError::Api(f)) if f.status == 409 => continue,
+                    // Someone (an earlier start, or this one whose answer was lost) created
+                    // it meanwhile: look again, a few times.
+                    Err(GkeError::Api(f)) if f.status == 409 => {
+                        conflicts += 1;
+                        if conflicts > MAX_CONFLICTS {
+                            return Err(GkeError::Api(ApiFailure {
+                                message: format!("GKE says a cluster named '{name}' already exists, yet reading it finds none ({}): check that the credentials may read clusters of this project", f.message),
+                                ..f
+                            }));
+                        }
+                    }
                     Err(e) => return Err(e),
                 }
             }
@@ -266,7 +311,18 @@ pub async fn create_or_resume(gke: &Gke, plan: &Plan) -> Result<(model::Cluster,
             }
         }
     }
+    Err(GkeError::OperationTimeout {
+        operation: format!("creation of {name}"),
+        waited: started.elapsed(),
+    })
 }
+
+/// How many times create_or_resume looks at the cluster (each look follows a wait or a pause).
+const MAX_ROUNDS: u32 = 60;
+/// The pause between two looks.
+const ROUND_PAUSE: Duration = Duration::from_secs(1);
+/// 409s on create tolerated while the cluster cannot be read.
+const MAX_CONFLICTS: u32 = 3;
 
 /// The kubeconfig for a cluster, written 0600 in the working directory; returns its path.
 fn write_kubeconfig(
@@ -463,14 +519,25 @@ pub async fn connect(config: &Value, settings: &PluginSettings) -> Result<Gke> {
 
 /// `stop()` of "Create GKE cluster": deletes the cluster and waits; gone already is success.
 pub async fn stop(config: &Value, settings: &PluginSettings, data: &Value) -> Result<()> {
-    let (Some(project), Some(location), Some(name)) = (
-        data["project"].as_str(),
-        data["location"].as_str(),
-        data["name"].as_str(),
-    ) else {
+    let recorded = ["project", "location", "name"].map(|k| data.get(k).filter(|v| !v.is_null()));
+    if recorded.iter().all(Option::is_none) {
         tracing::info!("no GKE cluster recorded for this DSS cluster: nothing to delete");
         return Ok(());
-    };
+    }
+    let target = crate::node_pools::ClusterRef::from_data(data)
+        .ok()
+        .filter(|t| {
+            crate::names::check_resource_name(&t.name).is_ok()
+                && crate::names::check_resource_name(&t.project).is_ok()
+                && crate::names::check_resource_name(&t.location).is_ok()
+        })
+        .ok_or_else(|| {
+            GkeError::validation(
+                "Cluster data",
+                "is malformed (project, location and name are not all there as names), so which GKE cluster to delete is unknown: it may still run, delete it in the Google Cloud console",
+            )
+        })?;
+    let (project, location, name) = (&target.project, &target.location, target.name.as_str());
     let gke = connect(config, settings).await?;
     let parent = format!("projects/{project}/locations/{location}");
     delete_cluster(&gke, &parent, name, Duration::from_secs(30 * 60)).await
@@ -480,7 +547,10 @@ pub async fn stop(config: &Value, settings: &PluginSettings, data: &Value) -> Re
 /// being deleted by someone else, waited for) is success.
 pub async fn delete_cluster(gke: &Gke, parent: &str, name: &str, timeout: Duration) -> Result<()> {
     let path = full_name(parent, name);
-    loop {
+    for round in 0..MAX_ROUNDS {
+        if round > 0 {
+            tokio::time::sleep(ROUND_PAUSE).await;
+        }
         match gke.delete_cluster(&path).await {
             Ok(op) => {
                 tracing::info!("deleting GKE cluster {name}");
@@ -503,12 +573,16 @@ pub async fn delete_cluster(gke: &Gke, parent: &str, name: &str, timeout: Durati
                             .map(|_| ());
                     }
                     Some(_) => wait_running_operations(gke, parent, name, timeout).await?,
-                    None => tokio::time::sleep(Duration::from_secs(1)).await,
+                    None => {}
                 }
             }
             Err(e) => return Err(e),
         }
     }
+    Err(GkeError::OperationTimeout {
+        operation: format!("deletion of {name}"),
+        waited: Duration::from_secs(u64::from(MAX_ROUNDS) * ROUND_PAUSE.as_secs()),
+    })
 }
 
 /// The `attach-gke-cluster` cluster type's parameters.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::dss_config::{deep_merge, parse, parse_valve};
+use crate::dss_config::{deep_merge, parse_form, parse_valve, POOL_RESERVED};
 use crate::error::Problem;
 use crate::names::{check_gcp_label, check_k8s_label, check_resource_name, MAX_GCP_LABELS};
 use crate::taint::Taint;
@@ -66,6 +66,30 @@ pub fn autoscaling_limit_problems(min: i64, max: i64) -> Vec<(&'static str, Stri
         ));
     }
     problems
+}
+
+/// A Compute Engine machine type's syntax, e.g. `e2-standard-4`, `n2-highmem-8`,
+/// `custom-4-16384`, `n2-custom-8-32768-ext`; whether it exists is Compute's to say.
+pub fn check_machine_type(name: &str) -> std::result::Result<(), String> {
+    let valid = (3..=63).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.contains('-')
+        && !name.ends_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{name}' is not a machine type like e2-standard-4 or n2-highmem-8"
+        ))
+    }
+}
+
+/// Whether Compute lists the machine type (custom types are made to order, never listed).
+pub fn is_custom_machine_type(name: &str) -> bool {
+    name.starts_with("custom-") || name.contains("-custom-")
 }
 
 /// GKE's limit of nodes per zone in one pool.
@@ -179,7 +203,7 @@ impl NodePoolSpec {
 impl NodePoolRequest {
     /// Reads a preset as DSS resolved it; `scope` names it in problems (e.g. `node pool 'gpu'`).
     pub fn from_dss(value: &Value, scope: &str) -> Result<Self, Problem> {
-        parse(value, scope)
+        parse_form(value, Some(scope), DESCRIPTOR)
     }
 
     /// Checks every field; all problems at once, each naming the preset and field.
@@ -200,11 +224,33 @@ impl NodePoolRequest {
                 "is empty: give a machine type like e2-standard-4".into(),
             );
         }
-        if !self.autoscaling && !(0..=1000).contains(&self.node_count) {
+        if let Err(e) = check_machine_type(self.machine_type.trim()) {
+            if !self.machine_type.trim().is_empty() {
+                bad("Machine type", e);
+            }
+        }
+        if !self.autoscaling && !(0..=MAX_NODES_PER_ZONE).contains(&self.node_count) {
             bad(
                 "Number of nodes",
-                format!("{} is not between 0 and 1000", self.node_count),
+                format!(
+                    "{} is not between 0 and {MAX_NODES_PER_ZONE}",
+                    self.node_count
+                ),
             );
+        }
+        if !self.autoscaling && self.node_count == 0 {
+            bad(
+                "Number of nodes",
+                "0 without autoscaling: GKE creates no pool without nodes; give at least 1 (resize it to 0 later) or turn autoscaling on".into(),
+            );
+        }
+        for (field, name, value) in [
+            ("Disk type", "disk_type", &self.disk_type),
+            ("Image type", "image_type", &self.image_type),
+        ] {
+            if let Some(e) = crate::dss_config::choice_problem(DESCRIPTOR, name, value) {
+                bad(field, e);
+            }
         }
         if self.autoscaling {
             for (field, message) in autoscaling_limit_problems(self.min_nodes, self.max_nodes) {
@@ -228,6 +274,14 @@ impl NodePoolRequest {
                 bad(
                     "GPU type",
                     "is empty: give an accelerator like nvidia-tesla-t4".into(),
+                );
+            } else if check_machine_type(self.gpu_type.trim()).is_err() {
+                bad(
+                    "GPU type",
+                    format!(
+                        "'{}' is not an accelerator type like nvidia-tesla-t4 or nvidia-l4",
+                        self.gpu_type.trim()
+                    ),
                 );
             }
             if !(1..=16).contains(&self.gpu_count) {
@@ -332,8 +386,11 @@ impl NodePoolRequest {
                 ),
             );
         }
-        let valve = match parse_valve(&self.settings_valve, &format!("{scope} › Settings valve"))
-        {
+        let valve = match parse_valve(
+            &self.settings_valve,
+            &format!("{scope} › Settings valve"),
+            POOL_RESERVED,
+        ) {
             Ok(v) => v,
             Err(p) => {
                 problems.push(p);
@@ -464,6 +521,10 @@ impl NodePoolSpec {
     }
 }
 
+/// The "Node pool" preset form (its labels name fields in problems).
+const DESCRIPTOR: &str =
+    include_str!("../../../parameter-sets/node-pool-request/parameter-set.json");
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -548,9 +609,6 @@ mod tests {
 #[cfg(test)]
 mod descriptor_tests {
     use super::*;
-
-    const DESCRIPTOR: &str =
-        include_str!("../../../parameter-sets/node-pool-request/parameter-set.json");
 
     /// The preset DSS shows and the struct that reads it must agree, field for field and on
     /// every default, or a blank field would mean something else than the admin saw.

@@ -15,7 +15,7 @@ use crate::compute::Compute;
 use crate::connection::default_metadata;
 use crate::credentials::GoogleCredentials;
 use crate::dss_cluster::DssCluster;
-use crate::error::{GkeError, Result};
+use crate::error::{GkeError, Problem, Result};
 use crate::gke::Gke;
 use crate::kubeconfig::{render, write_private, AuthHelper, KubeconfigSpec};
 use crate::kubernetes;
@@ -35,6 +35,47 @@ pub struct Session {
     pub location: String,
 }
 
+/// What is wrong with a project and location given by hand (a notebook's `Gke(...)`).
+fn target_problems(project: &str, location: &str) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if project.trim().is_empty() {
+        problems.push(Problem::new(
+            "project",
+            "is blank: give the project ID, e.g. dss-prod-1234",
+        ));
+    }
+    if location.trim().is_empty() {
+        problems.push(Problem::new(
+            "location",
+            "is blank: give a zone (e.g. europe-west1-b) or a region (e.g. europe-west1)",
+        ));
+    }
+    let zonal = crate::metadata::region_of_zone(location.trim()).is_some();
+    let as_connection = crate::connection::ConnectionRequest {
+        project_id: project.to_string(),
+        zone: if zonal {
+            location.to_string()
+        } else {
+            String::new()
+        },
+        region: if zonal {
+            String::new()
+        } else {
+            location.to_string()
+        },
+        ..Default::default()
+    };
+    problems.extend(as_connection.problems().into_iter().map(|p| {
+        let field = if p.field.ends_with("GCP project") {
+            "project"
+        } else {
+            "location"
+        };
+        Problem::new(field, p.message)
+    }));
+    problems
+}
+
 impl Session {
     pub async fn open(
         credentials: GoogleCredentials,
@@ -42,6 +83,10 @@ impl Session {
         project: &str,
         location: &str,
     ) -> Result<Self> {
+        let problems = target_problems(project, location);
+        if !problems.is_empty() {
+            return Err(GkeError::Validation(problems));
+        }
         let gke = Gke::connect(&credentials, settings.api_endpoint()).await?;
         let compute = Compute::new(&credentials, settings.api_endpoint())?;
         Ok(Self {

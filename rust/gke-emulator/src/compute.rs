@@ -14,9 +14,19 @@ use crate::state::State;
 const COMPUTE: &str = "https://www.googleapis.com/compute/v1";
 
 /// Answers `/compute/v1/projects/{p}/zones/{z}/{collection}/{name}[/listInstances]`.
-pub fn serve(state: &State, method: &str, path: &str) -> Response {
+pub fn serve(state: &State, method: &str, path: &str, query: &[(String, String)]) -> Response {
     let segments: Vec<&str> = path.split('/').collect();
+    let filter = query
+        .iter()
+        .find(|(k, _)| k == "filter")
+        .map(|(_, v)| v.clone());
     let found = match (method, segments.as_slice()) {
+        ("GET", ["projects", project, "aggregated", collection]) => {
+            crate::catalogue::aggregated(project, collection, filter.as_deref())
+        }
+        ("GET", ["projects", project, "regions", region]) => {
+            Some(crate::catalogue::region_json(project, region))
+        }
         ("GET", ["projects", project, "zones", zone, "instances", name]) => {
             instance(state, project, zone, name)
         }

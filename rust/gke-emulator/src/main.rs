@@ -144,6 +144,7 @@
 mod admin;
 mod artifact_registry;
 mod ca;
+mod catalogue;
 mod compute;
 mod connection;
 mod container;

@@ -236,9 +236,14 @@ async fn token(
     app.with_state(|state, now| oauth::exchange(state, &request, now))
 }
 
-async fn compute_api(AxumState(app): AxumState<Arc<App>>, method: Method, uri: Uri) -> Response {
+async fn compute_api(
+    AxumState(app): AxumState<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
     let path = uri.path().strip_prefix("/compute/v1/").unwrap_or_default();
-    app.with_state(|state, _| compute::serve(state, method.as_str(), path))
+    app.with_state(|state, _| compute::serve(state, method.as_str(), path, &query))
 }
 
 /// GKE and Artifact Registry, which share `/v1/projects/{p}/locations/{l}/…`.

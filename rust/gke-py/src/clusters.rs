@@ -13,7 +13,76 @@ use gke_core::token_cache;
 
 use crate::{errors, logging, runtime};
 
+/// How deep a config from Python may nest: DSS's own are a few levels; far deeper is a
+/// mistake (and unbounded depth would exhaust the stack).
+const MAX_DEPTH: usize = 64;
+
+/// Refuses what JSON cannot hold before converting: nesting deeper than [`MAX_DEPTH`], a
+/// container inside itself, a float that is not finite. `path` names where, e.g. `config.a[2]`.
+fn check_shape(
+    value: &Bound<'_, PyAny>,
+    path: &mut String,
+    ancestors: &mut Vec<usize>,
+) -> Result<(), String> {
+    use pyo3::types::{PyDict, PyFloat, PyList, PyTuple};
+    let is_container = value.is_instance_of::<PyDict>()
+        || value.is_instance_of::<PyList>()
+        || value.is_instance_of::<PyTuple>();
+    if !is_container {
+        if let Ok(f) = value.cast::<PyFloat>() {
+            if !f.value().is_finite() {
+                return Err(format!(
+                    "{path}: {} is not a number JSON can hold",
+                    f.value()
+                ));
+            }
+        }
+        return Ok(());
+    }
+    let id = value.as_ptr() as usize;
+    if ancestors.contains(&id) {
+        return Err(format!(
+            "{path}: contains itself; a configuration is plain data"
+        ));
+    }
+    if ancestors.len() >= MAX_DEPTH {
+        return Err(format!("{path}: nested more than {MAX_DEPTH} levels deep"));
+    }
+    ancestors.push(id);
+    let len = path.len();
+    let outcome = (|| {
+        if let Ok(dict) = value.cast::<PyDict>() {
+            for (k, v) in dict.iter() {
+                path.push_str(&format!(
+                    ".{}",
+                    k.str().map(|s| s.to_string()).unwrap_or_default()
+                ));
+                check_shape(&v, path, ancestors)?;
+                path.truncate(len);
+            }
+        } else {
+            for (i, v) in value.try_iter().map_err(|e| e.to_string())?.enumerate() {
+                let v = v.map_err(|e| e.to_string())?;
+                path.push_str(&format!("[{i}]"));
+                check_shape(&v, path, ancestors)?;
+                path.truncate(len);
+            }
+        }
+        Ok(())
+    })();
+    path.truncate(len);
+    ancestors.pop();
+    outcome
+}
+
 pub(crate) fn to_json(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
+    let mut path = what.to_string();
+    if let Err(problem) = check_shape(value, &mut path, &mut Vec::new()) {
+        let (field, message) = problem.split_once(": ").unwrap_or((what, &problem));
+        return Err(errors::to_py(gke_core::GkeError::validation(
+            field, message,
+        )));
+    }
     depythonize(value).map_err(|e| {
         errors::to_py(gke_core::GkeError::validation(
             what,

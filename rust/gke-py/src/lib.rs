@@ -95,6 +95,22 @@ fn seconds(field: &str, value: f64) -> PyResult<Duration> {
     })
 }
 
+/// A whole number from Python, whatever its size: beyond i64 it is a ValidationError naming
+/// `field` (not an OverflowError); not an int at all, a ValidationError too.
+fn whole(field: &str, value: &Bound<'_, PyAny>) -> PyResult<i64> {
+    use pyo3::types::{PyBool, PyInt};
+    let problem = |message: String| errors::to_py(gke_core::GkeError::validation(field, message));
+    if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
+        return Err(problem(format!(
+            "{} is not a whole number",
+            value.repr().map(|r| r.to_string()).unwrap_or_default()
+        )));
+    }
+    value
+        .extract::<i64>()
+        .map_err(|_| problem(format!("{value} is far out of range")))
+}
+
 fn to_python<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
     let json = serde_json::to_value(value)
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;

@@ -517,26 +517,31 @@ impl Cluster {
         &self,
         py: Python<'_>,
         pool: String,
-        nodes: i64,
+        nodes: &Bound<'_, PyAny>,
         delete_at_zero: bool,
     ) -> PyResult<Change> {
+        let nodes = crate::whole("nodes", nodes)?;
         let inner = self.run(py, |s, t| async move {
             node_pools::resize(&s, &t, &pool, nodes, delete_at_zero, TIMEOUT, &no_progress).await
         })?;
         Ok(Change { inner })
     }
 
-    /// Turns autoscaling of ``pool`` on between ``min_nodes`` and ``max_nodes`` per zone, or off
-    /// with ``enabled=False``; waits for GKE.
-    #[pyo3(signature = (pool, min_nodes=0, max_nodes=1, enabled=true))]
+    /// Turns autoscaling of ``pool`` on between ``min_nodes`` (default 0) and ``max_nodes``
+    /// (default 1) per zone, or off with ``enabled=False``; waits for GKE.
+    #[pyo3(signature = (pool, min_nodes=None, max_nodes=None, enabled=true))]
     fn set_autoscaling(
         &self,
         py: Python<'_>,
         pool: String,
-        min_nodes: i64,
-        max_nodes: i64,
+        min_nodes: Option<&Bound<'_, PyAny>>,
+        max_nodes: Option<&Bound<'_, PyAny>>,
         enabled: bool,
     ) -> PyResult<Change> {
+        let (min_nodes, max_nodes) = (
+            min_nodes.map_or(Ok(0), |v| crate::whole("min_nodes", v))?,
+            max_nodes.map_or(Ok(1), |v| crate::whole("max_nodes", v))?,
+        );
         let limits = enabled.then_some((min_nodes, max_nodes));
         let inner = self.run(py, |s, t| async move {
             node_pools::set_autoscaling(&s, &t, &pool, limits, TIMEOUT, &no_progress).await
@@ -568,12 +573,24 @@ impl Cluster {
         &self,
         py: Python<'_>,
         host: Option<String>,
-        port: Option<u16>,
+        port: Option<&Bound<'_, PyAny>>,
         image: &str,
         namespace: &str,
         timeout: f64,
     ) -> PyResult<NetworkTest> {
         let timeout = crate::seconds("timeout", timeout)?;
+        let port = match port {
+            None => None,
+            Some(p) => {
+                let p = crate::whole("port", p)?;
+                Some(u16::try_from(p).ok().filter(|p| *p > 0).ok_or_else(|| {
+                    errors::to_py(GkeError::validation(
+                        "port",
+                        format!("{p} is not between 1 and 65535"),
+                    ))
+                })?)
+            }
+        };
         let target =
             netcheck::backend_target(host.as_deref().unwrap_or(""), port).map_err(errors::to_py)?;
         let (image, namespace) = (image.to_string(), namespace.to_string());

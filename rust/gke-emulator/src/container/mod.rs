@@ -172,6 +172,7 @@ pub fn route(
         ("POST", ["clusters", c, "nodePools", p], Some("setManagement")) => {
             node_pools::set_management(call, at, c, p, body)
         }
+        ("GET", ["serverConfig"], None) => Ok(crate::catalogue::server_config()),
         ("GET", ["operations"], None) => operations::list(call, at),
         ("GET", ["operations", o], None) => operations::get(call, at, o),
         ("POST", ["operations", o], Some("cancel")) => operations::cancel(call, at, o),
@@ -193,10 +194,14 @@ pub fn integer(value: &Value) -> Option<i64> {
 
 /// The version GKE picks for `-`, `latest` or nothing; `1.32` style prefixes get a patch level.
 pub fn resolve_version(requested: &Value) -> String {
-    const DEFAULT_VERSION: &str = "1.33.5-gke.1162000";
+    use crate::catalogue::{DEFAULT_VERSION, VERSIONS};
     match requested.as_str().unwrap_or_default() {
-        "" | "-" | "latest" => DEFAULT_VERSION.to_string(),
+        "" | "-" => DEFAULT_VERSION.to_string(),
+        "latest" => VERSIONS[0].to_string(),
         full if full.matches('.').count() >= 2 => full.to_string(),
-        minor => format!("{minor}.5-gke.1162000"),
+        minor => VERSIONS
+            .iter()
+            .find(|v| v.starts_with(&format!("{minor}.")))
+            .map_or_else(|| format!("{minor}.5-gke.1162000"), |v| v.to_string()),
     }
 }

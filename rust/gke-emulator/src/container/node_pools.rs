@@ -48,6 +48,7 @@ pub fn build(
     } else {
         cluster_zones.to_vec()
     };
+    check_offered(&pool, field, &zones)?;
     pool["locations"] = Value::from(zones);
     let pinned = pool["version"]
         .as_str()
@@ -374,4 +375,39 @@ pub fn update(
         operation_type,
         Effect::Change { changes },
     )
+}
+
+/// As GKE does, through Compute: the pool's machine, disk and accelerator types must be
+/// offered in each of its zones.
+fn check_offered(pool: &Value, field: &str, zones: &[String]) -> ApiResult<()> {
+    let config = &pool["config"];
+    let mut wanted: Vec<(&str, &str, String)> = Vec::new();
+    if let Some(t) = config["machineType"].as_str() {
+        wanted.push(("machineTypes", "machine_type", t.to_string()));
+    }
+    if let Some(t) = config["diskType"].as_str() {
+        wanted.push(("diskTypes", "disk_type", t.to_string()));
+    }
+    for a in config["accelerators"].as_array().into_iter().flatten() {
+        if let Some(t) = a["acceleratorType"].as_str() {
+            wanted.push((
+                "acceleratorTypes",
+                "accelerators.accelerator_type",
+                t.to_string(),
+            ));
+        }
+    }
+    for (collection, name, value) in wanted {
+        if let Some(zone) = zones
+            .iter()
+            .find(|z| !crate::catalogue::offered(collection, &value, z))
+        {
+            let at = format!("{field}.config.{name}");
+            return Err(ApiError::invalid_field(
+                &at,
+                format!("Invalid value for field \"{at}\": \"{value}\" is not available in zone {zone}."),
+            ));
+        }
+    }
+    Ok(())
 }

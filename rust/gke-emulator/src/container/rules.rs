@@ -50,10 +50,7 @@ impl Location {
     pub fn default_zones(&self) -> Vec<String> {
         match self {
             Location::Zone { zone, .. } => vec![zone.clone()],
-            Location::Region(region) => ["a", "b", "c"]
-                .iter()
-                .map(|z| format!("{region}-{z}"))
-                .collect(),
+            Location::Region(region) => crate::catalogue::default_zones(region),
         }
     }
 

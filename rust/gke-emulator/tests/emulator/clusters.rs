@@ -132,7 +132,7 @@ async fn regional_and_autopilot_clusters_span_the_region() {
     assert!(c.autopilot.unwrap().enabled);
     assert_eq!(
         c.locations,
-        ["europe-west1-a", "europe-west1-b", "europe-west1-c"]
+        ["europe-west1-b", "europe-west1-c", "europe-west1-d"]
     );
     assert_eq!(c.node_pools[0].instance_group_urls.len(), 3);
     let other = create_running(
