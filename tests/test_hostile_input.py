@@ -143,7 +143,7 @@ def test_syntax_mistakes_are_all_listed_before_any_call(gcp, emulator):
     with pytest.raises(ComponentFailed) as info:
         gcp.start_cluster("create-gke-cluster", "sloppy", config)
     found = problems_of(info)
-    assert "control character" in found["node pool 'bad' › Service account"]
+    assert "control character" in found["node pool 'bad' › Custom service account"]
     # The control character stops that preset's reading; the rest is listed at once.
     assert "is outside what GKE takes (/9 to /24)" in found["Pod range"]
     assert "(/16 to /27)" in found["Service range"]
