@@ -105,3 +105,61 @@ def test_actions_and_notebooks_act_with_the_key(gcp, emulator, key_json, tmp_pat
     for path in (tmp_path / "nb").iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert not [m for m in secret_marks(key_json) if m in open(kubeconfig).read() + repr(gke)]
+
+
+def written_text(dss, tmp_path):
+    """Every file written during the test (the DSS host, its home, the temp dir's gke-native
+    files), but the harness's record of the config it was given (which DSS keeps too)."""
+    roots = [dss.dip_home, tmp_path / "home"]
+    for root in roots:
+        for path in root.rglob("*"):
+            if path.is_file() and path.name != "context.json":
+                yield path, path.read_text(errors="replace")
+
+
+def pasted_variants(key_json):
+    pem = json.loads(key_json)["private_key"]
+    return {
+        "pem": pem,
+        "wrapped": f"[{key_json}]",
+        "prefixed": f"key = {key_json}",
+        "pem-body-line": secret_marks(key_json)[0],
+    }
+
+
+@pytest.mark.parametrize("variant", ["pem", "wrapped", "prefixed", "pem-body-line"])
+def test_pasted_key_material_is_refused_and_never_shown(gcp, emulator, key_json, variant, tmp_path):
+    pasted = pasted_variants(key_json)[variant]
+    conn = gcp.define_preset("connection-info", "pasted", {"service_account_key": pasted})
+    pool = gcp.define_preset("node-pool-request", "cpu", {"name": "cpu"})
+    with pytest.raises(ComponentFailed) as info:
+        gcp.start_cluster("create-gke-cluster", "c", {"connection": conn, "node_pools": [pool]})
+    assert info.value.type == "ValidationError"
+    assert (
+        "GKE connection › Service-account key: is not a JSON key or a readable key file path "
+        "(its text is not shown)" in info.value.message
+    )
+    pem_lines = [line for line in json.loads(key_json)["private_key"].splitlines() if line]
+    marks = [m for m in pem_lines if "-----" not in m]
+    shown = info.value.message + info.value.log + info.value.traceback
+    assert not [m for m in marks if m in shown]
+    for path, text in written_text(gcp, tmp_path):
+        assert not [m for m in marks if m in text], path
+    assert [r for r in emulator.google_requests() if r["method"] != "GET"] == []
+
+
+def test_a_key_with_a_byte_order_mark_is_used(gcp, emulator, key_json, tmp_path):
+    """Editors on Windows save UTF-8 with a BOM; pasted or in a file, it is the same key."""
+    conn = gcp.define_preset(
+        "connection-info", "bom", {"service_account_key": "\ufeff" + key_json + "\r\n"}
+    )
+    pool = gcp.define_preset("node-pool-request", "cpu", {"name": "cpu"})
+    run = gcp.start_cluster("create-gke-cluster", "bom", {"connection": conn, "node_pools": [pool]})
+    settings, data = run.value
+    assert data["identity"] == KEY_EMAIL
+    marks = secret_marks(key_json)
+    assert not [m for m in marks if m in run.log + json.dumps(settings) + json.dumps(data)]
+    for path, text in written_text(gcp, tmp_path):
+        if any(m in text for m in marks):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+            assert "\ufeff" not in text, path  # the helper's copy is the key itself

@@ -13,6 +13,7 @@ import dss_gke
 from tests.support import images
 from tests.support.images import FakeDockerEngine, sha256
 from tests.support.registry import PASSWORD, USER
+from tests.support.token_registry import TokenRegistry
 
 CREDS = {"username": USER, "password": PASSWORD}
 
@@ -235,3 +236,63 @@ def test_command_line(registry, tmp_path):
     cache = tmp_path / "cache" / "gke-native" / "blob-info.json"
     assert oct(cache.stat().st_mode & 0o777) == "0o600"
     assert PASSWORD not in cache.read_text()
+
+
+@pytest.mark.parametrize("source_kind", ["oci", "docker-archive"])
+def test_a_registry_token_that_expires_mid_push_is_renewed(registry, tmp_path, source_kind):
+    """Behind a token service (as Artifact Registry's docker endpoint), the token expiring at
+    any request of the push (a HEAD, an upload's start, a streamed layer, the manifest) costs a
+    new token, not the push."""
+    layers = images.random_layers(2, 300_000, seed=11)
+    if source_kind == "oci":
+        images.oci_layout(tmp_path / "layout", layers, tag="v1")
+        source = f"oci:{tmp_path / 'layout'}:v1"
+    else:
+        images.docker_archive(tmp_path / "image.tar", "dku-exec-base-t:1", layers)
+        source = f"docker-archive:{tmp_path / 'image.tar'}"
+    refused = set()
+    with TokenRegistry(registry.host, USER, PASSWORD) as front:
+        # The token expires at the 1st, 2nd, … request after login, until the push is over first.
+        for expire_after in range(1, 40):
+            front.expire_after(expire_after)
+            issued, seen = front.tokens_issued, len(front.refused)
+            image = f"dss/renewed-{expire_after}:v1"
+            report = dss_gke.push_image(
+                source,
+                f"{front.host}/{image}",
+                **CREDS,
+                parallelism=1,
+                cache_file=str(tmp_path / f"blobs-{expire_after}.json"),
+            )
+            assert report.layers_pushed == 2
+            read_back(registry, image, tmp_path, layers)
+            if len(front.refused) == seen:
+                assert front.tokens_issued - issued == 1  # the push ended first
+                break
+            assert front.tokens_issued - issued == 2, expire_after  # at the start, once more
+            assert len(front.refused) - seen == 1, (expire_after, front.refused)
+            method, path = front.refused[-1]
+            refused.add((method, path.split("/")[-2]))  # e.g. ("PATCH", "uploads")
+    # Replayed requests (blob checks, upload starts, the config, the manifest) and streamed
+    # layers (a PUT of a stored gzip layer, a PATCH of one compressed on the way) alike.
+    streamed = ("PUT", "uploads") if source_kind == "oci" else ("PATCH", "uploads")
+    assert {("HEAD", "blobs"), ("POST", "uploads"), ("PUT", "manifests"), streamed} <= refused, (
+        refused
+    )
+
+
+def test_dot_segments_and_invalid_components_are_refused_before_any_request(registry, tmp_path):
+    images.oci_layout(tmp_path / "layout", images.random_layers(1, 1000))
+    source = f"oci:{tmp_path / 'layout'}"
+    for destination, says in [
+        (f"{registry.host}/team-a/../team-b/img:1", "'..' path component"),
+        (f"{registry.host}/team-a/./img:1", "'.' path component"),
+        (f"{registry.host}/team-a//img:1", "empty path component"),
+        (f"{registry.host}/-team/img:1", "invalid path component '-team'"),
+        (f"{registry.host}/team/img:.1", "invalid tag"),
+    ]:
+        with pytest.raises(dss_gke.ValidationError) as info:
+            push(source, destination, tmp_path)
+        assert f"destination: '{destination}' " in str(info.value)
+        assert says in str(info.value)
+    assert not registry.exists("team-b/img:1")

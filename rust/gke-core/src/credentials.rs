@@ -6,12 +6,13 @@ use std::fmt;
 use std::path::Path;
 
 use google_cloud_auth::credentials::{
-    service_account, AccessTokenCredentials, Builder as DefaultBuilder, Credentials,
+    mds, service_account, AccessTokenCredentials, Builder as DefaultBuilder, Credentials,
 };
 use serde_json::Value;
 
 use crate::error::{GkeError, Result};
 use crate::http::install_crypto_provider;
+use crate::retry::Backoff;
 
 /// What every gke-native call asks for; IAM decides what is actually allowed.
 pub const CLOUD_PLATFORM_SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
@@ -51,6 +52,84 @@ impl fmt::Display for CredentialSource {
     }
 }
 
+/// The longest text taken as a key file's path (Linux's PATH_MAX); longer text is key material.
+const MAX_KEY_PATH: usize = 4096;
+
+/// The connection's "Service-account key" field as the admin gave it, told apart once for
+/// every reader (credentials, kubeconfig helpers): blank, the key's JSON, or a key file's path.
+/// Anything else is refused without showing its text: it may be a pasted key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyInput<'a> {
+    Blank,
+    /// The key itself (`{…}`), a byte-order mark and surrounding whitespace removed.
+    Json(&'a str),
+    /// The path of a key file on the DSS host.
+    File(&'a str),
+}
+
+impl<'a> KeyInput<'a> {
+    pub fn parse(raw: &'a str, field: &str) -> Result<Self> {
+        let text = without_bom(raw);
+        if text.is_empty() {
+            return Ok(KeyInput::Blank);
+        }
+        if text.starts_with('{') {
+            return Ok(KeyInput::Json(text));
+        }
+        if looks_like_key_material(text) {
+            return Err(not_a_key(field, ""));
+        }
+        Ok(KeyInput::File(text))
+    }
+}
+
+/// `text` without surrounding whitespace and byte-order marks (an editor's UTF-8 BOM is no
+/// whitespace to `str::trim`).
+fn without_bom(text: &str) -> &str {
+    text.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+}
+
+/// What a path never is: a PEM block, JSON, several lines, control characters, too long.
+fn looks_like_key_material(text: &str) -> bool {
+    text.contains("PRIVATE KEY")
+        || text.starts_with('[')
+        || text.len() > MAX_KEY_PATH
+        || text.chars().any(char::is_control)
+}
+
+fn not_a_key(field: &str, why: &str) -> GkeError {
+    GkeError::validation(
+        field,
+        format!("is not a JSON key or a readable key file path (its text is not shown){why}: paste the JSON key file downloaded from IAM › Service accounts › Keys (it starts with {{), or give the path of that file on the DSS host"),
+    )
+}
+
+/// A key file's text (BOM removed); the path is named in errors only when it reads as one
+/// (absolute or `~`/`.`-relative), since other text may be part of a key.
+fn read_key_file(path: &str, field: &str) -> Result<String> {
+    match std::fs::read_to_string(Path::new(path)) {
+        Ok(text) => Ok(without_bom(&text).to_string()),
+        Err(e) if path.starts_with(['/', '~', '.']) => Err(GkeError::validation(
+            field,
+            format!("is not a JSON key or a readable key file path: {path}: {e}"),
+        )),
+        Err(e) => Err(not_a_key(field, &format!(" ({})", e.kind()))),
+    }
+}
+
+/// Whether Application Default Credentials come from a file (AIP-4110: the variable, else
+/// gcloud's well-known path), as google-cloud-auth decides; else they are the metadata server's.
+fn adc_file_exists() -> bool {
+    if std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS").is_some() {
+        return true;
+    }
+    std::env::var_os("HOME").is_some_and(|home| {
+        Path::new(&home)
+            .join(".config/gcloud/application_default_credentials.json")
+            .is_file()
+    })
+}
+
 /// Credentials ready for Google's clients and for raw access tokens.
 #[derive(Clone)]
 pub struct GoogleCredentials {
@@ -71,31 +150,10 @@ impl GoogleCredentials {
     /// the default chain, JSON text, or the path of a JSON key file on the DSS host.
     pub fn from_key_or_default(key: &str, field: &str) -> Result<Self> {
         install_crypto_provider();
-        let key = key.trim();
-        if key.is_empty() {
-            let inner = DefaultBuilder::default()
-                .with_scopes([CLOUD_PLATFORM_SCOPE])
-                .build_access_token_credentials()
-                .map_err(|e| {
-                    GkeError::Auth(format!(
-                        "application default credentials could not be loaded ({e}); set a service-account key in the connection, or fix GOOGLE_APPLICATION_CREDENTIALS"
-                    ))
-                })?;
-            return Ok(Self {
-                inner,
-                source: CredentialSource::ApplicationDefault,
-            });
-        }
-        let (text, from_file) = if key.starts_with('{') {
-            (key.to_string(), None)
-        } else {
-            let text = std::fs::read_to_string(Path::new(key)).map_err(|e| {
-                GkeError::validation(
-                    field,
-                    format!("is neither a JSON key nor a readable key file: {key}: {e}"),
-                )
-            })?;
-            (text, Some(key.to_string()))
+        let (text, from_file) = match KeyInput::parse(key, field)? {
+            KeyInput::Blank => return Self::application_default(),
+            KeyInput::Json(text) => (text.to_string(), None),
+            KeyInput::File(path) => (read_key_file(path, field)?, Some(path.to_string())),
         };
         let json: Value = serde_json::from_str(&text).map_err(|e| {
             // serde's message quotes no input, only a position: safe to show.
@@ -136,6 +194,35 @@ impl GoogleCredentials {
                 client_email: client_email.to_string(),
                 from_file,
             },
+        })
+    }
+
+    /// The default chain. Off an ADC file it is the metadata server, whose token endpoint can
+    /// fail for a moment like any other: its token requests get the project's retry policy.
+    /// (google-cloud-auth's default builder has no retry setting, hence the ADC file check.)
+    fn application_default() -> Result<Self> {
+        let unloadable = |e: &dyn fmt::Display| {
+            GkeError::Auth(format!(
+                "application default credentials could not be loaded ({e}); set a service-account key in the connection, or fix GOOGLE_APPLICATION_CREDENTIALS"
+            ))
+        };
+        let inner = if adc_file_exists() {
+            DefaultBuilder::default()
+                .with_scopes([CLOUD_PLATFORM_SCOPE])
+                .build_access_token_credentials()
+                .map_err(|e| unloadable(&e))?
+        } else {
+            let backoff = Backoff::default();
+            mds::Builder::default()
+                .with_scopes([CLOUD_PLATFORM_SCOPE])
+                .with_retry_policy(backoff.token_retry_policy())
+                .with_backoff_policy(backoff.token_backoff_policy())
+                .build_access_token_credentials()
+                .map_err(|e| unloadable(&e))?
+        };
+        Ok(Self {
+            inner,
+            source: CredentialSource::ApplicationDefault,
         })
     }
 
@@ -191,8 +278,76 @@ mod tests {
         let e = GoogleCredentials::from_key_or_default("/nonexistent/key.json", FIELD).unwrap_err();
         assert!(
             e.to_string()
-                .contains("neither a JSON key nor a readable key file"),
+                .contains("is not a JSON key or a readable key file path: /nonexistent/key.json"),
             "{e}"
+        );
+    }
+
+    const PEM_BODY: &str = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj";
+
+    #[test]
+    fn key_material_is_never_echoed() {
+        let pem = format!("-----BEGIN PRIVATE KEY-----\n{PEM_BODY}\n-----END PRIVATE KEY-----\n");
+        let json = format!(
+            r#"{{"type": "service_account", "client_email": "a@p.iam.gserviceaccount.com", "private_key": "{}"}}"#,
+            pem.replace('\n', "\\n")
+        );
+        for pasted in [
+            pem.clone(),
+            format!("[{json}]"),
+            format!("x{json}"),
+            format!("key:\n{PEM_BODY}"),
+            PEM_BODY.to_string(),
+            PEM_BODY.repeat(100),
+        ] {
+            let e = GoogleCredentials::from_key_or_default(&pasted, FIELD).unwrap_err();
+            let text = e.to_string();
+            assert!(matches!(e, GkeError::Validation(_)), "{text}");
+            assert!(
+                text.contains(&format!("{FIELD}: is not a JSON key or a readable key file path (its text is not shown)")),
+                "{text}"
+            );
+            assert!(!text.contains(&PEM_BODY[..20]), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_key() {
+        // Parsed as the JSON it is (then refused for its type), not taken for a path.
+        for key in [
+            "\u{feff}{\"type\": \"authorized_user\"}",
+            "\n \u{feff}{\"type\": \"authorized_user\"}\r\n",
+        ] {
+            let e = GoogleCredentials::from_key_or_default(key, FIELD).unwrap_err();
+            assert!(
+                e.to_string().contains("is not a service-account key"),
+                "{e}"
+            );
+        }
+        // Also in a key file.
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), "\u{feff}{\"type\": \"authorized_user\"}").unwrap();
+        let e = GoogleCredentials::from_key_or_default(&file.path().display().to_string(), FIELD)
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("is not a service-account key"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn key_input_kinds() {
+        assert_eq!(
+            KeyInput::parse(" \u{feff}\n", FIELD).unwrap(),
+            KeyInput::Blank
+        );
+        assert_eq!(
+            KeyInput::parse(" /keys/sa.json\n", FIELD).unwrap(),
+            KeyInput::File("/keys/sa.json")
+        );
+        assert_eq!(
+            KeyInput::parse("\u{feff}{\"a\": 1}", FIELD).unwrap(),
+            KeyInput::Json("{\"a\": 1}")
         );
     }
 }

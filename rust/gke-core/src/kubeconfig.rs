@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
+use crate::credentials::KeyInput;
 use crate::error::{GkeError, Result};
 
 /// How kubectl (and DSS) get a token for the cluster.
@@ -78,22 +79,46 @@ pub fn render(spec: &KubeconfigSpec<'_>) -> Value {
     })
 }
 
-/// Writes `content` to `path` with mode 0600 from the first byte (never readable by others,
-/// even briefly), atomically through a temporary file in the same folder.
+/// The key file our credential helper is given: the key's JSON written (0600) at `copy`, or
+/// the key file the connection names; `None` for the default chain. `field` names the key's
+/// field in errors (which never show its text).
+pub fn helper_key_file(key: &str, field: &str, copy: &Path) -> Result<Option<String>> {
+    Ok(match KeyInput::parse(key, field)? {
+        KeyInput::Blank => None,
+        KeyInput::Json(json) => {
+            write_private(copy, json.as_bytes())?;
+            Some(copy.display().to_string())
+        }
+        KeyInput::File(path) => Some(path.to_string()),
+    })
+}
+
+/// Writes `content` to `path`, private to this user from the first byte and never through a
+/// planted file or link: a new file of a random name in the same folder (created exclusively,
+/// mode 0600, so no existing file or symlink is ever opened), synced, then renamed over `path`
+/// (which replaces a link there rather than following it). `tempfile` does the exclusive
+/// creation as a well-kept crate.
 pub fn write_private(path: &Path, content: &[u8]) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::PermissionsExt;
     let fail = |e: std::io::Error| GkeError::Auth(format!("cannot write {}: {e}", path.display()));
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut file = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
         .map_err(fail)?;
     file.write_all(content).map_err(fail)?;
-    file.sync_all().map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(fail)
+    file.as_file().sync_all().map_err(fail)?;
+    file.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -123,16 +148,85 @@ mod tests {
         assert_eq!(doc["current-context"], "gke_p_z_c");
     }
 
+    fn mode(path: &Path) -> u32 {
+        std::fs::symlink_metadata(path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
     #[test]
     fn private_files_are_0600() {
-        let dir = std::env::temp_dir().join(format!("gke-native-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("kubeconfig");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeconfig");
         write_private(&path, b"x").unwrap();
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
+        assert_eq!(mode(&path), 0o600);
+        // Only the file itself is left: no temporary file.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn an_existing_0644_file_ends_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeconfig");
+        // Planted at the target, and at the temporary name earlier versions used.
+        let old_tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        for planted in [&path, &old_tmp] {
+            std::fs::write(planted, b"old").unwrap();
+            std::fs::set_permissions(planted, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        write_private(&path, b"secret").unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(std::fs::read(&path).unwrap(), b"secret");
+        assert_eq!(std::fs::read(&old_tmp).unwrap(), b"old");
+    }
+
+    #[test]
+    fn planted_symlinks_are_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gke-native-sa-key.json");
+        let victim = elsewhere.path().join("victim");
+        std::fs::write(&victim, b"untouched").unwrap();
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let old_tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &old_tmp).unwrap();
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        write_private(&path, b"secret").unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"untouched");
+        assert_eq!(mode(&victim), 0o644);
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert!(
+            meta.file_type().is_file(),
+            "the link was replaced by a file"
         );
-        std::fs::remove_dir_all(dir).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(std::fs::read(&path).unwrap(), b"secret");
+    }
+
+    #[test]
+    fn helper_key_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("key.json");
+        let field = "GKE connection › Service-account key";
+        assert_eq!(helper_key_file("  ", field, &copy).unwrap(), None);
+        assert_eq!(
+            helper_key_file("/keys/sa.json", field, &copy).unwrap(),
+            Some("/keys/sa.json".to_string())
+        );
+        let written = helper_key_file("\u{feff}{\"type\": \"service_account\"}\n", field, &copy)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(written).unwrap(),
+            "{\"type\": \"service_account\"}"
+        );
+        let pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----\n";
+        let e = helper_key_file(pem, field, &copy).unwrap_err().to_string();
+        assert!(
+            e.contains("its text is not shown") && !e.contains("MIIEvQ"),
+            "{e}"
+        );
     }
 }

@@ -64,7 +64,49 @@ pub fn client(endpoint: &str, ca_base64: &str, token: String) -> Result<Client> 
     // kube's own retries wait up to 15 times with a backoff reaching minutes; each call site
     // retries with our Backoff instead, as patient as the work it does needs.
     config.default_retry = false;
+    config.proxy_url = proxy_for(&config.cluster_url);
+    if let Some(proxy) = &config.proxy_url {
+        tracing::debug!(
+            "the Kubernetes API at {endpoint} through the proxy at {}",
+            proxy.host().unwrap_or_default()
+        );
+    }
     Client::try_from(config).map_err(|e| kube_error("connect", e))
+}
+
+/// The proxy for `url` as our reqwest calls pick theirs: `HTTPS_PROXY` (else `ALL_PROXY`),
+/// unless `NO_PROXY` names the host, read by hyper-util's matcher (the one reqwest uses).
+/// kube takes the proxy's user and password from its URL, which the matcher keeps aside.
+fn proxy_for(url: &http::Uri) -> Option<http::Uri> {
+    use base64::Engine;
+    use hyper_util::client::proxy::matcher::Matcher;
+    let intercept = Matcher::from_env().intercept(url)?;
+    let proxy = intercept.uri().clone();
+    let Some(basic) = intercept.basic_auth() else {
+        return Some(proxy);
+    };
+    let userinfo = basic
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .and_then(|raw| String::from_utf8(raw).ok())?;
+    let (user, password) = userinfo.split_once(':').unwrap_or((&userinfo, ""));
+    let encode = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let authority = format!(
+        "{}:{}@{}",
+        encode(user),
+        encode(password),
+        proxy.authority()?.as_str()
+    );
+    http::Uri::builder()
+        .scheme(proxy.scheme_str()?)
+        .authority(authority)
+        .path_and_query("/")
+        .build()
+        .ok()
 }
 
 /// The binding's name for an identity: stable, so applying it again changes nothing.
@@ -118,6 +160,42 @@ pub async fn ensure_cluster_admin(client: &Client, identity: &str) -> Result<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One test for every case: the environment is the process's.
+    #[test]
+    fn proxies_come_from_the_environment_like_reqwest() {
+        let cluster: http::Uri = "https://10.1.2.3:443".parse().unwrap();
+        let vars = [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "NO_PROXY",
+            "no_proxy",
+            "REQUEST_METHOD",
+        ];
+        for v in vars {
+            std::env::remove_var(v);
+        }
+        assert_eq!(proxy_for(&cluster), None);
+        std::env::set_var("HTTPS_PROXY", "http://proxy.corp:3128");
+        assert_eq!(
+            proxy_for(&cluster).unwrap().to_string(),
+            "http://proxy.corp:3128/"
+        );
+        std::env::set_var("HTTPS_PROXY", "http://dss%40corp:p%3Ass@proxy.corp:3128");
+        assert_eq!(
+            proxy_for(&cluster).unwrap().authority().unwrap().as_str(),
+            "dss%40corp:p%3Ass@proxy.corp:3128"
+        );
+        std::env::set_var("NO_PROXY", "example.com,10.0.0.0/8");
+        assert_eq!(proxy_for(&cluster), None);
+        std::env::set_var("NO_PROXY", "example.com");
+        assert!(proxy_for(&cluster).is_some());
+        for v in vars {
+            std::env::remove_var(v);
+        }
+    }
 
     #[test]
     fn binding_names_are_valid_and_stable() {

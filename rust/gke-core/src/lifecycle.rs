@@ -14,10 +14,11 @@ use crate::cluster::{ClusterRequest, ClusterSpec, Network, PlanContext};
 use crate::compute::Compute;
 use crate::connection::{default_metadata, Connection, ConnectionRequest};
 use crate::credentials::GoogleCredentials;
+use crate::dss_cluster::KEY_FIELD;
 use crate::dss_config::parse;
 use crate::error::{ApiFailure, GkeError, Problem, Result};
 use crate::gke::{is_not_found, is_operation_in_progress, Gke};
-use crate::kubeconfig::{render, write_private, AuthHelper, KubeconfigSpec};
+use crate::kubeconfig::{helper_key_file, render, write_private, AuthHelper, KubeconfigSpec};
 use crate::kubernetes;
 use crate::operation::{running_operation, wait, wait_running_operations, Polling};
 use crate::settings::PluginSettings;
@@ -337,16 +338,7 @@ fn write_kubeconfig(
         .map_err(|e| GkeError::Auth(format!("cannot create {}: {e}", host.workdir.display())))?;
     // The key is kept (0600, in the cluster's folder) for the cluster actions, whichever
     // helper kubectl uses.
-    let key = key.trim();
-    let key_file = if key.is_empty() {
-        None
-    } else if key.starts_with('{') {
-        let path = host.workdir.join("gke-native-sa-key.json");
-        write_private(&path, key.as_bytes())?;
-        Some(path.display().to_string())
-    } else {
-        Some(key.to_string())
-    };
+    let key_file = helper_key_file(key, KEY_FIELD, &host.workdir.join("gke-native-sa-key.json"))?;
     let helper = if gcloud_plugin {
         AuthHelper::GcloudPlugin
     } else {
@@ -510,10 +502,8 @@ pub async fn start(
 /// A GKE client with the credentials of a cluster's configuration (its connection preset).
 pub async fn connect(config: &Value, settings: &PluginSettings) -> Result<Gke> {
     let connection = ConnectionRequest::from_dss(&config["connection"]).map_err(validation)?;
-    let credentials = GoogleCredentials::from_key_or_default(
-        &connection.service_account_key,
-        "GKE connection › Service-account key",
-    )?;
+    let credentials =
+        GoogleCredentials::from_key_or_default(&connection.service_account_key, KEY_FIELD)?;
     Gke::connect(&credentials, settings.api_endpoint()).await
 }
 

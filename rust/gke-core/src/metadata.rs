@@ -84,27 +84,63 @@ impl MetadataServer {
     }
 
     async fn get_once(&self, path: &str) -> Result<Option<String>> {
+        self.try_get(path).await.map_err(|(e, _)| e)
+    }
+
+    /// One request; on failure, the error and whether nothing listens there (the name does not
+    /// resolve, the connection is refused or cannot be made in time: not on Google Cloud).
+    async fn try_get(&self, path: &str) -> std::result::Result<Option<String>, (GkeError, bool)> {
         let url = format!("http://{}/computeMetadata/v1/{path}", self.host);
         let request = format!("GET /computeMetadata/v1/{path}");
         tracing::debug!("{request} on {}", self.host);
+        let failed = |e: reqwest::Error| {
+            let absent = e.is_connect();
+            (unreachable(&self.host, &request, &e), absent)
+        };
         let response = self
             .http
             .get(&url)
             .header("Metadata-Flavor", "Google")
             .send()
             .await
-            .map_err(|e| unreachable(&self.host, &request, &e))?;
+            .map_err(failed)?;
         let status = response.status().as_u16();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| unreachable(&self.host, &request, &e))?;
+        let body = response.text().await.map_err(failed)?;
         match status {
             200 => Ok(Some(body)),
             404 => Ok(None),
-            _ => Err(GkeError::Api(ApiFailure::from_response(
-                status, request, &body,
-            ))),
+            _ => Err((
+                GkeError::Api(ApiFailure::from_response(status, request.clone(), &body)),
+                false,
+            )),
+        }
+    }
+
+    /// The project id, or `None` when no metadata server is there. Off Google Cloud the name
+    /// does not resolve or nothing listens: said at once, without retries. A server that was
+    /// reached but dropped the connection, timed out or failed (5xx) is there: retried with
+    /// pauses, so that one reset does not read as "not on Google Cloud".
+    async fn first_contact(&self) -> Result<Option<Option<String>>> {
+        let mut retry = 0;
+        loop {
+            match self.try_get("project/project-id").await {
+                Ok(found) => return Ok(Some(found)),
+                Err((GkeError::Api(f), true)) => {
+                    tracing::info!("no GCE metadata server at {}: {}", self.host, f.message);
+                    return Ok(None);
+                }
+                Err((e, _)) if e.is_retryable() && retry + 1 < self.backoff.attempts => {
+                    let pause = self.backoff.delay(retry);
+                    tracing::info!(
+                        "the metadata server at {} failed ({e}); retrying in {:.1}s",
+                        self.host,
+                        pause.as_secs_f64()
+                    );
+                    tokio::time::sleep(pause).await;
+                    retry += 1;
+                }
+                Err((e, _)) => return Err(e),
+            }
         }
     }
 
@@ -117,15 +153,8 @@ impl MetadataServer {
     }
 
     async fn probe_once(&self) -> Result<Option<HostFacts>> {
-        // One quick try first: off Google Cloud the name does not resolve or nothing listens,
-        // and a DSS admin should not wait for retries to learn that.
-        let project_id = match self.get_once("project/project-id").await {
-            Err(GkeError::Api(f)) if f.status == 0 => {
-                tracing::info!("no GCE metadata server at {}: {}", self.host, f.message);
-                return Ok(None);
-            }
-            Err(e) if e.is_retryable() => self.get("project/project-id").await?,
-            other => other?,
+        let Some(project_id) = self.first_contact().await? else {
+            return Ok(None);
         };
         let Some(project_id) = project_id else {
             return Err(GkeError::Api(ApiFailure {

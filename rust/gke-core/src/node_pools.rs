@@ -229,10 +229,18 @@ pub async fn add(
     progress(10);
     let pool = spec.to_api(&name, ctx);
     let path = cluster.path();
-    mutate(session, cluster, timeout, progress, || {
+    let created = mutate(session, cluster, timeout, progress, || {
         session.gke.create_node_pool(&path, &pool)
     })
-    .await?;
+    .await;
+    match created {
+        Ok(_) => {}
+        // Our own POST, retried after its answer was lost, finds the pool it made.
+        Err(e) if is_already_exists(&e) => {
+            adopt_pool(session, cluster, &name, &pool, timeout, e).await?
+        }
+        Err(e) => return Err(e),
+    }
     tracing::info!("node pool {name} added to {}", cluster.name);
     Ok(Change {
         cluster: cluster.name.clone(),
@@ -244,6 +252,88 @@ pub async fn add(
         action: "added".into(),
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+fn is_already_exists(e: &GkeError) -> bool {
+    matches!(e, GkeError::Api(f) if f.status == 409)
+}
+
+/// After a 409 on creating `name` (checked free just before): the pool is taken as ours when
+/// it is what was asked for, once GKE's work on the cluster is done; else `conflict` stands.
+async fn adopt_pool(
+    session: &Session,
+    cluster: &ClusterRef,
+    name: &str,
+    requested: &Value,
+    timeout: Duration,
+    conflict: GkeError,
+) -> Result<()> {
+    wait_running_operations(&session.gke, &cluster.parent(), &cluster.name, timeout).await?;
+    let now = current(session, cluster).await?;
+    let Some(found) = now.node_pools.iter().find(|p| p.name == name) else {
+        return Err(conflict);
+    };
+    let wanted: model::NodePool = serde_json::from_value(requested.clone()).map_err(|e| {
+        GkeError::validation(
+            "node pool",
+            format!("does not fit GKE's NodePool type: {e}"),
+        )
+    })?;
+    if !same_pool(found, &wanted) {
+        return Err(GkeError::validation(
+            "node pool preset › Name",
+            format!(
+                "'{name}' was created in {} meanwhile with another configuration: pick another name",
+                cluster.name
+            ),
+        ));
+    }
+    if found.status == model::node_pool::Status::Error {
+        return Err(GkeError::OperationFailed {
+            operation: format!("creation of node pool {name}"),
+            message: found
+                .conditions
+                .iter()
+                .map(|c| c.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+        });
+    }
+    tracing::info!(
+        "node pool {name} exists as requested (the answer to its creation was lost): adopting it"
+    );
+    Ok(())
+}
+
+/// Whether `found` is the pool `wanted` asks for, on what the request sets (GKE fills the rest).
+fn same_pool(found: &model::NodePool, wanted: &model::NodePool) -> bool {
+    let (f, w) = (
+        found.config.clone().unwrap_or_default(),
+        wanted.config.clone().unwrap_or_default(),
+    );
+    let set_or_equal = |w: &str, f: &str| w.is_empty() || w == f;
+    let gpus = |c: &model::NodeConfig| {
+        c.accelerators
+            .iter()
+            .map(|a| (a.accelerator_type.clone(), a.accelerator_count))
+            .collect::<Vec<_>>()
+    };
+    let scaling = |p: &model::NodePool| {
+        p.autoscaling
+            .as_ref()
+            .filter(|a| a.enabled)
+            .map(|a| (a.min_node_count, a.max_node_count))
+    };
+    set_or_equal(&w.machine_type, &f.machine_type)
+        && set_or_equal(&w.disk_type, &f.disk_type)
+        && set_or_equal(&w.image_type, &f.image_type)
+        && (w.disk_size_gb == 0 || w.disk_size_gb == f.disk_size_gb)
+        && w.spot == f.spot
+        && w.labels == f.labels
+        && w.taints == f.taints
+        && gpus(&w) == gpus(&f)
+        && wanted.initial_node_count == found.initial_node_count
+        && scaling(wanted) == scaling(found)
 }
 
 /// How many nodes a pool has now, from its instance groups (Compute); per zone when every

@@ -43,6 +43,25 @@ impl Backoff {
         self.initial.mul_f64(factor).min(self.max)
     }
 
+    /// This policy for the Google libraries' own retry loops (token requests): transient
+    /// failures only, at most `attempts` tries.
+    pub fn token_retry_policy(&self) -> impl google_cloud_gax::retry_policy::RetryPolicy {
+        use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt};
+        Aip194Strict.with_attempt_limit(self.attempts)
+    }
+
+    /// The pauses of this policy for the Google libraries' retry loops.
+    pub fn token_backoff_policy(
+        &self,
+    ) -> google_cloud_gax::exponential_backoff::ExponentialBackoff {
+        google_cloud_gax::exponential_backoff::ExponentialBackoffBuilder::new()
+            .with_initial_delay(self.initial)
+            .with_maximum_delay(self.max)
+            .with_scaling(self.multiplier)
+            .build()
+            .unwrap_or_default()
+    }
+
     /// Runs `call` until it succeeds, fails for a reason retrying cannot fix, or the attempts run out.
     pub async fn retry<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T>
     where

@@ -17,7 +17,7 @@ use crate::credentials::GoogleCredentials;
 use crate::dss_cluster::DssCluster;
 use crate::error::{GkeError, Problem, Result};
 use crate::gke::Gke;
-use crate::kubeconfig::{render, write_private, AuthHelper, KubeconfigSpec};
+use crate::kubeconfig::{helper_key_file, render, write_private, AuthHelper, KubeconfigSpec};
 use crate::kubernetes;
 use crate::node_pool::PoolContext;
 use crate::node_pools::{current, pool_size, ClusterRef};
@@ -704,16 +704,11 @@ pub fn kubeconfig(
     std::fs::create_dir_all(&dir).map_err(|e| {
         GkeError::validation("path", format!("cannot create {}: {e}", dir.display()))
     })?;
-    let key = key.trim();
-    let key_file = if key.starts_with('{') {
-        let file = dir.join(format!("gke-native-key-{}.json", cluster.name));
-        write_private(&file, key.as_bytes())?;
-        Some(file.display().to_string())
-    } else if key.is_empty() {
-        None
-    } else {
-        Some(key.to_string())
-    };
+    let key_file = helper_key_file(
+        key,
+        "credentials",
+        &dir.join(format!("gke-native-key-{}.json", cluster.name)),
+    )?;
     let (python, python_path) = helper;
     let helper = AuthHelper::DssGke {
         python,

@@ -1,5 +1,5 @@
 //! Injected faults: the next N requests matching a method and path fail with an HTTP error, have
-//! their connection reset, or are delayed.
+//! their connection reset (before or after the server acted on them), or are delayed.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -32,6 +32,9 @@ pub enum Action {
     Error { status: u16 },
     /// Close the connection with a TCP reset instead of answering.
     Reset,
+    /// Do what the request asks, then reset the connection instead of answering: the client
+    /// never learns that the server acted (a lost answer).
+    ActThenReset,
     /// Answer normally after this delay.
     Delay {
         #[serde(rename = "delayMs")]
@@ -44,6 +47,7 @@ impl Action {
         match self {
             Action::Error { .. } => "error",
             Action::Reset => "reset",
+            Action::ActThenReset => "actThenReset",
             Action::Delay { .. } => "delay",
         }
     }
@@ -122,5 +126,17 @@ mod tests {
         ));
         assert!(faults.take("post", "/v1/x/clusters").is_some());
         assert!(faults.take("POST", "/v1/x/clusters").is_none());
+    }
+
+    #[test]
+    fn act_then_reset_is_a_kind() {
+        let faults = Faults::default();
+        faults.add(
+            serde_json::from_str(r#"{"path": "/nodePools", "kind": "actThenReset"}"#).unwrap(),
+        );
+        assert!(matches!(
+            faults.take("POST", "/v1/x/nodePools"),
+            Some(Action::ActThenReset)
+        ));
     }
 }

@@ -115,12 +115,14 @@
 //!   the next `count` (default 1) requests whose method is `method` (any if absent) and whose path
 //!   contains `path` (any if absent) fail. On a cluster's Kubernetes API only faults that give a
 //!   `path` apply (e.g. `"/api/v1/namespaces/default/pods"`), answered with a `Status` body. Kinds: `{"kind": "error", "status": 429|500|503|…}`
-//!   (Google's error body), `{"kind": "reset"}` (TCP reset, no answer),
+//!   (Google's error body), `{"kind": "reset"}` (TCP reset, no answer), `{"kind": "actThenReset"}`
+//!   (the request is carried out, then the connection is reset instead of answering: a lost answer),
 //!   `{"kind": "delay", "delayMs": 500}` (answered normally after the delay).
 //!   `GET` lists pending faults, `DELETE` clears them.
 //! - `GET /_emulator/requests` → `{"requests": [{"time", "method", "path", "query", "headers",
 //!   "body", "status", "fault"}, …]}` in arrival order (admin calls excluded; Cloud Storage's
-//!   with a null body); `DELETE` clears.
+//!   with a null body); credentials are redacted (`"authorization": "Bearer [redacted]"`, the
+//!   token endpoint's `assertion=[redacted]`); `DELETE` clears.
 //! - `GET /_emulator/metadata` → the instance; `PUT` merges fields: `{"projectId", "projectNumber",
 //!   "zone", "instanceName", "instanceId", "machineType", "network", "subnetwork", "ip",
 //!   "serviceAccountEmail", "scopes": [..], "accessToken", "tokenLifetimeSeconds"}`.

@@ -4,8 +4,50 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
+use axum::http::{header, HeaderMap};
 use serde::Serialize;
 use serde_json::Value;
+
+/// What stands for a secret in the log.
+pub const REDACTED: &str = "[redacted]";
+
+/// Headers as logged: credentials are secrets, so only their scheme is kept
+/// (`Bearer [redacted]`, `Basic [redacted]`).
+pub fn logged_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            let value = if k == header::AUTHORIZATION || k == header::PROXY_AUTHORIZATION {
+                let text = String::from_utf8_lossy(v.as_bytes());
+                match text.trim().split_once(' ') {
+                    Some((scheme, _)) => format!("{scheme} {REDACTED}"),
+                    None => REDACTED.to_string(),
+                }
+            } else {
+                String::from_utf8_lossy(v.as_bytes()).into_owned()
+            };
+            (k.to_string(), value)
+        })
+        .collect()
+}
+
+/// A token request's form fields that are credentials (a signed JWT grant, a refresh token,
+/// a client secret), redacted in its logged body.
+pub fn redact_form(body: &str) -> String {
+    const SECRET_FIELDS: [&str; 4] = [
+        "assertion",
+        "refresh_token",
+        "client_secret",
+        "subject_token",
+    ];
+    body.split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if SECRET_FIELDS.contains(&k) => format!("{k}={REDACTED}"),
+            _ => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,5 +105,32 @@ impl RequestLog {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_redacted() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            "Bearer ya29.secret-token".parse().unwrap(),
+        );
+        headers.insert(
+            header::PROXY_AUTHORIZATION,
+            "Basic dXNlcjpwYXNz".parse().unwrap(),
+        );
+        headers.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
+        let logged = logged_headers(&headers);
+        assert_eq!(logged["authorization"], "Bearer [redacted]");
+        assert_eq!(logged["proxy-authorization"], "Basic [redacted]");
+        assert_eq!(logged["content-type"], "application/json");
+        assert_eq!(
+            redact_form("grant_type=urn%3Ajwt-bearer&assertion=eyJhbGciOi.x.y"),
+            "grant_type=urn%3Ajwt-bearer&assertion=[redacted]"
+        );
     }
 }

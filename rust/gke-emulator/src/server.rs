@@ -25,7 +25,7 @@ use crate::discovery::Discovery;
 use crate::errors::{ApiError, ApiResult};
 use crate::faults::{Action, Faults};
 use crate::kubernetes::Servers;
-use crate::request_log::{LoggedRequest, RequestLog};
+use crate::request_log::{logged_headers, redact_form, LoggedRequest, RequestLog};
 use crate::state::State;
 use crate::timeline::{now_ms, rfc3339};
 use crate::{admin, artifact_registry, compute, metadata, oauth, storage};
@@ -166,17 +166,12 @@ async fn observe(AxumState(app): AxumState<Arc<App>>, request: Request, next: Ne
         method: parts.method.to_string(),
         path: parts.uri.path().to_string(),
         query: parts.uri.query().unwrap_or_default().to_string(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        body: logged_body(&logged),
+        headers: logged_headers(&parts.headers),
+        body: if parts.uri.path() == "/token" {
+            Value::from(redact_form(&String::from_utf8_lossy(&logged)))
+        } else {
+            logged_body(&logged)
+        },
         status: None,
         fault: None,
         cluster: None,
@@ -196,6 +191,16 @@ async fn observe(AxumState(app): AxumState<Arc<App>>, request: Request, next: Ne
         Some(Action::Delay { delay_ms }) => {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
             next.run(Request::from_parts(parts, body)).await
+        }
+        Some(Action::ActThenReset) => {
+            let connection = parts.extensions.get::<Arc<Connection>>().cloned();
+            let response = next.run(Request::from_parts(parts, body)).await;
+            app.log
+                .answered(index, Some(response.status().as_u16()), kind);
+            if let Some(connection) = connection {
+                connection.reset();
+            }
+            return std::future::pending().await;
         }
         None => next.run(Request::from_parts(parts, body)).await,
     };

@@ -1,16 +1,19 @@
 //! Artifact Registry: which registry hosts are its docker endpoints, and making sure the
 //! repository an image goes to exists (created in DOCKER format when the caller allows it).
 
+use std::sync::atomic::Ordering;
+
 use google_cloud_artifactregistry_v1::client::ArtifactRegistry;
 use google_cloud_artifactregistry_v1::model::{repository, Repository};
 use google_cloud_gax::retry_policy::NeverRetry;
 use google_cloud_lro::Poller;
 
 use crate::credentials::GoogleCredentials;
-use crate::error::{GkeError, Result};
+use crate::error::{ApiFailure, GkeError, Result};
 use crate::gke::api_error;
 use crate::http::install_crypto_provider;
 use crate::push::reference::Destination;
+use crate::retry::Backoff;
 
 /// The registry user name whose password is an OAuth access token.
 pub const TOKEN_USER: &str = "oauth2accesstoken";
@@ -64,22 +67,12 @@ pub async fn ensure_repository(
         .await
         .map_err(|e| GkeError::Auth(format!("cannot build the Artifact Registry client: {e}")))?;
     let name = repo.name();
-    match client.get_repository().set_name(&name).send().await {
-        Ok(found) => {
-            if found.format != repository::Format::Docker {
-                return Err(GkeError::Registry(format!(
-                    "Artifact Registry repository {name} is not a Docker repository ({:?}): pick another repository",
-                    found.format
-                )));
-            }
-            return Ok(false);
-        }
-        Err(e) => {
-            let e = api_error(e, format!("GET v1/{name}"));
-            if !matches!(&e, GkeError::Api(f) if f.status == 404) {
-                return Err(e);
-            }
-        }
+    let backoff = Backoff::default();
+    let found = backoff
+        .retry(&format!("GET v1/{name}"), || get_repository(&client, &name))
+        .await?;
+    if found.is_some() {
+        return Ok(false);
     }
     if !create {
         return Err(GkeError::Registry(format!(
@@ -89,29 +82,62 @@ pub async fn ensure_repository(
     }
     tracing::info!("creating Artifact Registry repository {name}");
     let parent = format!("projects/{}/locations/{}", repo.project, repo.location);
-    let created = client
-        .create_repository()
-        .set_parent(&parent)
-        .set_repository_id(&repo.repository)
-        .set_repository(
-            Repository::new()
-                .set_format(repository::Format::Docker)
-                .set_description("DSS base images, pushed by the gke-native plugin"),
-        )
-        .poller()
-        .until_done()
-        .await;
-    match created {
-        Ok(_) => Ok(true),
-        Err(e) => {
-            let e = api_error(e, format!("POST v1/{parent}/repositories"));
-            // Created meanwhile by another push: what was wanted.
-            if matches!(&e, GkeError::Api(f) if f.status == 409) {
-                Ok(false)
-            } else {
-                Err(e)
+    let what = format!("POST v1/{parent}/repositories");
+    let answer_lost = std::sync::atomic::AtomicBool::new(false);
+    // A creation whose answer was lost (the connection dropped after the server acted) is
+    // tried again; its 409 then means "made, by us or another push": the repository is taken
+    // when it is a Docker one, once its creation is done.
+    backoff
+        .retry(&what, || async {
+            let created = client
+                .create_repository()
+                .set_parent(&parent)
+                .set_repository_id(&repo.repository)
+                .set_repository(
+                    Repository::new()
+                        .set_format(repository::Format::Docker)
+                        .set_description("DSS base images, pushed by the gke-native plugin"),
+                )
+                .poller()
+                .until_done()
+                .await;
+            match created.map_err(|e| api_error(e, what.clone())) {
+                Ok(_) => Ok(true),
+                Err(GkeError::Api(f)) if f.status == 409 => {
+                    match get_repository(&client, &name).await? {
+                        // Made by our earlier try whose answer was lost, or by another push.
+                        Some(()) => Ok(answer_lost.load(Ordering::Relaxed)),
+                        None => Err(GkeError::Api(ApiFailure {
+                            status: 503,
+                            code: "UNAVAILABLE".into(),
+                            message: format!("{name} is being created"),
+                            request: what.clone(),
+                        })),
+                    }
+                }
+                Err(e) => {
+                    if e.is_retryable() {
+                        answer_lost.store(true, Ordering::Relaxed);
+                    }
+                    Err(e)
+                }
             }
-        }
+        })
+        .await
+}
+
+/// `Some` when the repository exists (and is a Docker one: else an error saying so).
+async fn get_repository(client: &ArtifactRegistry, name: &str) -> Result<Option<()>> {
+    match client.get_repository().set_name(name).send().await {
+        Ok(found) if found.format == repository::Format::Docker => Ok(Some(())),
+        Ok(found) => Err(GkeError::Registry(format!(
+            "Artifact Registry repository {name} is not a Docker repository ({:?}): pick another repository",
+            found.format
+        ))),
+        Err(e) => match api_error(e, format!("GET v1/{name}")) {
+            GkeError::Api(f) if f.status == 404 => Ok(None),
+            e => Err(e),
+        },
     }
 }
 

@@ -355,12 +355,26 @@ async fn push_layer(ctx: Arc<Context>, mut layer: Layer) -> Result<LayerReport> 
             }
         }
     }
-    let (digest, size) = if layer.gzip {
-        let digest = layer.stored_digest.clone().expect("hashed above");
-        upload_whole(&ctx, &layer.section, &digest).await?;
-        (digest, layer.section.len)
-    } else {
-        upload_compressed(&ctx, &layer).await?
+    // A streamed upload refused because the registry's token expired cannot be replayed
+    // request by request: the blob is sent once more with the renewed token.
+    let mut tries = 0;
+    let (digest, size) = loop {
+        let generation = ctx.registry.token_generation();
+        let sent = if layer.gzip {
+            let digest = layer.stored_digest.clone().expect("hashed above");
+            upload_whole(&ctx, &layer.section, &digest)
+                .await
+                .map(|()| (digest, layer.section.len))
+        } else {
+            upload_compressed(&ctx, &layer).await
+        };
+        match sent {
+            Err(e) if tries == 0 && ctx.registry.token_generation() != generation => {
+                tracing::info!("{}: {e}; sending the layer again", ctx.image_name);
+                tries += 1;
+            }
+            other => break other?,
+        }
     };
     match ctx.registry.has_blob(&repo, &digest).await? {
         Some(served) if served == size || served == 0 => {}

@@ -77,6 +77,61 @@ fn split_tag(text: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// The longest repository name (the path after the host) registries accept.
+const MAX_REPOSITORY_NAME: usize = 255;
+
+/// A path component as the OCI distribution spec defines it:
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` (so never `.`, `..`, or empty).
+fn valid_path_component(part: &str) -> bool {
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let bytes = part.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    if !alnum(first) || !alnum(last) {
+        return false;
+    }
+    // Between alphanumeric runs: one '.', one or two '_', or any number of '-'.
+    bytes
+        .split(|&b| alnum(b))
+        .filter(|sep| !sep.is_empty())
+        .all(|sep| matches!(sep, b"." | b"_" | b"__") || sep.iter().all(|&b| b == b'-'))
+}
+
+/// `name[:port]`: DNS labels (letters, digits, inner dashes) joined by dots, or a bracketed
+/// IPv6 address, with an optional port.
+fn valid_host(host: &str) -> bool {
+    let (name, port) = match host.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((addr, rest)) => {
+                if addr.parse::<std::net::Ipv6Addr>().is_err() {
+                    return false;
+                }
+                (None, rest.strip_prefix(':'))
+            }
+            None => return false,
+        },
+        None => match host.split_once(':') {
+            Some((name, port)) => (Some(name), Some(port)),
+            None => (Some(host), None),
+        },
+    };
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    let name_ok = name.is_none_or(|name| {
+        !name.is_empty()
+            && name.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+    });
+    port_ok && name_ok
+}
+
 /// An image in a registry: `host[:port]/repository:tag`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Destination {
@@ -104,28 +159,31 @@ impl Destination {
         if path.contains('@') {
             return Err(bad("names a digest: push to a tag"));
         }
+        if !valid_host(host) {
+            return Err(bad("has an invalid registry host"));
+        }
         let (repository, tag) = split_tag(path);
-        let valid_repo = !repository.is_empty()
-            && repository.split('/').all(|part| {
-                !part.is_empty()
-                    && part.bytes().all(|b| {
-                        b.is_ascii_lowercase()
-                            || b.is_ascii_digit()
-                            || matches!(b, b'.' | b'_' | b'-')
-                    })
-            });
-        if !valid_repo {
-            return Err(bad(
-                "has an invalid repository name (lowercase letters, digits, '.', '_', '-' and '/')",
-            ));
+        if let Some(part) = repository.split('/').find(|p| !valid_path_component(p)) {
+            let what = match part {
+                "" => "has an empty path component ('//' or a trailing '/')".to_string(),
+                "." | ".." => format!("has a '{part}' path component: registries take it literally or refuse it, so name the repository directly"),
+                _ => format!("has an invalid path component '{part}' (lowercase letters and digits, joined by single '.', '_' or '__', or by dashes)"),
+            };
+            return Err(bad(&what));
+        }
+        if repository.len() > MAX_REPOSITORY_NAME {
+            return Err(bad(&format!(
+                "has a repository name longer than {MAX_REPOSITORY_NAME} characters"
+            )));
         }
         let tag = tag.unwrap_or("latest");
         let valid_tag = tag.len() <= 128
+            && !tag.starts_with(['.', '-'])
             && tag
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
         if !valid_tag {
-            return Err(bad("has an invalid tag"));
+            return Err(bad("has an invalid tag (up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-')"));
         }
         Ok(Self {
             host: host.to_string(),
@@ -209,5 +267,45 @@ mod tests {
         ] {
             assert!(Destination::parse(bad).is_err(), "{bad}");
         }
+        for ok in [
+            "reg.example/a.b/c_d/e__f/g---h:v1.0",
+            "[::1]:5000/dss/base",
+            "localhost/x",
+        ] {
+            assert!(Destination::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn dot_segments_and_bad_components_are_refused_naming_the_field() {
+        for (bad, says) in [
+            ("host.example/team-a/../team-b/img", "'..' path component"),
+            ("host.example/team-a/./img", "'.' path component"),
+            ("host.example/team-a//img", "empty path component"),
+            ("host.example/team-a/img/", "empty path component"),
+            ("host.example/-a/img", "invalid path component '-a'"),
+            ("host.example/a./img", "invalid path component 'a.'"),
+            ("host.example/a..b/img", "invalid path component 'a..b'"),
+            ("host.example/a___b/img", "invalid path component 'a___b'"),
+            ("host.example/img:.hidden", "invalid tag"),
+            ("host.example/img:-x", "invalid tag"),
+            ("..:5000/img", "invalid registry host"),
+            ("host..example/img", "invalid registry host"),
+            ("host.example:0/img", "invalid registry host"),
+        ] {
+            let e = Destination::parse(bad).unwrap_err();
+            let text = e.to_string();
+            assert!(matches!(e, GkeError::Validation(_)), "{bad}: {text}");
+            assert!(
+                text.contains(&format!("- destination: '{bad}' ")),
+                "{bad}: {text}"
+            );
+            assert!(text.contains(says), "{bad}: {text}");
+        }
+        let long = format!("host.example/{}", "a".repeat(256));
+        assert!(Destination::parse(&long)
+            .unwrap_err()
+            .to_string()
+            .contains("longer than 255"));
     }
 }

@@ -1,7 +1,8 @@
 //! An OCI distribution client on reqwest, streaming: blob HEAD, cross-repository mount,
 //! uploads (monolithic PUT when the digest is known, streamed PATCH then PUT `?digest=` when it
 //! is only known at the end, chunked PATCHes when the registry asks), manifest PUT. Basic and
-//! Bearer (token service) authentication; credentials and tokens never reach a message.
+//! Bearer (token service) authentication, a token that expires mid-push renewed on its 401;
+//! credentials and tokens never reach a message.
 //!
 //! Not `oci-client`: its push API takes each blob in memory (`Vec<u8>`/`Bytes`) and has no
 //! upload whose digest is learned at the end, which compressing on the way needs; it also
@@ -39,7 +40,26 @@ pub struct Registry {
     base: Url,
     /// The image being pushed, for messages.
     image: String,
-    authorization: Option<SecretString>,
+    authorization: std::sync::RwLock<Authorization>,
+    /// How to get a new token when the registry's expires mid-push (token services only).
+    login: Option<Login>,
+    /// One re-authorisation at a time: parallel uploads refused together share it.
+    renewing: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct Authorization {
+    header: Option<SecretString>,
+    /// Bumped by every re-authorisation, so that a request knows whether its 401 was already
+    /// answered by a new token.
+    generation: u64,
+}
+
+struct Login {
+    challenge: String,
+    credentials: Credentials,
+    repository: String,
+    mount_from: Vec<String>,
 }
 
 /// An upload session the registry opened.
@@ -96,7 +116,9 @@ impl Registry {
             http,
             base,
             image: image.to_string(),
-            authorization: None,
+            authorization: Default::default(),
+            login: None,
+            renewing: Default::default(),
         };
         let ping = registry
             .send(Method::GET, registry.url("/v2/"), None)
@@ -116,11 +138,18 @@ impl Registry {
                         registry.base
                     )));
                 };
-                registry.authorization = Some(
-                    registry
-                        .authorize(&challenge, credentials, repository, mount_from)
-                        .await?,
-                );
+                let header = registry
+                    .authorize(&challenge, credentials, repository, mount_from)
+                    .await?;
+                registry.set_authorization(header);
+                if parse_challenge(&challenge).0.eq_ignore_ascii_case("bearer") {
+                    registry.login = Some(Login {
+                        challenge,
+                        credentials: credentials.clone(),
+                        repository: repository.to_string(),
+                        mount_from: mount_from.to_vec(),
+                    });
+                }
                 // Refused credentials said once, at the start, not by the first blob.
                 let again = registry
                     .send(Method::GET, registry.url("/v2/"), None)
@@ -245,6 +274,61 @@ impl Registry {
         ))
     }
 
+    fn set_authorization(&self, header: SecretString) {
+        let mut auth = self
+            .authorization
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        auth.header = Some(header);
+        auth.generation += 1;
+    }
+
+    /// The Authorization header now, and its generation.
+    fn authorization(&self) -> (Option<SecretString>, u64) {
+        let auth = self
+            .authorization
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (auth.header.clone(), auth.generation)
+    }
+
+    /// How many times the token was renewed: a blob whose streamed upload was refused while
+    /// this changed is sent again (its body cannot be replayed by [`Registry::send`]).
+    pub fn token_generation(&self) -> u64 {
+        self.authorization().1
+    }
+
+    /// A new token after the registry refused the one of generation `seen` (it expired): once
+    /// for all the requests refused with it.
+    async fn reauthorize(&self, seen: u64, challenge: Option<String>) -> Result<bool> {
+        let Some(login) = &self.login else {
+            return Ok(false);
+        };
+        let _one_at_a_time = self.renewing.lock().await;
+        if self.token_generation() != seen {
+            return Ok(true);
+        }
+        let challenge = challenge
+            .filter(|c| parse_challenge(c).0.eq_ignore_ascii_case("bearer"))
+            .unwrap_or_else(|| login.challenge.clone());
+        let header = self
+            .authorize(
+                &challenge,
+                &login.credentials,
+                &login.repository,
+                &login.mount_from,
+            )
+            .await?;
+        self.set_authorization(header);
+        tracing::info!(
+            "{}: the registry's token was refused (expired): authorised again",
+            self.image
+        );
+        Ok(true)
+    }
+
+    /// Sends a request; when the registry refuses the token (401: it expired mid-push), gets a
+    /// new one and sends the request once more if its body can be sent again (not a stream).
     async fn send(
         &self,
         method: Method,
@@ -252,11 +336,36 @@ impl Registry {
         body: Option<(reqwest::Body, HeaderMap)>,
     ) -> Result<reqwest::Response> {
         let mut request = self.http.request(method, url);
-        if let Some(auth) = &self.authorization {
-            request = request.header(AUTHORIZATION, auth.expose_secret());
-        }
         if let Some((body, headers)) = body {
             request = request.headers(headers).body(body);
+        }
+        let again = request.try_clone();
+        let (auth, generation) = self.authorization();
+        let response = self.send_with(request, auth).await?;
+        if response.status() != StatusCode::UNAUTHORIZED || self.login.is_none() {
+            return Ok(response);
+        }
+        let challenge = response
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        if !self.reauthorize(generation, challenge).await? {
+            return Ok(response);
+        }
+        match again {
+            Some(again) => self.send_with(again, self.authorization().0).await,
+            None => Ok(response),
+        }
+    }
+
+    async fn send_with(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        auth: Option<SecretString>,
+    ) -> Result<reqwest::Response> {
+        if let Some(auth) = auth {
+            request = request.header(AUTHORIZATION, auth.expose_secret());
         }
         request.send().await.map_err(|e| self.unreachable(&e))
     }

@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
+use axum::http::{header, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -38,7 +38,7 @@ use tokio::sync::watch as signal;
 use crate::connection::Connection;
 use crate::container::ClusterRecord;
 use crate::faults::Action;
-use crate::request_log::LoggedRequest;
+use crate::request_log::{logged_headers, LoggedRequest};
 use crate::server::App;
 use crate::state::State;
 use crate::timeline::{now_ms, rfc3339};
@@ -223,27 +223,19 @@ async fn handle(
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
             serve(&app, &key, &cluster_name, identity.is_some(), &parts, bytes).await
         }
+        Some(Action::ActThenReset) => {
+            let response =
+                serve(&app, &key, &cluster_name, identity.is_some(), &parts, bytes).await;
+            app.log
+                .answered(index, Some(response.status().as_u16()), kind);
+            connection.reset();
+            return std::future::pending().await;
+        }
         None => serve(&app, &key, &cluster_name, identity.is_some(), &parts, bytes).await,
     };
     app.log
         .answered(index, Some(response.status().as_u16()), kind);
     response
-}
-
-/// Headers as logged: the bearer token is a secret, so only its kind is kept.
-fn logged_headers(headers: &HeaderMap) -> std::collections::BTreeMap<String, String> {
-    headers
-        .iter()
-        .map(|(k, v)| {
-            let value = if k == header::AUTHORIZATION {
-                let text = v.to_str().unwrap_or_default();
-                format!("{} <redacted>", text.split(' ').next().unwrap_or_default())
-            } else {
-                String::from_utf8_lossy(v.as_bytes()).into_owned()
-            };
-            (k.to_string(), value)
-        })
-        .collect()
 }
 
 fn logged_body(bytes: &Bytes) -> Value {

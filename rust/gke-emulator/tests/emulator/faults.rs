@@ -138,3 +138,60 @@ async fn a_delayed_response_arrives_late_but_intact() {
     let listed = emulator.admin(reqwest::Method::GET, "faults", None).await;
     assert_eq!(listed["faults"], json!([]), "the fault was used up");
 }
+
+#[tokio::test]
+async fn act_then_reset_carries_the_request_out_and_loses_the_answer() {
+    let (emulator, gke) = with_cluster().await;
+    emulator
+        .post_admin(
+            "faults",
+            json!({"method": "POST", "path": "/nodePools", "kind": "actThenReset"}),
+        )
+        .await;
+    let no_retry = google_cloud_container_v1::client::ClusterManager::builder()
+        .with_endpoint(&emulator.url)
+        .with_credentials(google_cloud_auth::credentials::anonymous::Builder::new().build())
+        .with_retry_policy(NeverRetry)
+        .build()
+        .await
+        .unwrap();
+    let error = no_retry
+        .create_node_pool()
+        .set_parent(cluster_name(ZONE, "f"))
+        .set_node_pool(
+            google_cloud_container_v1::model::NodePool::new()
+                .set_name("late")
+                .set_initial_node_count(1),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.is_io() || error.is_transport(), "{error:?}");
+    let log = emulator.requests().await;
+    assert_eq!(log[0]["fault"], "actThenReset");
+    assert_eq!(log[0]["status"], 200, "the server acted");
+    let pools: Vec<String> = get(&gke)
+        .await
+        .unwrap()
+        .node_pools
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert!(pools.contains(&"late".to_string()), "{pools:?}");
+}
+
+#[tokio::test]
+async fn bearer_tokens_are_redacted_in_the_request_log() {
+    let emulator = Emulator::start();
+    reqwest::Client::new()
+        .get(format!("{}/v1/{}/clusters", emulator.url, parent(ZONE)))
+        .bearer_auth("ya29.a-real-looking-token")
+        .send()
+        .await
+        .unwrap();
+    let log = emulator.requests().await;
+    assert_eq!(log[0]["headers"]["authorization"], "Bearer [redacted]");
+    assert!(!serde_json::to_string(&log)
+        .unwrap()
+        .contains("a-real-looking-token"));
+}

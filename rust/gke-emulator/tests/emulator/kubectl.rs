@@ -185,5 +185,5 @@ async fn kubectl_reads_nodes_applies_binds_runs_and_reads_logs() {
         .all(|c| c["identity"] == "test-admin@gke-emulator.local"));
     assert!(calls
         .iter()
-        .all(|c| c["headers"]["authorization"] == "Bearer <redacted>"));
+        .all(|c| c["headers"]["authorization"] == "Bearer [redacted]"));
 }
