@@ -519,7 +519,7 @@ def test_parallelism_out_of_range_is_a_validation_error(tmp_path, value):
 
 @pytest.mark.parametrize("value", [2.5, "4", True, None])
 def test_parallelism_that_is_not_a_number_is_a_validation_error(tmp_path, value):
-    with pytest.raises(dss_gke.ValidationError, match="parallelism: .* is not a whole number"):
+    with pytest.raises(dss_gke.ValidationError, match=r"parallelism: .* is not a whole number"):
         dss_gke.gcs_sync(tmp_path, "gs://bkt/x", parallelism=value)
 
 
