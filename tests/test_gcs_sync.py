@@ -253,7 +253,9 @@ def test_server_restart_mid_sync_then_rerun_completes(tmp_path):
         assert set(actions(second).values()) <= {"uploaded", "skipped"}
         # Every object is whole and exact: nothing partial survived the restart.
         assert server.objects("bkt", "r/") == {f"r/{k}": v for k, v in files.items()}
-        assert first.failed + sum(a == "uploaded" for a in actions(second).values()) >= 1
+        # Transfers the restart cut are retried within the run (resets, then the server
+        # answering again); what the retries could not cure says to run the sync again.
+        assert len(first.entries()) == len(files)
         for row in first.entries():
             if row["action"] == "failed":  # what the restart cut short says so
                 assert "run the sync again" in row["reason"], row
