@@ -238,6 +238,12 @@ def gcs_sync(
     ``$GKE_NATIVE_STATE_DIR``, else ``$DIP_HOME/caches/gke-native``, else the user's cache
     directory: a run that was interrupted (even killed) is resumed by the next one from what GCS
     already holds.
+
+    ``parallelism`` is the transfers at once, 1 to 64. An entry of the folder that cannot be
+    read (a dangling link, a link loop, an unreadable subfolder, a name that is not UTF-8) is a
+    row of the report, ``skipped`` or ``failed`` with why; the sync goes on and never deletes
+    what GCS holds under it. Downloads are written as ``.NAME.PID-RANDOM.gke-native-part`` and
+    renamed once verified; listings skip such files and never delete them.
     """
 
 def gcs_sync_recipe(

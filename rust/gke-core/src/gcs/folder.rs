@@ -17,11 +17,32 @@ pub struct LocalFile {
     pub modified: Option<SystemTime>,
 }
 
+/// What a listing found: the files, and the entries it could not list, each with why.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    pub files: Vec<LocalFile>,
+    pub unlisted: Vec<Unlisted>,
+}
+
+/// An entry of the folder that is not synced: a dangling link, a link loop, an unreadable
+/// subfolder, a name that is not UTF-8...; the sync names it in its report and goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unlisted {
+    /// Relative and `/`-separated; bytes that are not UTF-8 are shown as `\xNN`.
+    pub path: String,
+    pub reason: String,
+    /// Whether the entry may hold data the sync leaves behind (an unreadable subfolder), as
+    /// opposed to nothing to sync (a link to nothing).
+    pub holds_data: bool,
+}
+
 /// Blocking file access; the sync calls it from tokio's blocking threads.
 pub trait FolderIo: Send + Sync + 'static {
     /// What the side is, for the report (`/data/folder`, `managed folder 'in'`).
     fn describe(&self) -> String;
-    fn list(&self) -> Result<Vec<LocalFile>>;
+    /// Every file; an entry that cannot be read is [`Unlisted`], only a folder that cannot be
+    /// listed at all is an error.
+    fn list(&self) -> Result<Listing>;
     fn stat(&self, path: &str) -> Result<Option<LocalFile>>;
     fn open(&self, path: &str) -> Result<Box<dyn Read + Send>>;
     /// Writes `path` from `content`, which fails instead of ending when the download behind
@@ -30,8 +51,61 @@ pub trait FolderIo: Send + Sync + 'static {
     fn delete(&self, path: &str) -> Result<()>;
 }
 
-/// What an interrupted download leaves behind; never listed, replaced on the next run.
+/// The end of the name of a download in progress: `.NAME.PID-RANDOM.gke-native-part`,
+/// renamed to NAME once verified. Unique to each download, so that syncs into one folder
+/// never share one; never listed (whichever run it belongs to), never deleted by a listing.
 const PARTIAL_SUFFIX: &str = ".gke-native-part";
+
+/// Room kept in a 255-byte file name for the dot, the tag and the suffix.
+const PARTIAL_NAME_MAX: usize = 200;
+
+/// A partial name for `name` that no other download (in this process or another) uses.
+fn partial_name(name: &str) -> String {
+    let mut cut = name.len().min(PARTIAL_NAME_MAX);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(
+        ".{}.{}-{:016x}{PARTIAL_SUFFIX}",
+        &name[..cut],
+        std::process::id(),
+        rand::random::<u64>()
+    )
+}
+
+/// Whether `name` is a download in progress ([`partial_name`]), of whichever run; a user's
+/// own `x.gke-native-part` is not.
+fn is_partial_name(name: &str) -> bool {
+    let Some(stem) = name
+        .strip_suffix(PARTIAL_SUFFIX)
+        .filter(|_| name.starts_with('.'))
+    else {
+        return false;
+    };
+    let Some((_, tag)) = stem[1..].rsplit_once('.') else {
+        return false;
+    };
+    let Some((pid, random)) = tag.split_once('-') else {
+        return false;
+    };
+    !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && random.len() == 16
+        && random.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A file name as the report shows it: UTF-8 as is, other bytes as `\xNN`.
+fn display_name(name: &std::ffi::OsStr) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for chunk in name.as_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
+}
 
 /// A directory on this host.
 #[derive(Debug, Clone)]
@@ -64,35 +138,117 @@ impl LocalDir {
         Ok(self.root.join(rel))
     }
 
-    fn walk(&self, dir: &Path, prefix: &str, out: &mut Vec<LocalFile>) -> io::Result<()> {
-        for entry in fs::read_dir(dir)? {
-            let entry = entry?;
-            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-                tracing::warn!("skipping {}: its name is not UTF-8", entry.path().display());
+    /// Lists `dir` (`prefix` is its relative path with a trailing `/`) into `out`. Only the
+    /// root's own listing failing is an error; anything below is put in `out.unlisted`.
+    fn walk(&self, dir: &Path, prefix: &str, out: &mut Listing) -> io::Result<()> {
+        let unlisted = |out: &mut Listing, path: String, reason: String, holds_data: bool| {
+            tracing::warn!("not syncing {path}: {reason}");
+            out.unlisted.push(Unlisted {
+                path,
+                reason,
+                holds_data,
+            });
+        };
+        let this = prefix.trim_end_matches('/').to_string();
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if prefix.is_empty() => return Err(e),
+            Err(e) => {
+                unlisted(
+                    out,
+                    this,
+                    format!("the subfolder cannot be read: {e}"),
+                    true,
+                );
+                return Ok(());
+            }
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) if prefix.is_empty() => return Err(e),
+                Err(e) => {
+                    let reason = format!("the subfolder could not be read to the end: {e}");
+                    unlisted(out, this, reason, true);
+                    return Ok(());
+                }
+            };
+            let os_name = entry.file_name();
+            let Some(name) = os_name.to_str().map(str::to_string) else {
+                let reason =
+                    "its name is not UTF-8, and GCS object names are: rename it to sync it";
+                unlisted(
+                    out,
+                    format!("{prefix}{}", display_name(&os_name)),
+                    reason.into(),
+                    true,
+                );
                 continue;
             };
             let rel = format!("{prefix}{name}");
-            let mut kind = entry.file_type()?;
+            let mut kind = match entry.file_type() {
+                Ok(kind) => kind,
+                Err(e) => {
+                    unlisted(out, rel, format!("cannot be read: {e}"), true);
+                    continue;
+                }
+            };
             if kind.is_symlink() {
-                // Linked files are synced; linked directories are not followed (no cycles).
-                kind = fs::metadata(entry.path())?.file_type();
+                match fs::metadata(entry.path()) {
+                    Ok(meta) => kind = meta.file_type(),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        let target = fs::read_link(entry.path())
+                            .map(|t| format!(" ({})", t.display()))
+                            .unwrap_or_default();
+                        let reason = format!("a symbolic link whose target{target} does not exist");
+                        unlisted(out, rel, reason, false);
+                        continue;
+                    }
+                    Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                        let reason = "a symbolic link that loops (it leads back to itself)";
+                        unlisted(out, rel, reason.into(), false);
+                        continue;
+                    }
+                    Err(e) => {
+                        unlisted(
+                            out,
+                            rel,
+                            format!("a symbolic link that cannot be followed: {e}"),
+                            true,
+                        );
+                        continue;
+                    }
+                }
                 if kind.is_dir() {
+                    // Linked directories are not followed: no cycles, no syncing outside the folder.
+                    let reason =
+                        "a symbolic link to a directory: links to directories are not followed";
+                    unlisted(out, rel, reason.into(), false);
                     continue;
                 }
             }
             if kind.is_dir() {
                 self.walk(&entry.path(), &format!("{rel}/"), out)?;
             } else if kind.is_file() {
-                if name.ends_with(PARTIAL_SUFFIX) {
-                    let _ = fs::remove_file(entry.path());
+                if is_partial_name(&name) {
+                    // A download in progress (this run's or another's), or one a killed run left.
                     continue;
                 }
-                let meta = fs::metadata(entry.path())?;
-                out.push(LocalFile {
-                    path: rel,
-                    size: meta.len(),
-                    modified: meta.modified().ok(),
-                });
+                match fs::metadata(entry.path()) {
+                    Ok(meta) => out.files.push(LocalFile {
+                        path: rel,
+                        size: meta.len(),
+                        modified: meta.modified().ok(),
+                    }),
+                    Err(e) => unlisted(out, rel, format!("cannot be read: {e}"), true),
+                }
+            } else {
+                unlisted(
+                    out,
+                    rel,
+                    "not a regular file (a socket, pipe or device)".into(),
+                    false,
+                );
             }
         }
         Ok(())
@@ -108,11 +264,12 @@ impl FolderIo for LocalDir {
         self.root.display().to_string()
     }
 
-    fn list(&self) -> Result<Vec<LocalFile>> {
-        let mut out = Vec::new();
+    fn list(&self) -> Result<Listing> {
+        let mut out = Listing::default();
         self.walk(&self.root, "", &mut out)
             .map_err(|e| io_error("listing", &self.root, e))?;
-        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out.files.sort_by(|a, b| a.path.cmp(&b.path));
+        out.unlisted.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }
 
@@ -140,15 +297,23 @@ impl FolderIo for LocalDir {
         let parent = full.parent().unwrap_or(&self.root);
         fs::create_dir_all(parent).map_err(|e| io_error("creating", parent, e))?;
         let name = full.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-        let partial = parent.join(format!(".{name}{PARTIAL_SUFFIX}"));
+        let partial = parent.join(partial_name(name));
+        let mut created = false;
         let outcome = (|| {
-            let mut out = fs::File::create(&partial)?;
+            // Exclusive: never writes through a file (or a link) that is already there.
+            let mut out = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&partial)?;
+            created = true;
             io::copy(&mut content, &mut out)?;
             // Renamed into place only once verified: readers never see half a file.
             fs::rename(&partial, &full)
         })();
         outcome.map_err(|e| {
-            let _ = fs::remove_file(&partial);
+            if created {
+                let _ = fs::remove_file(&partial);
+            }
             io_error("writing", &full, e)
         })
     }
@@ -173,28 +338,34 @@ mod tests {
         dir
     }
 
+    fn files(dir: &LocalDir) -> Vec<(String, u64)> {
+        let listing = dir.list().unwrap();
+        listing
+            .files
+            .into_iter()
+            .map(|f| (f.path, f.size))
+            .collect()
+    }
+
     #[test]
     fn lists_recursively_and_writes_atomically() {
         let root = temp_dir("localdir");
         fs::create_dir_all(root.join("a/b")).unwrap();
         fs::write(root.join("a/b/c.txt"), "abc").unwrap();
         fs::write(root.join("top"), "t").unwrap();
-        fs::write(root.join("a/.x.gke-native-part"), "stale").unwrap();
         let dir = LocalDir::new(&root, "f").unwrap();
-        let names: Vec<_> = dir
-            .list()
-            .unwrap()
-            .into_iter()
-            .map(|f| (f.path, f.size))
-            .collect();
         assert_eq!(
-            names,
+            files(&dir),
             [("a/b/c.txt".to_string(), 3), ("top".to_string(), 1)]
         );
-        assert!(!root.join("a/.x.gke-native-part").exists());
 
         dir.write("n/new.bin", Box::new(&b"data"[..])).unwrap();
         assert_eq!(fs::read(root.join("n/new.bin")).unwrap(), b"data");
+        assert_eq!(
+            fs::read_dir(root.join("n")).unwrap().count(),
+            1,
+            "no partial left"
+        );
 
         struct Failing;
         impl Read for Failing {
@@ -208,7 +379,12 @@ mod tests {
             b"t",
             "old content kept"
         );
-        assert_eq!(dir.list().unwrap().len(), 3);
+        assert_eq!(dir.list().unwrap().files.len(), 3);
+        assert_eq!(
+            fs::read_dir(&root).unwrap().count(),
+            3,
+            "the partial was removed"
+        );
 
         for bad in ["../x", "/etc/passwd", ""] {
             assert!(dir.open(bad).is_err(), "{bad}");
@@ -216,6 +392,127 @@ mod tests {
         dir.delete("top").unwrap();
         dir.delete("top").unwrap();
         assert_eq!(dir.stat("top").unwrap(), None);
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn users_part_files_are_files_and_partials_are_unique() {
+        let root = temp_dir("partials");
+        fs::write(root.join("x.gke-native-part"), "mine").unwrap();
+        fs::write(root.join(".y.gke-native-part"), "mine too").unwrap();
+        // A download another run has in progress here.
+        let theirs = partial_name("z");
+        fs::write(root.join(&theirs), "half").unwrap();
+        let dir = LocalDir::new(&root, "f").unwrap();
+        assert_eq!(
+            files(&dir),
+            [
+                (".y.gke-native-part".to_string(), 8),
+                ("x.gke-native-part".to_string(), 4)
+            ]
+        );
+        assert_eq!(
+            fs::read(root.join(&theirs)).unwrap(),
+            b"half",
+            "never deleted"
+        );
+
+        assert_ne!(partial_name("z"), partial_name("z"));
+        assert!(is_partial_name(&partial_name("z")));
+        assert!(is_partial_name(&partial_name(&"é".repeat(200))));
+        assert!(partial_name(&"é".repeat(200)).len() <= 255);
+        for user in [
+            "x.gke-native-part",
+            ".x.gke-native-part",
+            ".a.1-zz.gke-native-part",
+        ] {
+            assert!(!is_partial_name(user), "{user}");
+        }
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn entries_that_cannot_be_read_are_named_not_fatal() {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::symlink;
+        let root = temp_dir("unlisted");
+        fs::create_dir_all(root.join("d")).unwrap();
+        fs::write(root.join("d/ok"), "ok").unwrap();
+        symlink(root.join("nowhere"), root.join("d/dangling")).unwrap();
+        symlink(root.join("loop"), root.join("loop")).unwrap();
+        symlink(root.join("d"), root.join("linked-dir")).unwrap();
+        fs::write(root.join("d/ok"), "ok").unwrap();
+        let odd = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+        fs::write(root.join("d").join(odd), "latin-1").unwrap();
+        let dir = LocalDir::new(&root, "f").unwrap();
+        let listing = dir.list().unwrap();
+        assert_eq!(
+            listing
+                .files
+                .iter()
+                .map(|f| f.path.as_str())
+                .collect::<Vec<_>>(),
+            ["d/ok"]
+        );
+        let unlisted: Vec<(&str, bool)> = listing
+            .unlisted
+            .iter()
+            .map(|u| (u.path.as_str(), u.holds_data))
+            .collect();
+        assert_eq!(
+            unlisted,
+            [
+                ("d/caf\\xE9.txt", true),
+                ("d/dangling", false),
+                ("linked-dir", false),
+                ("loop", false)
+            ]
+        );
+        let reason = |p: &str| {
+            &listing
+                .unlisted
+                .iter()
+                .find(|u| u.path == p)
+                .unwrap()
+                .reason
+        };
+        assert!(reason("d/dangling").contains("does not exist"));
+        assert!(reason("loop").contains("loops"));
+        assert!(reason("d/caf\\xE9.txt").contains("not UTF-8"));
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn an_unreadable_subfolder_is_named_not_fatal() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = temp_dir("unreadable");
+        fs::create_dir_all(root.join("locked")).unwrap();
+        fs::write(root.join("locked/secret"), "s").unwrap();
+        fs::write(root.join("open"), "o").unwrap();
+        fs::set_permissions(root.join("locked"), fs::Permissions::from_mode(0o000)).unwrap();
+        let dir = LocalDir::new(&root, "f").unwrap();
+        // As root, this thread gives up reading what it has no permission for.
+        let listing = std::thread::spawn(move || {
+            for cap in [
+                caps::Capability::CAP_DAC_OVERRIDE,
+                caps::Capability::CAP_DAC_READ_SEARCH,
+            ] {
+                let _ = caps::drop(None, caps::CapSet::Effective, cap);
+            }
+            dir.list()
+        })
+        .join()
+        .unwrap()
+        .unwrap();
+        fs::set_permissions(root.join("locked"), fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(listing.files.len(), 1);
+        assert_eq!(listing.unlisted.len(), 1);
+        let u = &listing.unlisted[0];
+        assert_eq!((u.path.as_str(), u.holds_data), ("locked", true));
+        assert!(
+            u.reason.contains("cannot be read") && u.reason.contains("ermission"),
+            "{u:?}"
+        );
         fs::remove_dir_all(root).unwrap();
     }
 }

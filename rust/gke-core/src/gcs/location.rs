@@ -4,6 +4,9 @@ use std::fmt;
 
 use crate::error::{GkeError, Result};
 
+/// Object names are at most 1024 bytes; room is kept for the files' own paths.
+const MAX_PREFIX: usize = 512;
+
 /// A bucket and an object-name prefix (empty, or ending with `/`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct GcsLocation {
@@ -22,9 +25,38 @@ impl GcsLocation {
     }
 
     pub fn new(bucket: &str, prefix: &str, field: &str) -> Result<Self> {
+        Self::from_fields(bucket, field, prefix, field)
+    }
+
+    /// A bucket and a prefix from two fields of a form, each named in its problems.
+    pub fn from_fields(
+        bucket: &str,
+        bucket_field: &str,
+        prefix: &str,
+        prefix_field: &str,
+    ) -> Result<Self> {
         let bucket = bucket.trim();
-        check_bucket_name(bucket).map_err(|m| GkeError::validation(field, m))?;
+        check_bucket_name(bucket).map_err(|m| GkeError::validation(bucket_field, m))?;
+        let field = prefix_field;
         let prefix = prefix.trim().trim_start_matches('/');
+        if let Some(c) = prefix.chars().find(|c| c.is_control()) {
+            return Err(GkeError::validation(
+                field,
+                format!(
+                    "prefix {prefix:?} contains the control character {:?}: GCS object names cannot hold NUL, line breaks or other control characters; remove it",
+                    c
+                ),
+            ));
+        }
+        if prefix.len() > MAX_PREFIX {
+            return Err(GkeError::validation(
+                field,
+                format!(
+                    "the prefix is {} bytes long: GCS object names are at most 1024 bytes, so keep the prefix under {MAX_PREFIX}",
+                    prefix.len()
+                ),
+            ));
+        }
         let prefix = if prefix.is_empty() || prefix.ends_with('/') {
             prefix.to_string()
         } else {
@@ -102,9 +134,19 @@ mod tests {
             ("gs://ab", "3-63"),
             ("gs://-abc", "start and end"),
             ("gs://abc/x/../y", "'..'"),
+            ("gs://abc/x\0y", "control character '\\0'"),
+            ("gs://abc/x\ny", "control character '\\n'"),
+            ("gs://abc/x\ry/", "line breaks"),
         ] {
             let e = GcsLocation::parse(url, "Bucket").unwrap_err().to_string();
             assert!(e.contains("Bucket: ") && e.contains(needle), "{url}: {e}");
         }
+        let e = GcsLocation::from_fields("abc", "Bucket", "a\nb", "Prefix").unwrap_err();
+        assert!(e.to_string().contains("Prefix: prefix \"a\\nb\""), "{e}");
+        let e = GcsLocation::from_fields("abc", "Bucket", &"p".repeat(600), "Prefix");
+        assert!(e
+            .unwrap_err()
+            .to_string()
+            .contains("Prefix: the prefix is 600 bytes"));
     }
 }

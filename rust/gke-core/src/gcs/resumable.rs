@@ -160,7 +160,10 @@ where
     let what = format!("uploading gs://{bucket}/{name}");
     let backoff = client.backoff();
     let mut session = store.and_then(|s| s.load(bucket, name, size, crc32c));
-    let mut resumed = session.is_some();
+    // Whether GCS may hold part of the session's bytes, so is asked before sending: a session
+    // saved by an earlier run, or one whose last send was cut short. A session just opened
+    // holds nothing (and asking some emulators about it finishes it empty).
+    let mut ask = session.is_some();
     let mut failures = 0u32;
     loop {
         let uri = match session.clone() {
@@ -173,11 +176,12 @@ where
                     s.save(bucket, name, size, crc32c, &uri);
                 }
                 session = Some(uri.clone());
+                ask = false;
                 uri
             }
         };
         // Where to start: 0 for a new session, else what GCS says it holds.
-        let status = if resumed || failures > 0 {
+        let status = if ask {
             query(client, &uri, size).await
         } else {
             Ok(Status::Partial(0))
@@ -187,7 +191,6 @@ where
                 tracing::info!("{what}: the upload session expired; starting a new one");
                 forget(store, bucket, name, size, crc32c);
                 session = None;
-                resumed = false;
                 continue;
             }
             Ok(Status::Finished(object)) => Ok(object),
@@ -212,7 +215,7 @@ where
                 let _ = client.delete(bucket, name, Some(object.generation)).await;
                 forget(store, bucket, name, size, crc32c);
                 session = None;
-                resumed = false;
+                tokio::time::sleep(backoff.delay(failures)).await;
                 failures += 1;
             }
             Ok(object) => {
@@ -224,11 +227,14 @@ where
                     object.size
                 )));
             }
-            Err(GkeError::Api(f)) if f.status == 404 || f.status == 410 => {
+            // Bounded like the rest: a server that forgets every session is not retried forever.
+            Err(GkeError::Api(f))
+                if (f.status == 404 || f.status == 410) && failures + 1 < backoff.attempts =>
+            {
                 tracing::info!("{what}: the upload session expired; starting a new one");
                 forget(store, bucket, name, size, crc32c);
                 session = None;
-                resumed = false;
+                failures += 1;
             }
             Err(e) if e.is_retryable() && failures + 1 < backoff.attempts => {
                 let pause = backoff.delay(failures);
@@ -238,6 +244,7 @@ where
                     pause.as_secs_f64()
                 );
                 tokio::time::sleep(pause).await;
+                ask = true;
                 failures += 1;
             }
             Err(e) => {

@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::error::{GkeError, Result};
 use crate::gcs::checksum::{ChecksumKind, Hasher};
 use crate::gcs::client::{refusal_status, GcsClient, RemoteObject};
-use crate::gcs::folder::{FolderIo, LocalFile};
+use crate::gcs::folder::{FolderIo, LocalFile, Unlisted};
 use crate::gcs::location::GcsLocation;
 use crate::gcs::resumable::{self, SessionStore};
 use crate::report::{Report, Verdict};
@@ -41,6 +41,29 @@ impl Direction {
                 format!("{other:?} is not a direction: use \"to_gcs\" (folder → bucket) or \"from_gcs\" (bucket → folder)"),
             )),
         }
+    }
+}
+
+/// Transfers at once: at least one, and no more than a host's connections can serve.
+pub const PARALLELISM: std::ops::RangeInclusive<i64> = 1..=64;
+
+/// `value` (`None`: a number too large for 64 bits, `shown` as the admin wrote it) as the
+/// transfers at once, or the problem named by `field`.
+pub fn check_parallelism(
+    value: Option<i64>,
+    shown: &dyn std::fmt::Display,
+    field: &str,
+) -> std::result::Result<usize, crate::error::Problem> {
+    match value {
+        Some(n) if PARALLELISM.contains(&n) => Ok(n as usize),
+        _ => Err(crate::error::Problem::new(
+            field,
+            format!(
+                "{shown} is out of range: use {} to {}",
+                PARALLELISM.start(),
+                PARALLELISM.end()
+            ),
+        )),
     }
 }
 
@@ -275,7 +298,7 @@ pub async fn sync(
         tokio::task::spawn_blocking(move || folder.list())
     };
     let (local, remote) = tokio::join!(listing, client.list(&loc.bucket, &loc.prefix));
-    let local = local.map_err(|e| GkeError::Storage(format!("listing the folder: {e}")))??;
+    let listing = local.map_err(|e| GkeError::Storage(format!("listing the folder: {e}")))??;
     let remote: HashMap<String, RemoteObject> = remote?
         .into_iter()
         .filter_map(|o| {
@@ -284,15 +307,18 @@ pub async fn sync(
             (!rel.is_empty() && !rel.ends_with('/')).then_some((rel, o))
         })
         .collect();
-    let local: HashMap<String, LocalFile> =
-        local.into_iter().map(|f| (f.path.clone(), f)).collect();
+    let local: HashMap<String, LocalFile> = listing
+        .files
+        .into_iter()
+        .map(|f| (f.path.clone(), f))
+        .collect();
     tracing::info!(
         "{} files in the folder, {} objects under {loc}",
         local.len(),
         remote.len()
     );
 
-    let steps = plan(folder.clone(), &local, &remote, options).await;
+    let steps = plan(folder.clone(), &local, &listing.unlisted, &remote, options).await;
     let total: u64 = steps
         .iter()
         .map(|s| match s {
@@ -378,9 +404,12 @@ fn step_path(step: &Step) -> String {
 }
 
 /// Compares every file with its counterpart; hashes (in parallel) only same-size pairs.
+/// The folder's entries that could not be listed are reported, and what GCS holds under them
+/// is never deleted.
 async fn plan(
     folder: Arc<dyn FolderIo>,
     local: &HashMap<String, LocalFile>,
+    unlisted: &[Unlisted],
     remote: &HashMap<String, RemoteObject>,
     options: &SyncOptions,
 ) -> Vec<Step> {
@@ -457,8 +486,47 @@ async fn plan(
             .map(|(p, l)| (p.clone(), None, l.size))
             .collect()
     };
+    for u in unlisted {
+        // Downloads replace what is there (the entry is not read): a row for the object then.
+        if !to_gcs && remote.contains_key(&u.path) {
+            continue;
+        }
+        let failed = to_gcs && u.holds_data;
+        steps.push(Step::Done(SyncEntry {
+            path: u.path.clone(),
+            action: if failed {
+                SyncAction::Failed
+            } else {
+                SyncAction::Skipped
+            },
+            bytes: 0,
+            reason: format!(
+                "{}: {}",
+                if failed { "not synced" } else { "skipped" },
+                u.reason
+            ),
+        }));
+    }
+    let unread = |path: &str| {
+        unlisted.iter().find(|u| {
+            path.strip_prefix(u.path.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+    };
     for (path, remote, size) in extra {
-        if options.delete_extra {
+        let kept = if to_gcs { unread(&path) } else { None };
+        if let Some(u) = kept {
+            // The folder's side of it is unknown: the object is kept, and said so unless
+            // the entry's own row already does.
+            if u.path != path {
+                steps.push(Step::Done(SyncEntry {
+                    path,
+                    action: SyncAction::Skipped,
+                    bytes: size,
+                    reason: format!("not deleted: the folder's {} was not read", u.path),
+                }));
+            }
+        } else if options.delete_extra {
             steps.push(Step::Delete { path, remote });
         } else {
             steps.push(Step::Done(SyncEntry {
@@ -745,9 +813,10 @@ async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Re
     let after = tokio::task::spawn_blocking(move || folder.stat(&path))
         .await
         .map_err(|e| GkeError::Storage(format!("internal error: {e}")))??;
-    let changed = sent != file.size
-        || known_crc32c != streamed_crc
-        || after.as_ref().map(|a| (a.size, a.modified)) != Some((file.size, file.modified));
+    // Changed: its size or time moved, or all of it was read and gave other bytes. An upload
+    // cut short (a reset the retries did not cure) read only part: that is not a change.
+    let changed = after.as_ref().map(|a| (a.size, a.modified)) != Some((file.size, file.modified))
+        || (sent == file.size && known_crc32c != streamed_crc);
     const CHANGED: &str =
         "the file changed while it was being uploaded; the object was not kept: run the sync again";
     let upload = match uploaded {
@@ -1070,5 +1139,73 @@ mod tests {
             serde_json::to_value(SyncAction::WouldUpload).unwrap(),
             "would upload"
         );
+    }
+
+    #[tokio::test]
+    async fn what_the_folder_could_not_list_is_reported_and_never_deleted() {
+        use crate::gcs::folder::LocalDir;
+        let root = std::env::temp_dir().join(format!("gke-native-plan-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let folder: Arc<dyn FolderIo> = Arc::new(LocalDir::new(&root, "f").unwrap());
+        let object = |name: &str| {
+            let o = RemoteObject {
+                name: format!("p/{name}"),
+                size: 3,
+                generation: 1,
+                checksums: Default::default(),
+            };
+            (name.to_string(), o)
+        };
+        let remote: HashMap<String, RemoteObject> =
+            ["locked/a", "locked/b/c", "lockedness", "link", "gone"]
+                .into_iter()
+                .map(object)
+                .collect();
+        let unlisted = |path: &str, holds_data| Unlisted {
+            path: path.into(),
+            reason: "why".into(),
+            holds_data,
+        };
+        let unlisted = [unlisted("locked", true), unlisted("link", false)];
+        let options = SyncOptions {
+            location: GcsLocation::parse("gs://bkt/p", "f").unwrap(),
+            direction: Direction::ToGcs,
+            delete_extra: true,
+            dry_run: false,
+            parallelism: 4,
+            state_dir: None,
+        };
+        let steps = plan(
+            folder.clone(),
+            &HashMap::new(),
+            &unlisted,
+            &remote,
+            &options,
+        )
+        .await;
+        let mut rows: Vec<(String, String)> = steps
+            .into_iter()
+            .map(|s| match s {
+                Step::Done(e) => (e.path, e.action.label().to_string()),
+                Step::Delete { path, .. } => (path, "delete".into()),
+                Step::Transfer { path, .. } => (path, "transfer".into()),
+            })
+            .collect();
+        rows.sort();
+        let expected = [
+            ("gone", "delete"),
+            ("link", "skipped"),
+            ("locked", "failed"),
+            ("locked/a", "skipped"),
+            ("locked/b/c", "skipped"),
+            ("lockedness", "delete"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(p, a)| (p.to_string(), a.to_string()))
+            .collect();
+        assert_eq!(rows, expected);
+        std::fs::remove_dir_all(root).unwrap();
     }
 }
