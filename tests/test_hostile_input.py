@@ -100,6 +100,8 @@ def test_deep_cyclic_and_non_finite_configs_are_refused(on_dss_host):
     for bad in (math.nan, math.inf):
         with pytest.raises(dss_gke.ValidationError, match="is not a number JSON can hold"):
             dss_gke.plan_cluster({"connection": {}, "node_pools": [{"node_count": bad}]})
+    with pytest.raises(dss_gke.ValidationError, match=r"node_count: \d+ is far out of range"):
+        dss_gke.plan_cluster({"connection": {}, "node_pools": [{"node_count": 2**70}]})
 
 
 def test_a_deep_config_does_not_kill_the_interpreter(on_dss_host):

@@ -37,6 +37,12 @@ fn check_shape(
                 ));
             }
         }
+        let huge = value.is_instance_of::<pyo3::types::PyInt>()
+            && value.extract::<i64>().is_err()
+            && value.extract::<u64>().is_err();
+        if huge {
+            return Err(format!("{path}: {value} is far out of range"));
+        }
         return Ok(());
     }
     let id = value.as_ptr() as usize;
