@@ -32,7 +32,7 @@ def main() -> None:
                 os.environ[key] = value
         pools = [
             {"name": "cpu", "node_count": 2},
-            {"name": "gpu", "node_count": 1, "gpu": True},
+            {"name": "gpu", "node_count": 1, "gpu": True, "taints": ["gpu=yes:NoSchedule"]},
         ]
         config = {"connection": {}, "node_pools": pools}
         lib = str(pathlib.Path(dss_gke.__file__).parent.parent)
@@ -42,9 +42,10 @@ def main() -> None:
                 config, {}, "bench", str(tmp), sys.executable, lib
             )
             t1 = time.perf_counter()
-            dss_gke._native.add_node_pool(config, {}, data, {"name": "spark", "node_count": 2})
+            cluster = dss_gke.Gke(data["project"], data["location"]).cluster(data["name"])
+            cluster.add_node_pool({"name": "spark", "node_count": 2})
             t2 = time.perf_counter()
-            dss_gke._native.resize_node_pool(config, {}, data, "cpu", 4)
+            cluster.resize("cpu", 4)
             t3 = time.perf_counter()
             dss_gke._native.stop_cluster(config, {}, data)
             t4 = time.perf_counter()
