@@ -89,6 +89,9 @@ demo: emulator plugin
 # The benchmarks' emulator is a release build: in debug its HTTP stack costs more CPU than the
 # GCS client under test (about 2.5 s against 1 s for the upload), on the same 2 cores.
 bench: deps plugin
+	@# rclone (Debian): the GCS sync anchor, for the bench only.
+	@command -v rclone >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rclone; }
 	cargo build --release -p gke-emulator --quiet
 	GKE_EMULATOR_BIN=$(CARGO_TARGET_DIR)/release/gke-emulator $(PY) -m bench
 

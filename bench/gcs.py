@@ -11,11 +11,15 @@ server in the same run, and that against two servers in turn:
   client, which on 2 cores slows both.
 
 1. Upload of 2,000 × 64 KiB + 4 × 64 MiB files: ours versus
-   `transfer_manager.upload_many_from_filenames` (8 workers, its default process pool).
-   Target: ours ≥ 2.5 × faster.
+   `transfer_manager.upload_many_from_filenames` (8 workers, its default process pool), and
+   versus `rclone sync` (Debian's rclone, what admins pick for syncing; `--transfers` and
+   `--checkers` 8). Targets: ours ≥ 2.5 × faster than transfer_manager; against rclone, wall
+   time ≤ rclone's and client CPU ≤ 0.5 × rclone's (issue 16).
 2. No-change re-sync of 10,000 objects (list, compare size and CRC32C of every file, move
-   nothing): ours versus the same work with the Python client (`list_blobs` + `google_crc32c`).
-   Target: ours ≤ 1.5 s.
+   nothing): ours versus the same work with the Python client (`list_blobs` + `google_crc32c`)
+   and versus `rclone sync --checksum` (size + MD5: the objects were not written by rclone, so
+   its default size + modtime mode would upload them all again). Target: ours ≤ 1.5 s and ≤
+   rclone's.
 
 Each contender gets a fresh server for each run (fake-gcs-server's inserts slow down as a
 bucket fills), runs alternate between ours and Python's, medians of `GCS_BENCH_RUNS` (default 3)
@@ -30,6 +34,7 @@ import pathlib
 import resource
 import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 import urllib.request
@@ -174,31 +179,62 @@ def medians(runs: list) -> tuple:
     return tuple(statistics.median(column) for column in zip(*runs))
 
 
-def compare(server_class, ours, theirs, preload=None) -> tuple:
-    """Median (seconds, server CPU, client CPU) of ours and of theirs over RUNS runs each,
-    alternated so that both see the same machine."""
-    ours_runs, theirs_runs = [], []
+def compare(server_class, contenders: dict, preload=None) -> dict:
+    """Median (seconds, server CPU, client CPU) of each contender over RUNS runs, alternated
+    so that all see the same machine; a contender that fails (rclone absent, say) is None."""
+    runs = {name: [] for name in contenders}
+    failed = {}
     for i in range(RUNS):
-        ours_runs.append(on_fresh_server(server_class, ours, preload))
-        theirs_runs.append(on_fresh_server(server_class, theirs, preload))
-        (o, o_server, o_client), (t, t_server, t_client) = ours_runs[-1], theirs_runs[-1]
-        print(
-            f"    run {i + 1}: ours {o:6.2f} s (CPU server {o_server:4.1f},"
-            f" client {o_client:4.1f}), python {t:6.2f} s (CPU server {t_server:4.1f},"
-            f" client {t_client:4.1f}), ratio {t / o:4.2f}x",
-            flush=True,
+        line = []
+        for name, work in contenders.items():
+            if name in failed:
+                continue
+            try:
+                runs[name].append(on_fresh_server(server_class, work, preload))
+            except Exception as e:  # an anchor that cannot run is reported, not fatal
+                failed[name] = e
+                line.append(f"{name} failed ({e})")
+                continue
+            seconds, server, client = runs[name][-1]
+            line.append(f"{name} {seconds:6.2f} s (CPU server {server:4.1f}, client {client:4.1f})")
+        print(f"    run {i + 1}: " + ", ".join(line), flush=True)
+    return {name: (medians(r) if r and name not in failed else None) for name, r in runs.items()}
+
+
+def row(case, results, target, met):
+    """One case: ours, then each anchor with its ratio (anchor time / ours: > 1 is ours
+    faster) and the client CPU of both."""
+    ours = results["ours"]
+    cells = [f"{case:38} ours {ours[0]:6.2f} s"]
+    for name, theirs in results.items():
+        if name == "ours":
+            continue
+        if theirs is None:
+            cells.append(f"{name}: n/a")
+            continue
+        cells.append(
+            f"{name} {theirs[0]:6.2f} s ({theirs[0] / ours[0]:4.1f}x, client CPU"
+            f" {ours[2] / max(theirs[2], 1e-9):4.2f}x of it)"
         )
-    return medians(ours_runs), medians(theirs_runs)
+    print("  ".join(cells) + f"  target {target}: {'met' if met else 'NOT MET'}")
 
 
-def row(case, ours, theirs, target, met):
-    mark = "met" if met else "NOT MET"
-    (o, o_server, o_client), (t, t_server, t_client) = ours, theirs
-    print(
-        f"{case:40} {o:8.2f} {t:9.2f} {t / o:6.1f}x  {target:17} {mark:8}"
-        f" CPU s (server/client): ours {o_server:.1f}/{o_client:.1f},"
-        f" python {t_server:.1f}/{t_client:.1f}"
-    )
+def rclone(*args) -> None:
+    """`rclone` with an on-the-fly GCS remote (no config file, no credentials)."""
+    if shutil.which("rclone") is None:
+        raise RuntimeError("rclone is not installed (make bench installs Debian's)")
+    proc = subprocess.run(
+        ["rclone", *args, "--config", "/dev/null", "--gcs-anonymous", "--gcs-no-check-bucket",
+         "--transfers", "8", "--checkers", "8", "-q"],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr.strip()[-300:])
+
+
+def rclone_remote(server, path: str) -> list:
+    return [f":gcs:{path}", "--gcs-endpoint", f"{server.url}/storage/v1/"]
 
 
 def main() -> None:
@@ -220,8 +256,11 @@ def main() -> None:
         def ours_upload(server):
             dss_gke.gcs_sync(upload_dir, "gs://bench", endpoint=server.url).check()
 
-        def theirs_upload(server):
+        def python_upload_(server):
             python_upload(server, upload_dir, names)
+
+        def rclone_upload(server):
+            rclone("sync", str(upload_dir), *rclone_remote(server, "bench"))
 
         def ours_resync(server):
             report = dss_gke.gcs_sync(resync_dir, "gs://bench/resync", endpoint=server.url)
@@ -229,45 +268,63 @@ def main() -> None:
             if moved or report.failed:
                 raise SystemExit(f"the no-change re-sync moved files: {moved[:3]}")
 
-        def theirs_resync(server):
+        def python_resync_(server):
             if python_resync(server, resync_dir, "resync/"):
                 raise SystemExit("the Python re-sync found changes")
+
+        def rclone_resync(server):
+            before = len(list(server.client().list_blobs("bench")))
+            rclone("sync", "--checksum", str(resync_dir), *rclone_remote(server, "bench/resync"))
+            if len(list(server.client().list_blobs("bench"))) != before:
+                raise RuntimeError("rclone's re-sync changed the bucket")
 
         results = {}
         for server, (server_class, what) in SERVERS.items():
             print(f"\nGCS against {server} ({what}, loopback), median of {RUNS} runs")
             print(f"  upload of {total_mib:.0f} MiB, a fresh server each run:")
-            upload = compare(server_class, ours_upload, theirs_upload)
+            upload = compare(
+                server_class,
+                {"ours": ours_upload, "python": python_upload_, "rclone": rclone_upload},
+            )
             print(f"  no-change re-sync of {RESYNC_FILES} objects, a fresh server each run:")
-            resync = compare(server_class, ours_resync, theirs_resync, preload)
+            resync = compare(
+                server_class,
+                {"ours": ours_resync, "python": python_resync_, "rclone": rclone_resync},
+                preload,
+            )
             results[server] = (upload, resync)
 
-    for server, ((ours_up, theirs_up), (ours_re, theirs_re)) in results.items():
+    for server, (upload, resync) in results.items():
         print(f"\nGCS against {server} ({SERVERS[server][1]}), median of {RUNS} runs")
-        print(f"{'case':40} {'ours s':>8} {'python s':>9} {'ratio':>7}  {'target':17} result")
+        up_rclone, re_rclone = upload["rclone"], resync["rclone"]
         row(
             f"upload {SMALL_FILES}x64KiB + {LARGE_FILES}x64MiB",
-            ours_up,
-            theirs_up,
-            f">= {UPLOAD_SPEEDUP_TARGET}x faster",
-            theirs_up[0] / ours_up[0] >= UPLOAD_SPEEDUP_TARGET,
+            upload,
+            f">= {UPLOAD_SPEEDUP_TARGET}x python; <= rclone, client CPU <= 0.5x rclone",
+            upload["python"][0] / upload["ours"][0] >= UPLOAD_SPEEDUP_TARGET
+            and up_rclone is not None
+            and upload["ours"][0] <= up_rclone[0]
+            and upload["ours"][2] <= 0.5 * up_rclone[2],
         )
         row(
             f"no-change re-sync of {RESYNC_FILES} objects",
-            ours_re,
-            theirs_re,
-            f"<= {RESYNC_TARGET_S} s",
-            ours_re[0] <= RESYNC_TARGET_S,
+            resync,
+            f"<= {RESYNC_TARGET_S} s and <= rclone --checksum",
+            resync["ours"][0] <= RESYNC_TARGET_S
+            and re_rclone is not None
+            and resync["ours"][0] <= re_rclone[0],
         )
         print(
-            f"upload throughput: ours {total_mib / ours_up[0]:.0f} MiB/s, "
-            f"python {total_mib / theirs_up[0]:.0f} MiB/s"
+            f"upload throughput: ours {total_mib / upload['ours'][0]:.0f} MiB/s, "
+            f"python {total_mib / upload['python'][0]:.0f} MiB/s"
+            + (f", rclone {total_mib / up_rclone[0]:.0f} MiB/s" if up_rclone else "")
         )
     # fake-gcs-server's CPU per insert grows with the bucket (it scans the bucket's objects,
     # under a lock), whatever the object's size: its CPU time for our upload is a floor no
     # client can go under there. Inserts are serial (the small files take as long with 2
     # transfers at once as with 32); only the large files' bytes spread over the other core.
-    (ours_up, theirs_up), _ = results["fake-gcs-server"]
+    upload, _ = results["fake-gcs-server"]
+    ours_up, theirs_up = upload["ours"], upload["python"]
     cores = os.cpu_count() or 1
     serial, spread = ours_up[1], ours_up[1] / cores
     print(
