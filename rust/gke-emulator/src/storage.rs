@@ -918,8 +918,17 @@ fn parse_content_range(text: &str) -> Option<ContentRange> {
     Some(ContentRange { span, total })
 }
 
-fn incomplete(committed: usize) -> Response {
-    let mut response = Response::builder().status(StatusCode::PERMANENT_REDIRECT);
+/// "Resume incomplete": 308, with the committed range. A client that sends
+/// `X-Guploader-No-308: yes` (Google's Go client, so rclone) gets GCS's other form: 200 with
+/// `X-Http-Status-Code-Override: 308`.
+fn incomplete(committed: usize, no_308: bool) -> Response {
+    let mut response = if no_308 {
+        Response::builder()
+            .status(StatusCode::OK)
+            .header("x-http-status-code-override", "308")
+    } else {
+        Response::builder().status(StatusCode::PERMANENT_REDIRECT)
+    };
     if committed > 0 {
         response = response.header(RANGE, format!("bytes=0-{}", committed - 1));
     }
@@ -1017,7 +1026,10 @@ async fn resumable_put(storage: &Storage, id: &str, headers: &HeaderMap, body: B
         Some(size) if committed as u64 > size => {
             bad_request("The upload holds more bytes than its announced size.").into_response()
         }
-        _ => incomplete(committed),
+        _ => incomplete(
+            committed,
+            header(headers, "x-guploader-no-308").is_some_and(|v| v.eq_ignore_ascii_case("yes")),
+        ),
     }
 }
 

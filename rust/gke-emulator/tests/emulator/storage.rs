@@ -206,6 +206,21 @@ async fn a_resumable_upload_in_two_chunks_answers_status_queries() {
         response.headers()["range"],
         format!("bytes=0-{}", first - 1)
     );
+    // Google's Go client (rclone's) asks for no 308: GCS answers 200 with an override header.
+    let response = emulator
+        .http()
+        .post(&session)
+        .header("content-range", format!("bytes */{size}"))
+        .header("x-guploader-no-308", "yes")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-http-status-code-override"], "308");
+    assert_eq!(
+        response.headers()["range"],
+        format!("bytes=0-{}", first - 1)
+    );
 
     let response = put(
         format!("bytes {first}-{}/{size}", size - 1),
