@@ -290,3 +290,13 @@ def test_the_command_line_says_what_is_wrong_with_a_file(tmp_path):
         assert says in proc.stderr, (args, proc.stderr)
         assert "Traceback" not in proc.stderr, (args, proc.stderr)
     assert os.listdir(tmp_path)  # nothing of the user's removed
+
+
+def test_action_type_mistakes_name_the_forms_label(gcp, emulator):
+    from tests.test_cluster_actions import start
+
+    start(gcp, "typed", [pool(gcp, "cpu", node_count=1)])
+    with pytest.raises(ComponentFailed, match="Number of nodes: has the wrong type"):
+        gcp.run_cluster_action("resize-node-pool", "typed", pool="cpu", node_count="three")
+    with pytest.raises(ComponentFailed, match="DSS host: holds a control character"):
+        gcp.run_cluster_action("test-network", "typed", host="dss.internal\nevil")

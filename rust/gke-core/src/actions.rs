@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::dss_cluster::{ClusterType, DssCluster};
-use crate::dss_config::parse;
+use crate::dss_config::parse_form;
 use crate::error::{GkeError, Result};
 use crate::lifecycle;
 use crate::netcheck;
@@ -35,8 +35,24 @@ pub fn change_html(c: &Change) -> String {
         .finish()
 }
 
-fn params<T: DeserializeOwned>(value: &Value) -> Result<T> {
-    parse(value, "action").map_err(|p| GkeError::Validation(vec![p]))
+/// The forms of the actions and steps: their labels name the fields in problems.
+mod forms {
+    pub const TEST_NETWORK: &str =
+        include_str!("../../../cluster-actions/test-network/runnable.json");
+    pub const ADD_POOL: &str = include_str!("../../../cluster-actions/add-node-pool/runnable.json");
+    pub const RESIZE: &str =
+        include_str!("../../../cluster-actions/resize-node-pool/runnable.json");
+    pub const AUTOSCALING: &str =
+        include_str!("../../../cluster-actions/set-autoscaling/runnable.json");
+    pub const RESIZE_STEP: &str = include_str!("../../../python-steps/resize-node-pool/step.json");
+    pub const AUTOSCALING_STEP: &str =
+        include_str!("../../../python-steps/set-autoscaling/step.json");
+    pub const WAIT_STEP: &str = include_str!("../../../python-steps/wait-cluster-ready/step.json");
+}
+
+/// An action's or step's params from its form (`descriptor`), a wrong type named by its label.
+fn params<T: DeserializeOwned>(value: &Value, descriptor: &str) -> Result<T> {
+    parse_form(value, None, descriptor).map_err(|p| GkeError::Validation(vec![p]))
 }
 
 fn required(value: Option<i64>, field: &str) -> Result<i64> {
@@ -188,7 +204,7 @@ pub async fn run_action(
         }
         "cluster-health" => running::health(&session, &target).await?.to_html(),
         "test-network" => {
-            let p: NetworkParams = params(raw_params)?;
+            let p: NetworkParams = params(raw_params, forms::TEST_NETWORK)?;
             let port = match p.port {
                 None => None,
                 Some(port) => Some(in_range(port, 1..=65535, "DSS port")? as u16),
@@ -213,13 +229,13 @@ pub async fn run_action(
         "add-node-pool" | "resize-node-pool" | "set-autoscaling" => {
             let change = match name {
                 "add-node-pool" => {
-                    let p: AddPoolParams = params(raw_params)?;
+                    let p: AddPoolParams = params(raw_params, forms::ADD_POOL)?;
                     let ctx = cluster.pool_context(&session, &target).await?;
                     node_pools::add(&session, &target, &p.node_pool, &ctx, TIMEOUT, progress)
                         .await?
                 }
                 "resize-node-pool" => {
-                    let p: ResizeParams = params(raw_params)?;
+                    let p: ResizeParams = params(raw_params, forms::RESIZE)?;
                     let count = required(p.node_count, "Number of nodes")?;
                     node_pools::resize(
                         &session,
@@ -233,7 +249,7 @@ pub async fn run_action(
                     .await?
                 }
                 _ => {
-                    let p: AutoscalingParams = params(raw_params)?;
+                    let p: AutoscalingParams = params(raw_params, forms::AUTOSCALING)?;
                     node_pools::set_autoscaling(
                         &session,
                         &target,
@@ -269,7 +285,7 @@ pub async fn run_step(name: &str, raw_params: &Value, cluster: &DssCluster) -> R
     let (session, target) = Session::for_cluster(cluster).await?;
     let summary = match name {
         "resize-node-pool" => {
-            let p: ResizeParams = params(raw_params)?;
+            let p: ResizeParams = params(raw_params, forms::RESIZE_STEP)?;
             let count = required(p.node_count, "Number of nodes")?;
             node_pools::resize(
                 &session,
@@ -284,7 +300,7 @@ pub async fn run_step(name: &str, raw_params: &Value, cluster: &DssCluster) -> R
             .detail
         }
         "set-autoscaling" => {
-            let p: AutoscalingParams = params(raw_params)?;
+            let p: AutoscalingParams = params(raw_params, forms::AUTOSCALING_STEP)?;
             node_pools::set_autoscaling(
                 &session,
                 &target,
@@ -297,7 +313,7 @@ pub async fn run_step(name: &str, raw_params: &Value, cluster: &DssCluster) -> R
             .detail
         }
         "wait-cluster-ready" => {
-            let p: WaitParams = params(raw_params)?;
+            let p: WaitParams = params(raw_params, forms::WAIT_STEP)?;
             let health = running::wait_ready(&session, &target, p.timeout()?).await?;
             format!("{} is ready: {}", health.cluster, health.summary)
         }
@@ -319,10 +335,14 @@ mod tests {
 
     #[test]
     fn numbers_are_whole_bounded_and_named() {
-        let p: ResizeParams = params(&json!({"node_count": 3.0})).unwrap();
+        let p: ResizeParams = params(&json!({"node_count": 3.0}), forms::RESIZE).unwrap();
         assert_eq!(p.node_count, Some(3));
-        let e = params::<ResizeParams>(&json!({"node_count": 2.5})).unwrap_err();
-        assert!(e.to_string().contains("action › node_count"), "{e}");
+        let e = params::<ResizeParams>(&json!({"node_count": 2.5}), forms::RESIZE).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("Number of nodes: has the wrong type"),
+            "{e}"
+        );
         let e = required(None, "Number of nodes").unwrap_err();
         assert!(
             e.to_string().contains("Number of nodes: is required"),
@@ -332,9 +352,13 @@ mod tests {
         assert!(e
             .to_string()
             .contains("2147483648 is not between 1 and 65535"));
-        let off: AutoscalingParams = params(&json!({"enable": false})).unwrap();
+        let off: AutoscalingParams = params(&json!({"enable": false}), forms::AUTOSCALING).unwrap();
         assert_eq!(off.limits().unwrap(), None);
-        let on: AutoscalingParams = params(&json!({"min_nodes": 0, "max_nodes": 4.0})).unwrap();
+        let on: AutoscalingParams = params(
+            &json!({"min_nodes": 0, "max_nodes": 4.0}),
+            forms::AUTOSCALING,
+        )
+        .unwrap();
         assert_eq!(on.limits().unwrap(), Some((0, 4)));
         for minutes in [1e300, f64::NAN, -1.0, 0.0] {
             let e = WaitParams {
@@ -380,7 +404,8 @@ mod descriptor_tests {
             defaults.remove(*m); // no Rust default: "is required" when DSS sends none
         }
         let from_form: Value =
-            serde_json::to_value(params::<T>(&Value::Object(defaults)).unwrap()).unwrap();
+            serde_json::to_value(params::<T>(&Value::Object(defaults), descriptor).unwrap())
+                .unwrap();
         let rust: Value = serde_json::to_value(T::default()).unwrap();
         assert_eq!(from_form, rust, "defaults differ: {descriptor}");
         let fields: Vec<&String> = rust.as_object().unwrap().keys().collect();
