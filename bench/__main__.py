@@ -13,6 +13,7 @@ import sys
 import time
 
 from bench import gcs, lifecycle, registry
+from bench.summary import Summary
 
 RUNS = 7
 
@@ -32,20 +33,34 @@ def timed(code: str) -> float:
     return time.perf_counter() - start
 
 
-def import_time() -> None:
+IMPORT_TARGET_MS = 50
+
+
+def import_time(summary: Summary) -> None:
     baseline = statistics.median(timed("pass") for _ in range(RUNS))
     print(f"Python start-up alone: {baseline * 1000:.0f} ms (subtracted below)")
     print(f"{'case':40} {'median ms':>10}")
+    medians = {}
     for name, code in CASES.items():
-        median = statistics.median(timed(code) for _ in range(RUNS)) - baseline
-        print(f"{name:40} {median * 1000:10.0f}")
+        medians[name] = statistics.median(timed(code) for _ in range(RUNS)) - baseline
+        print(f"{name:40} {medians[name] * 1000:10.0f}")
+    ours, theirs = (
+        medians["import dss_gke"] * 1000,
+        medians["googleapiclient container v1 client"] * 1000,
+    )
+    summary.add(
+        "import dss_gke", ours, "googleapiclient", theirs,
+        f"<= {IMPORT_TARGET_MS} ms", ours <= IMPORT_TARGET_MS, unit="ms",
+    )  # fmt: skip
 
 
 def main() -> None:
-    import_time()
-    lifecycle.main()
-    gcs.main()
-    registry.main()
+    summary = Summary()
+    import_time(summary)
+    lifecycle.main(summary)
+    gcs.main(summary)
+    registry.main(summary)
+    summary.print()
 
 
 if __name__ == "__main__":

@@ -219,6 +219,32 @@ def row(case, results, target, met):
     print("  ".join(cells) + f"  target {target}: {'met' if met else 'NOT MET'}")
 
 
+def add_to_summary(summary, server: str, upload: dict, resync: dict) -> None:
+    """The GCS rows of the final table: wall time against transfer_manager and rclone, client
+    CPU against rclone, the re-sync against rclone --checksum."""
+    ours_up, ours_re = upload["ours"], resync["ours"]
+    python = upload["python"]
+    summary.add(
+        f"GCS upload ({server})", ours_up[0], "transfer_manager", python[0],
+        f">= {UPLOAD_SPEEDUP_TARGET}x faster", python[0] / ours_up[0] >= UPLOAD_SPEEDUP_TARGET,
+    )  # fmt: skip
+    if upload["rclone"] is not None:
+        rc = upload["rclone"]
+        summary.add(
+            f"GCS upload ({server})", ours_up[0], "rclone", rc[0], "<= rclone", ours_up[0] <= rc[0]
+        )
+        summary.add(
+            f"GCS upload client CPU ({server})", ours_up[2], "rclone", rc[2],
+            "<= 0.5x rclone", ours_up[2] <= 0.5 * rc[2],
+        )  # fmt: skip
+    if resync["rclone"] is not None:
+        rc = resync["rclone"]
+        summary.add(
+            f"GCS no-change re-sync {RESYNC_FILES} ({server})", ours_re[0], "rclone --checksum",
+            rc[0], "<= rclone", ours_re[0] <= rc[0],
+        )  # fmt: skip
+
+
 def rclone(*args) -> None:
     """`rclone` with an on-the-fly GCS remote (no config file, no credentials)."""
     if shutil.which("rclone") is None:
@@ -237,7 +263,7 @@ def rclone_remote(server, path: str) -> list:
     return [f":gcs:{path}", "--gcs-endpoint", f"{server.url}/storage/v1/"]
 
 
-def main() -> None:
+def main(summary=None) -> None:
     what = SERVERS["gke-emulator"][1].format(pathlib.Path(binary()).parent.name)
     SERVERS["gke-emulator"] = (EmulatorGcs, what)
     with tempfile.TemporaryDirectory(prefix="gcs-bench-") as tmp:
@@ -314,6 +340,8 @@ def main() -> None:
             and re_rclone is not None
             and resync["ours"][0] <= re_rclone[0],
         )
+        if summary is not None:
+            add_to_summary(summary, server, upload, resync)
         print(
             f"upload throughput: ours {total_mib / upload['ours'][0]:.0f} MiB/s, "
             f"python {total_mib / upload['python'][0]:.0f} MiB/s"

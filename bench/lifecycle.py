@@ -17,7 +17,7 @@ from tests.support.emulator import HOST, Emulator
 OPERATION_S = 2.0
 
 
-def main() -> None:
+def main(summary=None) -> None:
     import dss_gke
 
     with tempfile.TemporaryDirectory(prefix="gke-native-bench-") as tmp:
@@ -64,3 +64,8 @@ def main() -> None:
     print(f"  beyond GKE's own time, in all:               {overhead:6.2f} s")
     print(f"    target <= 1 s: {verdict}; a fixed 5 s poll would lose ~{2.5 * operations:.0f} s")
     print(f"  Google API requests: {len(requests)} (of which operation polls: {polls})")
+    if summary is not None:
+        summary.add(
+            f"lifecycle beyond GKE's time ({operations} operations)", overhead,
+            "fixed 5 s poll", 2.5 * operations, "<= 1 s", overhead <= 1,
+        )  # fmt: skip

@@ -274,7 +274,7 @@ def row(name: str, m: dict) -> None:
     print(f"{name:46} {m['wall']:8.2f} {m['cpu']:8.2f} {m['rss_mb']:8.0f}")
 
 
-def main() -> None:
+def main(summary=None) -> None:
     print(f"\nImage push: {IMAGE_MB} MB in {LAYERS} layers, medians of {RUNS} runs")
     with tempfile.TemporaryDirectory(prefix="bench-registry-", dir="/var/tmp") as tmp:
         work = pathlib.Path(tmp)
@@ -342,6 +342,30 @@ def main() -> None:
     )
     print(f"warm: ours/skopeo {warm_ratio:.2f} (target ≤ 1: {verdict(warm_ratio <= 1)})")
     print(f"peak RSS of ours: {peak:.0f} MB (target ≤ {RSS_MB}: {verdict(peak <= RSS_MB)})")
+    if summary is not None:
+        wall = {k: v["wall"] for k, v in m.items()}
+        summary.add(
+            f"push {IMAGE_MB} MB OCI, cold", wall["cold ours"], "skopeo", wall["cold skopeo"],
+            f"<= {COLD_VS_SKOPEO}x skopeo", ratio_skopeo <= COLD_VS_SKOPEO,
+        )  # fmt: skip
+        summary.add(
+            f"push {IMAGE_MB} MB OCI, cold", wall["cold ours"], "parallel PUTs",
+            wall["cold floor (parallel PUTs)"], f"<= {COLD_VS_FLOOR}x floor",
+            ratio_floor <= COLD_VS_FLOOR,
+        )  # fmt: skip
+        summary.add(
+            f"push {IMAGE_MB} MB OCI, warm", wall["warm ours"], "skopeo", wall["warm skopeo"],
+            "<= 1x skopeo", warm_ratio <= 1,
+        )  # fmt: skip
+        archive = wall["docker-archive (uncompressed) ours"]
+        archive_skopeo = wall["docker-archive (uncompressed) skopeo"]
+        summary.add(
+            "push docker-archive (docker save)", archive, "skopeo", archive_skopeo,
+            "<= 0.5x skopeo", archive <= 0.5 * archive_skopeo,
+        )  # fmt: skip
+        summary.add(
+            "push peak RSS", peak, "target", RSS_MB, f"<= {RSS_MB} MB", peak <= RSS_MB, unit="MB"
+        )
 
 
 if __name__ == "__main__":
