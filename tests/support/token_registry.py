@@ -9,10 +9,12 @@ import http.server
 import json
 import threading
 
+from tests.support.loopback import Served, read_body
+
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-connection"}
 
 
-class TokenRegistry:
+class TokenRegistry(Served):
     def __init__(self, upstream_host: str, user: str, password: str):
         self.upstream_host = upstream_host
         self.basic = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -22,17 +24,9 @@ class TokenRegistry:
         self._valid = None
         self._forwarded = 0
         self._lock = threading.Lock()
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self.host = f"127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self):
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._server.server_close()
+        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd.daemon_threads = True
+        self.host = f"127.0.0.1:{self._httpd.server_address[1]}"
 
     def expire_after(self, requests: int):
         """The token in use expires once `requests` more requests were served with it."""
@@ -49,17 +43,7 @@ class TokenRegistry:
                 pass
 
             def _body(self) -> bytes:
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    data = b""
-                    while True:
-                        size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                        if size == 0:
-                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                                pass
-                            return data
-                        data += self.rfile.read(size)
-                        self.rfile.readline()
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                return read_body(self)
 
             def _answer(self, status, headers, body=b"", length=None):
                 self.send_response(status)

@@ -205,11 +205,7 @@ pub async fn run_action(
         "cluster-health" => running::health(&session, &target).await?.to_html(),
         "test-network" => {
             let p: NetworkParams = params(raw_params, forms::TEST_NETWORK)?;
-            let port = match p.port {
-                None => None,
-                Some(port) => Some(in_range(port, 1..=65535, "DSS port")? as u16),
-            };
-            let target_host = netcheck::backend_target(&p.host, port)?;
+            let target_host = netcheck::backend_target(&p.host, p.port)?;
             let image = match p.image.trim() {
                 "" => NETWORK_TEST_IMAGE,
                 i => i,

@@ -75,7 +75,7 @@ impl NetworkTest {
 /// The DSS backend the pods must reach: the given host/port, else DSS's environment
 /// (`DKU_BACKEND_EXT_HOST`, else the host name; `DKU_BACKEND_PORT`). Loopback names are refused:
 /// a pod's loopback is the pod itself.
-pub fn backend_target(host: &str, port: Option<u16>) -> Result<(String, u16)> {
+pub fn backend_target(host: &str, port: Option<i64>) -> Result<(String, u16)> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let host = match host.trim() {
         "" => env("DKU_BACKEND_EXT_HOST")
@@ -99,8 +99,20 @@ pub fn backend_target(host: &str, port: Option<u16>) -> Result<(String, u16)> {
             format!("'{host}' is a loopback address: inside a pod it is the pod itself, never DSS. Set DKU_BACKEND_EXT_HOST in DSS's install.ini (or this action's DSS host) to the name or IP the cluster's nodes reach DSS by"),
         ));
     }
-    let port = port.or_else(|| env("DKU_BACKEND_PORT").and_then(|p| p.trim().parse().ok()));
-    if port.is_none_or(|p| p == 0) {
+    let port = match port {
+        Some(p) => match u16::try_from(p).ok().filter(|p| *p > 0) {
+            Some(p) => Some(p),
+            None => {
+                problems.push(Problem::new(
+                    "DSS port",
+                    format!("{p} is not between 1 and 65535"),
+                ));
+                Some(0)
+            }
+        },
+        None => env("DKU_BACKEND_PORT").and_then(|p| p.trim().parse().ok()),
+    };
+    if port.is_none() || (port == Some(0) && problems.is_empty()) {
         problems.push(Problem::new(
             "DSS port",
             "unknown: give DSS's backend port (DKU_BACKEND_PORT, e.g. 11000)",

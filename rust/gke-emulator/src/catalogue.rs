@@ -26,7 +26,7 @@ pub const ZONES: &[&str] = &[
 pub fn region_zones(region: &str) -> Vec<String> {
     let known: Vec<String> = ZONES
         .iter()
-        .filter(|z| z.rsplit_once('-').is_some_and(|(r, _)| r == region))
+        .filter(|z| region_of(z) == region)
         .map(|z| z.to_string())
         .collect();
     if known.is_empty() {
@@ -71,65 +71,36 @@ const MACHINE_FAMILIES: &[(&str, &[u32])] = &[
 ];
 const SMALL_MACHINES: &[&str] = &["e2-micro", "e2-small", "e2-medium"];
 
-/// GPUs and where they are (a subset of Google's regions).
-const ACCELERATORS: &[(&str, &[&str])] = &[
+/// GPUs and where they are (a subset of Google's regions): the regions that have one, and the
+/// zones of those regions that lack it.
+const ACCELERATORS: &[(&str, &[&str], &[&str])] = &[
     (
         "nvidia-tesla-t4",
-        &[
-            "europe-west1-b",
-            "europe-west1-c",
-            "europe-west1-d",
-            "europe-west4-a",
-            "europe-west4-b",
-            "europe-west4-c",
-            "us-central1-a",
-            "us-central1-b",
-            "us-central1-c",
-            "us-central1-f",
-            "us-east1-c",
-            "us-east1-d",
-        ],
+        &["europe-west1", "europe-west4", "us-central1", "us-east1"],
+        &["us-east1-b"],
     ),
     (
         "nvidia-l4",
-        &[
-            "europe-west1-b",
-            "europe-west1-c",
-            "europe-west4-a",
-            "europe-west4-b",
-            "europe-west4-c",
-            "us-central1-a",
-            "us-central1-b",
-            "us-central1-c",
-            "us-east1-b",
-            "us-east1-c",
-            "us-east1-d",
-        ],
+        &["europe-west1", "europe-west4", "us-central1", "us-east1"],
+        &["europe-west1-d", "us-central1-f"],
     ),
     (
         "nvidia-tesla-a100",
-        &[
-            "europe-west4-a",
-            "europe-west4-b",
-            "us-central1-a",
-            "us-central1-b",
-            "us-central1-c",
-            "us-central1-f",
-        ],
+        &["europe-west4", "us-central1"],
+        &["europe-west4-c"],
     ),
-    (
-        "nvidia-tesla-v100",
-        &[
-            "europe-west4-a",
-            "europe-west4-b",
-            "europe-west4-c",
-            "us-central1-a",
-            "us-central1-b",
-            "us-central1-c",
-            "us-central1-f",
-        ],
-    ),
+    ("nvidia-tesla-v100", &["europe-west4", "us-central1"], &[]),
 ];
+
+fn region_of(zone: &str) -> &str {
+    zone.rsplit_once('-').map_or(zone, |(region, _)| region)
+}
+
+fn accelerator_in(name: &str, zone: &str) -> bool {
+    ACCELERATORS.iter().any(|(n, regions, lacking)| {
+        *n == name && regions.contains(&region_of(zone)) && !lacking.contains(&zone)
+    })
+}
 
 const DISK_TYPES: &[&str] = &[
     "pd-standard",
@@ -153,11 +124,11 @@ fn is_machine_type(name: &str) -> bool {
 pub fn zones_of(collection: &str, name: &str) -> Vec<&'static str> {
     match collection {
         "machineTypes" if is_machine_type(name) => ZONES.to_vec(),
-        "acceleratorTypes" => ACCELERATORS
+        "acceleratorTypes" => ZONES
             .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, zones)| zones.to_vec())
-            .unwrap_or_default(),
+            .copied()
+            .filter(|z| accelerator_in(name, z))
+            .collect(),
         "diskTypes" if DISK_TYPES.contains(&name) => ZONES.to_vec(),
         _ => Vec::new(),
     }
@@ -229,8 +200,8 @@ fn all_names(collection: &str, zone: &str) -> Vec<String> {
             .collect(),
         "acceleratorTypes" => ACCELERATORS
             .iter()
-            .filter(|(_, zones)| zones.contains(&zone))
-            .map(|(n, _)| n.to_string())
+            .filter(|(n, _, _)| accelerator_in(n, zone))
+            .map(|(n, _, _)| n.to_string())
             .collect(),
         _ => DISK_TYPES.iter().map(|s| s.to_string()).collect(),
     }

@@ -579,18 +579,7 @@ impl Cluster {
         timeout: f64,
     ) -> PyResult<NetworkTest> {
         let timeout = crate::seconds("timeout", timeout)?;
-        let port = match port {
-            None => None,
-            Some(p) => {
-                let p = crate::whole("port", p)?;
-                Some(u16::try_from(p).ok().filter(|p| *p > 0).ok_or_else(|| {
-                    errors::to_py(GkeError::validation(
-                        "port",
-                        format!("{p} is not between 1 and 65535"),
-                    ))
-                })?)
-            }
-        };
+        let port = port.map(|p| crate::whole("port", p)).transpose()?;
         let target =
             netcheck::backend_target(host.as_deref().unwrap_or(""), port).map_err(errors::to_py)?;
         let (image, namespace) = (image.to_string(), namespace.to_string());
