@@ -101,9 +101,9 @@ def test_off_google_cloud_nothing_answers():
 def test_rust_events_reach_python_logging(metadata_server, caplog):
     caplog.set_level(logging.DEBUG, logger="dss_gke")
     dss_gke.environment_report(metadata_host=metadata_server.host)
-    ours = [(r.name, r.levelname) for r in caplog.records if r.name == "dss_gke.metadata"]
-    assert ("dss_gke.metadata", "DEBUG") in ours
-    assert ("dss_gke.metadata", "INFO") in ours
+    ours = [(r.name, r.levelname) for r in caplog.records if r.name == "dss_gke.google.metadata"]
+    assert ("dss_gke.google.metadata", "DEBUG") in ours
+    assert ("dss_gke.google.metadata", "INFO") in ours
     info = [r.getMessage() for r in caplog.records if r.levelname == "INFO"]
     assert any("DSS host is GCE instance dss-host in project dss-prod-1234" in m for m in info)
     assert all(r.name.startswith("dss_gke") for r in caplog.records if r.name != "root")

@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::metadata::{HostFacts, MetadataServer};
-use crate::report::{Report, Verdict};
+use crate::google::metadata::{HostFacts, MetadataServer};
+use crate::html::{Report, Verdict};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvironmentReport {

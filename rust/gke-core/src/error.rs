@@ -88,6 +88,18 @@ fn hint_for_status(status: u16) -> &'static str {
     }
 }
 
+impl From<Problem> for GkeError {
+    fn from(problem: Problem) -> Self {
+        Self::Validation(vec![problem])
+    }
+}
+
+impl From<Vec<Problem>> for GkeError {
+    fn from(problems: Vec<Problem>) -> Self {
+        Self::Validation(problems)
+    }
+}
+
 impl GkeError {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation(vec![Problem::new(field, message)])

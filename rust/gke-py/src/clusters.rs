@@ -6,10 +6,11 @@ use pyo3::prelude::*;
 use pythonize::{depythonize, pythonize};
 use serde_json::Value;
 
-use gke_core::credentials::GoogleCredentials;
-use gke_core::lifecycle::{self, Host};
-use gke_core::settings::PluginSettings;
-use gke_core::token_cache;
+use gke_core::auth::credentials::GoogleCredentials;
+use gke_core::auth::token_cache;
+use gke_core::cluster::{delete, plan, start};
+use gke_core::config::host::Host;
+use gke_core::config::settings::PluginSettings;
 
 use crate::{errors, logging, runtime};
 
@@ -127,9 +128,7 @@ pub fn plan_cluster<'py>(
     let settings = settings(plugin_config)?;
     let id = dss_cluster_id.to_string();
     let request = runtime::block_on(py, async move {
-        lifecycle::plan(&config, &settings, &id)
-            .await
-            .map(|p| p.request)
+        plan::plan(&config, &settings, &id).await.map(|p| p.request)
     })?;
     to_py(py, &request)
 }
@@ -175,7 +174,7 @@ pub fn start_cluster<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let host = host(dss_cluster_id, workdir, python, python_path);
     start_like(py, config, plugin_config, host, |c, p, h| async move {
-        lifecycle::start(&c, &p, &h).await
+        start::start(&c, &p, &h).await
     })
 }
 
@@ -192,7 +191,7 @@ pub fn attach_cluster<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let host = host(dss_cluster_id, workdir, python, python_path);
     start_like(py, config, plugin_config, host, |c, p, h| async move {
-        lifecycle::attach(&c, &p, &h).await
+        start::attach(&c, &p, &h).await
     })
 }
 
@@ -210,7 +209,7 @@ pub fn stop_cluster(
     let data = to_json(data, "data")?;
     runtime::block_on(
         py,
-        async move { lifecycle::stop(&config, &plugin, &data).await },
+        async move { delete::stop(&config, &plugin, &data).await },
     )
 }
 

@@ -19,7 +19,7 @@ use gke_core::gcs::sync::{
 use gke_core::gcs::{check_access, GcsClient, GcsLocation, GcsOptions};
 use gke_core::GkeError as CoreError;
 
-use gke_core::settings::PluginSettings;
+use gke_core::config::settings::PluginSettings;
 
 use crate::{clusters, errors, logging, runtime};
 

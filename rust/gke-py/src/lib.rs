@@ -13,7 +13,7 @@ use std::time::Duration;
 use pyo3::prelude::*;
 
 use gke_core::environment::{self, EnvironmentReport as CoreEnvironmentReport};
-use gke_core::metadata::MetadataServer;
+use gke_core::google::metadata::MetadataServer;
 
 /// What the plugin sees of the host it runs on (see `environment_report`).
 #[pyclass(module = "dss_gke._native", frozen)]

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 
+use gke_core::config::settings::PluginSettings;
 use gke_core::push::base_images::BaseImagesRequest;
 use gke_core::push::registry::Credentials;
 use gke_core::push::{self, Progress, PushBatch, PushOptions, PushProgress};
-use gke_core::settings::PluginSettings;
 use gke_core::GkeError as CoreError;
 
 use crate::{errors, logging, runtime};

@@ -8,15 +8,16 @@ use pyo3::prelude::*;
 use pyo3::types::PyType;
 
 use gke_core::actions;
-use gke_core::credentials::GoogleCredentials;
-use gke_core::dss_cluster::DssCluster;
-use gke_core::netcheck::{self, NetworkTest as CoreNetworkTest};
-use gke_core::node_pools::{self, Change as CoreChange, ClusterRef};
-use gke_core::report::Report;
-use gke_core::running::{
-    self, ClusterSummary as CoreSummary, Health as CoreHealth, PoolInfo, Session,
-};
-use gke_core::settings::PluginSettings;
+use gke_core::auth::credentials::GoogleCredentials;
+use gke_core::cluster::handle::{current, ClusterRef, Session};
+use gke_core::cluster::health::{self, Health as CoreHealth};
+use gke_core::cluster::inventory::{self, ClusterSummary as CoreSummary, PoolInfo};
+use gke_core::cluster::node_pool_changes::{self as node_pools, Change as CoreChange};
+use gke_core::cluster::{delete, kubeconfig};
+use gke_core::config::record::DssCluster;
+use gke_core::config::settings::PluginSettings;
+use gke_core::html::Report;
+use gke_core::kube::netcheck::{self, NetworkTest as CoreNetworkTest};
 use gke_core::GkeError;
 
 use crate::{errors, logging, runtime, to_python};
@@ -103,7 +104,7 @@ result_class! {
 }
 
 fn pool_html(p: &PoolInfo) -> String {
-    running::pools_html(&p.name, false, std::slice::from_ref(p), None)
+    inventory::pools_html(&p.name, false, std::slice::from_ref(p), None)
 }
 
 result_class! {
@@ -154,7 +155,7 @@ pub struct PoolList {
 }
 
 fn pool_list_html(l: &PoolList) -> String {
-    running::pools_html(
+    inventory::pools_html(
         &l.cluster,
         l.autopilot,
         &l.pools,
@@ -374,7 +375,7 @@ impl Gke {
         let dss = dss_cluster(py, Some(cluster_id))?;
         let d = dss.clone();
         let (session, target) =
-            runtime::block_on(py, async move { Session::for_cluster(&d).await })?;
+            runtime::block_on(py, async move { Session::for_record(&d).await })?;
         Ok(Self {
             session: Arc::new(session),
             key: dss.connection.service_account_key.clone(),
@@ -398,7 +399,7 @@ impl Gke {
     fn clusters(&self, py: Python<'_>) -> PyResult<Vec<ClusterSummary>> {
         logging::refresh_level(py);
         let session = self.session.clone();
-        let list = runtime::block_on(py, async move { session.clusters().await })?;
+        let list = runtime::block_on(py, async move { inventory::clusters(&session).await })?;
         Ok(list
             .into_iter()
             .map(|inner| ClusterSummary { inner })
@@ -464,7 +465,7 @@ impl Cluster {
 
 fn no_progress(_: u32) {}
 
-const TIMEOUT: std::time::Duration = actions::TIMEOUT;
+const TIMEOUT: std::time::Duration = gke_core::config::params::TIMEOUT;
 
 #[pymethods]
 impl Cluster {
@@ -484,7 +485,10 @@ impl Cluster {
     fn node_pools(&self, py: Python<'_>) -> PyResult<NodePools> {
         let cluster = self.target.name.clone();
         let (pools, kubernetes_error) =
-            self.run(py, |s, t| async move { running::node_pools(&s, &t).await })?;
+            self.run(
+                py,
+                |s, t| async move { inventory::node_pools(&s, &t).await },
+            )?;
         Ok(NodePools {
             inner: PoolList {
                 cluster,
@@ -501,10 +505,8 @@ impl Cluster {
         let preset = crate::clusters::to_json(preset, "preset")?;
         let dss = self.dss.clone();
         let inner = self.run(py, |s, t| async move {
-            let ctx = match dss {
-                Some(dss) => dss.pool_context(&s, &t).await?,
-                None => running::pool_context(&s, &t).await?,
-            };
+            let recorded = dss.as_ref().and_then(|d| d.data.as_ref());
+            let ctx = inventory::pool_context(&s, &t, recorded).await?;
             node_pools::add(&s, &t, &preset, &ctx, TIMEOUT, &no_progress).await
         })?;
         Ok(Change { inner })
@@ -551,7 +553,7 @@ impl Cluster {
 
     /// Status, nodes Ready / not Ready, pods Pending, operations in progress, and a verdict.
     fn health(&self, py: Python<'_>) -> PyResult<Health> {
-        let inner = self.run(py, |s, t| async move { running::health(&s, &t).await })?;
+        let inner = self.run(py, |s, t| async move { health::health(&s, &t).await })?;
         Ok(Health { inner })
     }
 
@@ -561,7 +563,7 @@ impl Cluster {
     fn wait_ready(&self, py: Python<'_>, timeout: f64) -> PyResult<Health> {
         let timeout = crate::seconds("timeout", timeout)?;
         let inner = self.run(py, |s, t| async move {
-            running::wait_ready(&s, &t, timeout).await
+            health::wait_ready(&s, &t, timeout).await
         })?;
         Ok(Health { inner })
     }
@@ -584,7 +586,15 @@ impl Cluster {
             netcheck::backend_target(host.as_deref().unwrap_or(""), port).map_err(errors::to_py)?;
         let (image, namespace) = (image.to_string(), namespace.to_string());
         let inner = self.run(py, |s, t| async move {
-            netcheck::test_network(&s, &t, target, &image, &namespace, timeout).await
+            netcheck::test_network(
+                s.kube_client(&t).await?,
+                &t.name,
+                target,
+                &image,
+                &namespace,
+                timeout,
+            )
+            .await
         })?;
         Ok(NetworkTest { inner })
     }
@@ -594,11 +604,11 @@ impl Cluster {
     /// text is returned. A key given as JSON is written next to it (0600) for the helper.
     #[pyo3(signature = (path=None))]
     fn kubeconfig(&self, py: Python<'_>, path: Option<PathBuf>) -> PyResult<String> {
-        let found = self.run(py, |s, t| async move { node_pools::current(&s, &t).await })?;
+        let found = self.run(py, |s, t| async move { current(&s, &t).await })?;
         let sys = py.import("sys")?;
         let python: String = sys.getattr("executable")?.extract()?;
         let lib: String = py.import("dss_gke.dss")?.getattr("PYTHON_LIB")?.extract()?;
-        running::kubeconfig(
+        kubeconfig::kubeconfig(
             &self.target,
             &found,
             &self.key,
@@ -612,7 +622,7 @@ impl Cluster {
     fn delete(&self, py: Python<'_>) -> PyResult<()> {
         self.run(
             py,
-            |s, t| async move { running::delete(&s, &t, TIMEOUT).await },
+            |s, t| async move { delete::delete(&s, &t, TIMEOUT).await },
         )
     }
 

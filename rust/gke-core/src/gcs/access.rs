@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::gcs::checksum::Hasher;
 use crate::gcs::client::{refusal_status, GcsClient};
 use crate::gcs::location::GcsLocation;
-use crate::report::{Report, Verdict};
+use crate::html::{Report, Verdict};
 
 /// The object permissions a sync needs, with the predefined role an admin grants for each.
 pub const PERMISSIONS: [(&str, &str); 4] = [

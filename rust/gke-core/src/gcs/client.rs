@@ -11,11 +11,11 @@ use google_cloud_storage::retry_policy::RetryableErrors;
 use google_cloud_storage::streaming_source::{Seek, StreamingSource};
 use serde::Deserialize;
 
-use crate::credentials::GoogleCredentials;
+use crate::auth::credentials::GoogleCredentials;
 use crate::error::{status_code_name, ApiFailure, GkeError, Result};
 use crate::gcs::checksum::ObjectChecksums;
-use crate::http::{client_builder, install_crypto_provider};
-use crate::retry::Backoff;
+use crate::net::http::{client_builder, install_crypto_provider};
+use crate::net::retry::Backoff;
 
 /// Google's production endpoint.
 pub const GCS_ENDPOINT: &str = "https://storage.googleapis.com";

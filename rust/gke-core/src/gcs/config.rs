@@ -6,15 +6,15 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::connection::ConnectionRequest;
-use crate::dss_cluster::DssCluster;
-use crate::dss_config;
+use crate::config::connection::ConnectionRequest;
+use crate::config::form;
+use crate::config::record::DssCluster;
+use crate::config::settings::PluginSettings;
 use crate::error::{GkeError, Problem, Result};
 use crate::gcs::client::GcsOptions;
 use crate::gcs::location::GcsLocation;
 use crate::gcs::resumable;
 use crate::gcs::sync::{check_parallelism, Direction, SyncOptions};
-use crate::settings::PluginSettings;
 
 const KEY_FIELD: &str = "GKE connection › Service-account key";
 
@@ -58,8 +58,7 @@ pub fn recipe_options(
     config: &Value,
     settings: &PluginSettings,
 ) -> Result<(SyncOptions, GcsOptions)> {
-    let raw: RecipeConfig =
-        dss_config::parse(config, "recipe").map_err(|p| GkeError::Validation(vec![p]))?;
+    let raw: RecipeConfig = form::parse(config, "recipe")?;
     let mut problems = Vec::new();
     let location = if raw.bucket.trim().is_empty() {
         problems.push(Problem::new("Bucket", "is required, e.g. my-dss-data"));
@@ -133,8 +132,7 @@ pub fn access_options(
     config: &Value,
     settings: &PluginSettings,
 ) -> Result<(Vec<GcsLocation>, GcsOptions)> {
-    let raw: AccessConfig =
-        dss_config::parse(config, "action").map_err(|p| GkeError::Validation(vec![p]))?;
+    let raw: AccessConfig = form::parse(config, "action")?;
     let mut problems = Vec::new();
     let mut locations = Vec::new();
     for (i, entry) in raw.buckets.iter().enumerate() {

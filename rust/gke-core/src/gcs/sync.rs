@@ -20,7 +20,7 @@ use crate::gcs::client::{refusal_status, GcsClient, RemoteObject};
 use crate::gcs::folder::{FolderIo, LocalFile, Unlisted};
 use crate::gcs::location::GcsLocation;
 use crate::gcs::resumable::{self, SessionStore};
-use crate::report::{Report, Verdict};
+use crate::html::{Report, Verdict};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

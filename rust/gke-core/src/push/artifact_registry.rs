@@ -8,12 +8,12 @@ use google_cloud_artifactregistry_v1::model::{repository, Repository};
 use google_cloud_gax::retry_policy::NeverRetry;
 use google_cloud_lro::Poller;
 
-use crate::credentials::GoogleCredentials;
+use crate::auth::credentials::GoogleCredentials;
 use crate::error::{ApiFailure, GkeError, Result};
-use crate::gke::api_error;
-use crate::http::install_crypto_provider;
+use crate::google::gke::api_error;
+use crate::net::http::install_crypto_provider;
+use crate::net::retry::Backoff;
 use crate::push::reference::Destination;
-use crate::retry::Backoff;
 
 /// The registry user name whose password is an OAuth access token.
 pub const TOKEN_USER: &str = "oauth2accesstoken";

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::credentials::GoogleCredentials;
+use crate::auth::credentials::GoogleCredentials;
 use crate::error::{GkeError, Result};
 use crate::push::artifact_registry::{self, RepositoryRef, TOKEN_USER};
 use crate::push::blob_cache::{self, BlobCache, Compressed};

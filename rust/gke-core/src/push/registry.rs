@@ -104,7 +104,7 @@ impl Registry {
                 format!("'{base}' is not a registry URL: {e}"),
             )
         })?;
-        let http = crate::http::client_builder()
+        let http = crate::net::http::client_builder()
             .connect_timeout(Duration::from_secs(15))
             .pool_idle_timeout(Duration::from_secs(30))
             // Parallel uploads share one HTTP/2 connection with Artifact Registry: let its

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
+use crate::html::{Report, Verdict};
 use crate::push::digest::Digest;
-use crate::report::{Report, Verdict};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use google_cloud_container_v1::model::{self, operation::Status};
 
 use crate::error::{GkeError, Result};
-use crate::gke::{operation_path, Gke};
+use crate::google::gke::{is_operation_in_progress, operation_path, Gke};
+use crate::net::retry::Rounds;
 
 /// The polling schedule: a short operation is seen done soon after it ends; a five-minute
 /// creation costs a few dozen calls.
@@ -84,17 +85,36 @@ pub async fn wait(
     }
 }
 
+/// Whether `op` works on the cluster `name` or one of its parts (a node pool).
+pub fn targets_cluster(op: &model::Operation, name: &str) -> bool {
+    let suffix = format!("/clusters/{name}");
+    op.target_link.ends_with(&suffix) || op.target_link.contains(&format!("{suffix}/"))
+}
+
+/// The operations running now on the cluster `name` (GKE runs one at a time).
+pub async fn running_operations(
+    gke: &Gke,
+    parent: &str,
+    name: &str,
+) -> Result<Vec<model::Operation>> {
+    Ok(gke
+        .list_operations(parent)
+        .await?
+        .into_iter()
+        .filter(|op| op.status != Status::Done && targets_cluster(op, name))
+        .collect())
+}
+
 /// The running operation whose target is this cluster, if any.
 pub async fn running_operation(
     gke: &Gke,
     parent: &str,
     name: &str,
 ) -> Result<Option<model::Operation>> {
-    let suffix = format!("/clusters/{name}");
-    Ok(gke.list_operations(parent).await?.into_iter().find(|op| {
-        op.status != Status::Done
-            && (op.target_link.ends_with(&suffix) || op.target_link.contains(&format!("{suffix}/")))
-    }))
+    Ok(running_operations(gke, parent, name)
+        .await?
+        .into_iter()
+        .next())
 }
 
 /// Waits out whatever runs on the cluster now (another creation, a node-pool change).
@@ -115,6 +135,48 @@ pub async fn wait_running_operations(
         }
     }
     Ok(())
+}
+
+/// Submits a change of the cluster `name` (`call`), GKE's refusal "an operation is in progress"
+/// answered by waiting that operation out and submitting again, within `rounds`. When the
+/// running operation already does what was asked (`ours`, e.g. a deletion), it is returned
+/// instead of submitting. The operation returned is not waited for. `what` names the change in
+/// the timeout error.
+#[allow(clippy::too_many_arguments)]
+pub async fn submit_when_idle<F, Fut>(
+    gke: &Gke,
+    parent: &str,
+    name: &str,
+    what: &str,
+    timeout: Duration,
+    rounds: Rounds,
+    ours: impl Fn(&model::Operation) -> bool,
+    call: F,
+) -> Result<model::Operation>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<model::Operation>>,
+{
+    let start = Instant::now();
+    for round in 0..rounds.max {
+        rounds.pause_before(round).await;
+        match call().await {
+            Ok(op) => return Ok(op),
+            Err(e) if is_operation_in_progress(&e) => {
+                tracing::info!("an operation runs on {name}: waiting for it before the {what}");
+                match running_operation(gke, parent, name).await? {
+                    Some(op) if ours(&op) => return Ok(op),
+                    Some(_) => wait_running_operations(gke, parent, name, timeout).await?,
+                    None => {}
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(GkeError::OperationTimeout {
+        operation: format!("{what} of {name}"),
+        waited: start.elapsed(),
+    })
 }
 
 #[cfg(test)]

@@ -11,8 +11,8 @@ use google_cloud_auth::credentials::{
 use serde_json::Value;
 
 use crate::error::{GkeError, Result};
-use crate::http::install_crypto_provider;
-use crate::retry::Backoff;
+use crate::net::http::install_crypto_provider;
+use crate::net::retry::Backoff;
 
 /// What every gke-native call asks for; IAM decides what is actually allowed.
 pub const CLOUD_PLATFORM_SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";

@@ -6,10 +6,10 @@ use google_cloud_container_v1::model;
 use google_cloud_gax::retry_policy::NeverRetry;
 use serde_json::Value;
 
-use crate::credentials::GoogleCredentials;
+use crate::auth::credentials::GoogleCredentials;
 use crate::error::{status_code_name, ApiFailure, GkeError, Result};
-use crate::http::install_crypto_provider;
-use crate::retry::Backoff;
+use crate::net::http::install_crypto_provider;
+use crate::net::retry::Backoff;
 
 /// A GKE client; cheap to clone.
 #[derive(Clone, Debug)]
@@ -22,6 +22,11 @@ pub struct Gke {
 pub fn is_operation_in_progress(e: &GkeError) -> bool {
     matches!(e, GkeError::Api(f) if f.code == "FAILED_PRECONDITION"
         && f.message.to_ascii_lowercase().contains("operation"))
+}
+
+/// A cluster's resource name under its parent (`projects/P/locations/L`).
+pub fn cluster_path(parent: &str, name: &str) -> String {
+    format!("{parent}/clusters/{name}")
 }
 
 pub fn is_not_found(e: &GkeError) -> bool {
@@ -49,7 +54,7 @@ pub(crate) fn api_error(e: google_cloud_gax::error::Error, request: String) -> G
             } else {
                 status_code_name(status).into()
             },
-            message: crate::metadata::error_chain(&e),
+            message: crate::net::http::error_chain(&e),
             request,
         }),
     }

@@ -9,65 +9,12 @@ use google_cloud_container_v1::model;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::cluster::handle::{current, ClusterRef, Session};
+use crate::cluster::inventory::pool_size;
+use crate::config::node_pool::{NodePoolRequest, PoolContext};
 use crate::error::{GkeError, Result};
-use crate::gke::is_operation_in_progress;
-use crate::node_pool::{NodePoolRequest, PoolContext};
-use crate::operation::{wait, wait_running_operations, Polling};
-use crate::running::Session;
-
-/// A running cluster as plugin data records it.
-#[derive(Debug, Clone)]
-pub struct ClusterRef {
-    pub project: String,
-    pub location: String,
-    pub name: String,
-    pub autopilot: bool,
-    /// The Kubernetes API endpoint DSS uses (the DNS endpoint when attached through it).
-    pub endpoint: Option<String>,
-}
-
-impl ClusterRef {
-    /// From the data start() returned; a clear error when it is not a cluster of ours.
-    pub fn from_data(data: &Value) -> Result<Self> {
-        let field = |k: &str| {
-            data[k]
-                .as_str()
-                .filter(|v| !v.is_empty())
-                .map(str::to_string)
-        };
-        match (field("project"), field("location"), field("name")) {
-            (Some(project), Some(location), Some(name)) => Ok(Self {
-                project,
-                location,
-                name,
-                autopilot: data["autopilot"].as_bool().unwrap_or(false),
-                endpoint: field("endpoint"),
-            }),
-            _ => Err(GkeError::validation(
-                "cluster",
-                "this DSS cluster has no running GKE cluster recorded: start it first",
-            )),
-        }
-    }
-
-    pub fn parent(&self) -> String {
-        format!("projects/{}/locations/{}", self.project, self.location)
-    }
-
-    pub fn path(&self) -> String {
-        format!("{}/clusters/{}", self.parent(), self.name)
-    }
-
-    fn refuse_on_autopilot(&self, what: &str) -> Result<()> {
-        if self.autopilot {
-            return Err(GkeError::validation(
-                "cluster",
-                format!("{} is an Autopilot cluster: GKE manages its nodes, so it has no node pools to {what}", self.name),
-            ));
-        }
-        Ok(())
-    }
-}
+use crate::google::operation::{submit_when_idle, wait, wait_running_operations, Polling};
+use crate::net::retry::CLUSTER_ROUNDS;
 
 /// Progress of an action in percent, for DSS's progress bar.
 pub type Percent<'a> = &'a (dyn Fn(u32) + Send + Sync);
@@ -106,43 +53,22 @@ where
     let gke = &session.gke;
     let parent = cluster.parent();
     let start = Instant::now();
-    for _ in 0..20 {
-        match call().await {
-            Ok(op) => {
-                progress(20);
-                return wait(gke, &parent, op, timeout, Polling::default(), |_| {
-                    progress(waiting_percent(start.elapsed()))
-                })
-                .await;
-            }
-            Err(e) if is_operation_in_progress(&e) => {
-                tracing::info!("another operation runs on {}: waiting for it", cluster.name);
-                wait_running_operations(gke, &parent, &cluster.name, timeout).await?;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Err(GkeError::OperationTimeout {
-        operation: format!("change of {}", cluster.name),
-        waited: start.elapsed(),
+    let op = submit_when_idle(
+        gke,
+        &parent,
+        &cluster.name,
+        "change",
+        timeout,
+        CLUSTER_ROUNDS,
+        |_| false,
+        call,
+    )
+    .await?;
+    progress(20);
+    wait(gke, &parent, op, timeout, Polling::default(), |_| {
+        progress(waiting_percent(start.elapsed()))
     })
-}
-
-/// The running cluster, or a clear error when it is gone.
-pub async fn current(session: &Session, cluster: &ClusterRef) -> Result<model::Cluster> {
-    session
-        .gke
-        .get_cluster(&cluster.path())
-        .await?
-        .ok_or_else(|| {
-            GkeError::validation(
-                "cluster",
-                format!(
-                    "GKE cluster {} no longer exists in {}: start the DSS cluster again",
-                    cluster.name, cluster.location
-                ),
-            )
-        })
+    .await
 }
 
 /// The pool named `requested`, or the only one when blank.
@@ -336,18 +262,6 @@ fn same_pool(found: &model::NodePool, wanted: &model::NodePool) -> bool {
         && scaling(wanted) == scaling(found)
 }
 
-/// How many nodes a pool has now, from its instance groups (Compute); per zone when every
-/// zone has the same.
-pub async fn pool_size(session: &Session, pool: &model::NodePool) -> Result<Vec<(String, i64)>> {
-    let mut sizes = Vec::new();
-    for url in &pool.instance_group_urls {
-        let size = session.compute.instance_group_size(url).await?;
-        let name = url.rsplit('/').next().unwrap_or(url).to_string();
-        sizes.push((name, size));
-    }
-    Ok(sizes)
-}
-
 /// Resizes `pool` (blank: the only one) to `count` nodes per zone. At 0 with `delete_at_zero`
 /// the pool is deleted instead — never the last pool of a Standard cluster.
 pub async fn resize(
@@ -360,7 +274,7 @@ pub async fn resize(
     progress: Percent<'_>,
 ) -> Result<Change> {
     cluster.refuse_on_autopilot("resize")?;
-    let max = crate::node_pool::MAX_NODES_PER_ZONE;
+    let max = crate::config::node_pool::MAX_NODES_PER_ZONE;
     if !(0..=max).contains(&count) {
         return Err(GkeError::validation(
             "Number of nodes",
@@ -423,7 +337,7 @@ pub async fn resize(
 
 /// Checks autoscaling limits (per zone) before anything is sent: the limits as GKE takes them.
 pub fn check_limits(min: i64, max: i64) -> Result<(i32, i32)> {
-    let problems = crate::node_pool::autoscaling_limit_problems(min, max);
+    let problems = crate::config::node_pool::autoscaling_limit_problems(min, max);
     if problems.is_empty() {
         // In range, so they fit.
         Ok((min as i32, max as i32))

@@ -3,9 +3,9 @@
 
 use serde_json::Value;
 
-use crate::credentials::GoogleCredentials;
+use crate::auth::credentials::GoogleCredentials;
 use crate::error::{ApiFailure, GkeError, Result};
-use crate::retry::Backoff;
+use crate::net::retry::Backoff;
 
 /// `https://www.googleapis.com/compute/v1/projects/p/global/networks/n` → `projects/p/global/networks/n`.
 pub fn relative_path(url: &str) -> String {
@@ -39,7 +39,7 @@ pub struct Compute {
 
 impl Compute {
     pub fn new(credentials: &GoogleCredentials, endpoint: Option<String>) -> Result<Self> {
-        let http = crate::http::client_builder()
+        let http = crate::net::http::client_builder()
             .build()
             .map_err(|e| GkeError::Auth(format!("cannot build an HTTP client: {e}")))?;
         let base = endpoint.unwrap_or_else(|| "https://compute.googleapis.com".to_string());
@@ -65,7 +65,7 @@ impl Compute {
                         GkeError::Api(ApiFailure {
                             status: 0,
                             code: "UNAVAILABLE".into(),
-                            message: crate::metadata::error_chain(&e),
+                            message: crate::net::http::error_chain(&e),
                             request: request.clone(),
                         })
                     })?;

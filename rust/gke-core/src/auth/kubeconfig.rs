@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::credentials::KeyInput;
+use crate::auth::credentials::KeyInput;
 use crate::error::{GkeError, Result};
 
 /// How kubectl (and DSS) get a token for the cluster.

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::dss_config::{deep_merge, parse_form, parse_valve, POOL_RESERVED};
+use crate::config::form::{deep_merge, parse_form, parse_valve, POOL_RESERVED};
+use crate::config::names::{check_gcp_label, check_k8s_label, check_resource_name, MAX_GCP_LABELS};
+use crate::config::taint::Taint;
 use crate::error::Problem;
-use crate::names::{check_gcp_label, check_k8s_label, check_resource_name, MAX_GCP_LABELS};
-use crate::taint::Taint;
 
 /// The `node-pool-request` parameter set, field for field.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -196,7 +196,7 @@ impl NodePoolSpec {
             && self
                 .taints
                 .iter()
-                .all(|t| t.effect == crate::taint::TaintEffect::PreferNoSchedule)
+                .all(|t| t.effect == crate::config::taint::TaintEffect::PreferNoSchedule)
     }
 }
 
@@ -248,7 +248,7 @@ impl NodePoolRequest {
             ("Disk type", "disk_type", &self.disk_type),
             ("Image type", "image_type", &self.image_type),
         ] {
-            if let Some(e) = crate::dss_config::choice_problem(DESCRIPTOR, name, value) {
+            if let Some(e) = crate::config::form::choice_problem(DESCRIPTOR, name, value) {
                 bad(field, e);
             }
         }
@@ -523,7 +523,7 @@ impl NodePoolSpec {
 
 /// The "Node pool" preset form (its labels name fields in problems).
 const DESCRIPTOR: &str =
-    include_str!("../../../parameter-sets/node-pool-request/parameter-set.json");
+    include_str!("../../../../parameter-sets/node-pool-request/parameter-set.json");
 
 #[cfg(test)]
 mod tests {

@@ -1,14 +1,11 @@
 //! The "GKE connection" preset: project, location and credentials, with blanks filled from
 //! the DSS host's metadata server.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::credentials::GoogleCredentials;
-use crate::error::{GkeError, Problem, Result};
-use crate::metadata::{region_of_zone, HostFacts, MetadataServer};
+use crate::config::location::region_of_zone;
+use crate::error::Problem;
 
 /// The `connection-info` parameter set, field for field.
 #[derive(Clone, Default, Deserialize, Serialize)]
@@ -71,14 +68,14 @@ impl Connection {
 }
 
 /// The field names admins see, for problems.
-const SCOPE: &str = "GKE connection";
+pub const SCOPE: &str = "GKE connection";
 
 impl ConnectionRequest {
     pub fn from_dss(value: &Value) -> std::result::Result<Self, Problem> {
-        crate::dss_config::parse_form(
+        crate::config::form::parse_form(
             value,
             Some(SCOPE),
-            include_str!("../../../parameter-sets/connection-info/parameter-set.json"),
+            include_str!("../../../../parameter-sets/connection-info/parameter-set.json"),
         )
     }
 
@@ -122,76 +119,12 @@ impl ConnectionRequest {
         }
         let repository = self.repository.trim();
         if !repository.is_empty() {
-            if let Err(e) = crate::names::check_repository_id(repository) {
+            if let Err(e) = crate::config::names::check_repository_id(repository) {
                 problems.push(Problem::new(format!("{SCOPE} › Image repository"), e));
             }
         }
         problems
     }
-
-    /// Fills blanks from the metadata server (asked only when something is blank) and builds
-    /// the credentials.
-    pub async fn resolve(
-        &self,
-        metadata: &MetadataServer,
-    ) -> Result<(Connection, GoogleCredentials)> {
-        let problems = self.problems();
-        if !problems.is_empty() {
-            return Err(GkeError::Validation(problems));
-        }
-        let credentials = GoogleCredentials::from_key_or_default(
-            &self.service_account_key,
-            &format!("{SCOPE} › Service-account key"),
-        )?;
-        let needs_host = self.project_id.trim().is_empty()
-            || (self.zone.trim().is_empty() && self.region.trim().is_empty())
-            || credentials.client_email().is_none();
-        let host: Option<HostFacts> = if needs_host {
-            metadata.probe().await?
-        } else {
-            None
-        };
-        let missing = |what: &str, example: &str| {
-            GkeError::validation(
-                format!("{SCOPE} › {what}"),
-                format!("is blank and the DSS host has no GCE metadata server to take it from: set it, e.g. {example}"),
-            )
-        };
-        let project_id = match (self.project_id.trim(), &host) {
-            ("", Some(h)) => h.project_id.clone(),
-            ("", None) => return Err(missing("GCP project", "dss-prod-1234")),
-            (p, _) => p.to_string(),
-        };
-        let zone = match (self.zone.trim(), self.region.trim(), &host) {
-            ("", "", Some(h)) => h.zone.clone(),
-            ("", "", None) => return Err(missing("Zone", "europe-west1-b")),
-            (z, _, _) => z.to_string(),
-        };
-        let region = match self.region.trim() {
-            "" => region_of_zone(&zone).unwrap_or_default().to_string(),
-            r => r.to_string(),
-        };
-        let identity = credentials
-            .client_email()
-            .map(str::to_string)
-            .or_else(|| host.as_ref().and_then(|h| h.service_account.clone()));
-        Ok((
-            Connection {
-                project_id,
-                zone,
-                region,
-                credentials: credentials.source().to_string(),
-                identity,
-                repository: Some(self.repository.trim().to_string()).filter(|r| !r.is_empty()),
-            },
-            credentials,
-        ))
-    }
-}
-
-/// Metadata server with the usual per-request timeout.
-pub fn default_metadata() -> Result<MetadataServer> {
-    MetadataServer::from_env(Duration::from_secs(3))
 }
 
 #[cfg(test)]

@@ -1,17 +1,14 @@
 //! Talking to a cluster's Kubernetes API with `kube`: a client from GKE's endpoint and CA with
-//! a token from our credential chain, and the cluster-admin binding for DSS's identity.
+//! a token from our credential chain, through the proxy the environment names.
 
 use base64::Engine;
-use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
-use kube::api::{Patch, PatchParams};
-use kube::{Api, Client, Config};
+use kube::{Client, Config};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
-use serde_json::json;
 
 use crate::error::{GkeError, Result};
-use crate::http::install_crypto_provider;
-use crate::retry::Backoff;
+use crate::net::http::install_crypto_provider;
+use crate::net::retry::Backoff;
 
 /// Field manager of everything gke-native applies, so re-applying is idempotent.
 pub const FIELD_MANAGER: &str = "gke-native";
@@ -27,7 +24,7 @@ pub fn kube_error(what: &str, e: kube::Error) -> GkeError {
         _ => GkeError::Api(crate::error::ApiFailure {
             status: 0,
             code: "UNAVAILABLE".into(),
-            message: crate::metadata::error_chain(&e),
+            message: crate::net::http::error_chain(&e),
             request: what.to_string(),
         }),
     }
@@ -109,54 +106,6 @@ fn proxy_for(url: &http::Uri) -> Option<http::Uri> {
         .ok()
 }
 
-/// The binding's name for an identity: stable, so applying it again changes nothing.
-pub fn admin_binding_name(identity: &str) -> String {
-    let cleaned: String = identity
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    format!("gke-native-admin-{}", cleaned.trim_matches('-'))
-        .chars()
-        .take(253)
-        .collect()
-}
-
-/// Makes `identity` (a Google account email, as GKE maps it to a Kubernetes user) a cluster
-/// admin, by server-side apply: idempotent.
-pub async fn ensure_cluster_admin(client: &Client, identity: &str) -> Result<String> {
-    let name = admin_binding_name(identity);
-    let binding: ClusterRoleBinding = serde_json::from_value(json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRoleBinding",
-        "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "gke-native"}},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": identity}],
-    }))
-    .map_err(|e| GkeError::Auth(format!("cannot build the binding: {e}")))?;
-    let api: Api<ClusterRoleBinding> = Api::all(client.clone());
-    let what = format!("apply clusterrolebinding {name}");
-    Backoff::default()
-        .retry(&what, || async {
-            api.patch(
-                &name,
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(&binding),
-            )
-            .await
-            .map_err(|e| kube_error(&what, e))
-        })
-        .await?;
-    tracing::info!("{identity} is cluster-admin (ClusterRoleBinding {name})");
-    Ok(name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,13 +144,5 @@ mod tests {
         for v in vars {
             std::env::remove_var(v);
         }
-    }
-
-    #[test]
-    fn binding_names_are_valid_and_stable() {
-        assert_eq!(
-            admin_binding_name("DSS@proj.iam.gserviceaccount.com"),
-            "gke-native-admin-dss-proj.iam.gserviceaccount.com"
-        );
     }
 }

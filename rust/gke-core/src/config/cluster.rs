@@ -6,13 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::cidr::CidrRange;
-use crate::connection::ConnectionRequest;
-use crate::dss_config::{deep_merge, parse_form, parse_valve, CLUSTER_RESERVED};
+use crate::config::cidr::CidrRange;
+use crate::config::connection::ConnectionRequest;
+use crate::config::form::{deep_merge, parse_form, parse_valve, CLUSTER_RESERVED};
+use crate::config::location::region_of_zone;
+use crate::config::names::{check_gcp_label, check_resource_name, MAX_GCP_LABELS};
+use crate::config::node_pool::{NodePoolRequest, NodePoolSpec, PoolContext};
 use crate::error::{GkeError, Problem, Result};
-use crate::metadata::region_of_zone;
-use crate::names::{check_gcp_label, check_resource_name, MAX_GCP_LABELS};
-use crate::node_pool::{NodePoolRequest, NodePoolSpec, PoolContext};
 
 /// The `create-gke-cluster` cluster type's parameters, field for field.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -819,7 +819,8 @@ pub const MAX_NODE_LOCATIONS: usize = 8;
 pub const MAX_NODE_POOLS: usize = 12;
 
 /// The "Create GKE cluster" form (its labels name fields in problems).
-const DESCRIPTOR: &str = include_str!("../../../python-clusters/create-gke-cluster/cluster.json");
+const DESCRIPTOR: &str =
+    include_str!("../../../../python-clusters/create-gke-cluster/cluster.json");
 
 #[cfg(test)]
 mod tests {

@@ -11,11 +11,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::error::{ApiFailure, GkeError, Problem, Result};
-use crate::kubernetes::kube_error;
-use crate::node_pools::{current, ClusterRef};
-use crate::report::{Report, Verdict};
-use crate::retry::Backoff;
-use crate::running::Session;
+use crate::html::{Report, Verdict};
+use crate::kube::client::kube_error;
+use crate::net::retry::Backoff;
 
 /// What the test pod found.
 #[derive(Debug, Clone, Serialize)]
@@ -192,8 +190,8 @@ impl Drop for PodGuard {
 
 /// Runs the test pod (image with `sh`, `nslookup` and `nc`, e.g. busybox) in `namespace`.
 pub async fn test_network(
-    session: &Session,
-    cluster: &ClusterRef,
+    client: kube::Client,
+    cluster: &str,
     target: (String, u16),
     image: &str,
     namespace: &str,
@@ -201,8 +199,6 @@ pub async fn test_network(
 ) -> Result<NetworkTest> {
     let (host, port) = target;
     let start = Instant::now();
-    let found = current(session, cluster).await?;
-    let client = session.kube(cluster, &found).await?;
     let api: Api<Pod> = Api::namespaced(client, namespace);
     let name = format!("gke-native-network-test-{:08x}", rand::random::<u32>());
     let pod: Pod = serde_json::from_value(json!({
@@ -246,11 +242,11 @@ pub async fn test_network(
     let (verdict, summary) = match phase.as_str() {
         "Succeeded" => (
             Verdict::Ok,
-            format!("a pod in {} resolved {host} and connected to port {port}", cluster.name),
+            format!("a pod in {cluster} resolved {host} and connected to port {port}"),
         ),
         "Failed" => (
             Verdict::Failed,
-            format!("a pod in {} could not reach {host}:{port} ({}): check firewall rules from the cluster's nodes and pod range to DSS, and that {host} resolves inside the VPC", cluster.name, output.lines().last().unwrap_or("no output").trim()),
+            format!("a pod in {cluster} could not reach {host}:{port} ({}): check firewall rules from the cluster's nodes and pod range to DSS, and that {host} resolves inside the VPC", output.lines().last().unwrap_or("no output").trim()),
         ),
         other => (
             Verdict::Failed,
@@ -258,7 +254,7 @@ pub async fn test_network(
         ),
     };
     Ok(NetworkTest {
-        cluster: cluster.name.clone(),
+        cluster: cluster.to_string(),
         host,
         port,
         pod: name,

@@ -17,3 +17,15 @@ pub fn client_builder() -> reqwest::ClientBuilder {
     install_crypto_provider();
     reqwest::Client::builder().user_agent(concat!("gke-native/", env!("CARGO_PKG_VERSION")))
 }
+
+/// The error with its causes, which reqwest keeps apart ("error sending request" says little).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -6,14 +6,11 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::connection::ConnectionRequest;
-use crate::credentials::GoogleCredentials;
-use crate::dss_config::parse;
+use crate::config::connection::ConnectionRequest;
+use crate::config::form::parse;
+use crate::config::plugin_data::PluginData;
+use crate::config::settings::PluginSettings;
 use crate::error::{GkeError, Result};
-use crate::node_pool::PoolContext;
-use crate::node_pools::ClusterRef;
-use crate::running::Session;
-use crate::settings::PluginSettings;
 
 /// `plugin.json`'s id: DSS names the plugin's cluster types `pycluster_gke-native_<component>`.
 pub const PLUGIN_ID: &str = "gke-native";
@@ -64,8 +61,8 @@ pub struct DssCluster {
     /// The cluster type's params, presets resolved.
     pub config: Value,
     pub settings: PluginSettings,
-    /// What start() returned (null when the cluster is not running).
-    pub data: Value,
+    /// What start() returned (none when the cluster is not running).
+    pub data: Option<PluginData>,
     pub connection: ConnectionRequest,
 }
 
@@ -91,20 +88,14 @@ impl DssCluster {
             kind,
             config: record.config,
             settings,
-            data: record.data,
+            data: PluginData::read(&record.data).map_err(|p| GkeError::Validation(vec![p]))?,
             connection,
         })
     }
 
-    /// The credentials of the cluster's connection preset as it is now (its key, else the
-    /// DSS host's own).
-    pub fn credentials(&self) -> Result<GoogleCredentials> {
-        GoogleCredentials::from_key_or_default(&self.connection.service_account_key, KEY_FIELD)
-    }
-
-    /// The running GKE cluster the DSS cluster's data records.
-    pub fn target(&self) -> Result<ClusterRef> {
-        ClusterRef::from_data(&self.data).map_err(|_| {
+    /// The GKE cluster its data records, or a clear error when it has not been started.
+    pub fn recorded(&self) -> Result<&PluginData> {
+        self.data.as_ref().ok_or_else(|| {
             GkeError::validation(
                 "Cluster",
                 format!(
@@ -113,20 +104,6 @@ impl DssCluster {
                 ),
             )
         })
-    }
-
-    /// What a pool added to the running cluster inherits: the identity DSS was made admin
-    /// as (recorded at start), else the session's, and the cluster's labels now.
-    pub async fn pool_context(
-        &self,
-        session: &Session,
-        target: &ClusterRef,
-    ) -> Result<PoolContext> {
-        let mut ctx = crate::running::pool_context(session, target).await?;
-        if let Some(identity) = self.data["identity"].as_str().filter(|i| !i.is_empty()) {
-            ctx.dss_service_account = Some(identity.to_string());
-        }
-        Ok(ctx)
     }
 }
 
@@ -156,11 +133,6 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(c.kind, ClusterType::Attach);
-        let e = c.target().unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("DSS cluster c has no running GKE cluster"),
-            "{e}"
-        );
+        assert_eq!(c.data, None);
     }
 }

@@ -1,11 +1,13 @@
 //! The GCE metadata server: how a DSS host on Google Cloud learns its project, zone, network and identity.
 
+use crate::config::location::region_of_zone;
+use crate::net::http::error_chain;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::error::{ApiFailure, GkeError, Result};
-use crate::retry::Backoff;
+use crate::net::retry::Backoff;
 
 /// Where Google's libraries find the metadata server when `GCE_METADATA_HOST` is not set.
 pub const DEFAULT_HOST: &str = "metadata.google.internal";
@@ -54,7 +56,7 @@ impl MetadataServer {
                 "must be more than 0 and at most 120 seconds",
             ));
         }
-        let http = crate::http::client_builder()
+        let http = crate::net::http::client_builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .no_proxy()
@@ -197,18 +199,6 @@ fn unreachable(host: &str, request: &str, e: &reqwest::Error) -> GkeError {
     })
 }
 
-/// The error with its causes, which reqwest keeps apart ("error sending request" says little).
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 fn validate_host(host: &str) -> Result<()> {
     let (name, port) = match host.rsplit_once(':') {
         Some((name, port)) => (name, Some(port)),
@@ -233,24 +223,9 @@ fn last_segment(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// `europe-west1-b` → `europe-west1`; `None` when the text does not look like a zone.
-pub fn region_of_zone(zone: &str) -> Option<&str> {
-    let (region, suffix) = zone.rsplit_once('-')?;
-    let zone_letter = suffix.len() == 1 && suffix.chars().all(|c| c.is_ascii_lowercase());
-    (zone_letter && region.contains('-')).then_some(region)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn regions_come_from_zones() {
-        assert_eq!(region_of_zone("europe-west1-b"), Some("europe-west1"));
-        assert_eq!(region_of_zone("us-central1-f"), Some("us-central1"));
-        assert_eq!(region_of_zone("us-central1"), None);
-        assert_eq!(region_of_zone("zone"), None);
-    }
 
     #[test]
     fn hosts_are_checked() {

@@ -7,9 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::credentials::GoogleCredentials;
+use crate::auth::credentials::GoogleCredentials;
+use crate::auth::kubeconfig::write_private;
 use crate::error::Result;
-use crate::kubeconfig::write_private;
 
 /// How long a cached token is handed out. The Google library does not tell a token's expiry,
 /// and a metadata-server token may have only minutes left; four minutes stays safely inside.

@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use google_cloud_container_v1::model;
 
-use crate::cluster::{ClusterSpec, PlanContext};
-use crate::compute::Compute;
+use crate::config::cluster::{ClusterSpec, PlanContext};
+use crate::config::node_pool::is_custom_machine_type;
 use crate::error::{Problem, Result};
-use crate::gke::Gke;
-use crate::node_pool::is_custom_machine_type;
+use crate::google::compute::Compute;
+use crate::google::gke::Gke;
 
 /// The Compute collections a node pool's types live in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

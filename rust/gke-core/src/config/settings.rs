@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::dss_config::parse;
+use crate::config::form::parse;
 use crate::error::{GkeError, Problem, Result};
 
 #[derive(Debug, Clone, Default, Deserialize)]

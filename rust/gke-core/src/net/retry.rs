@@ -86,6 +86,34 @@ impl Backoff {
     }
 }
 
+/// A loop that looks at GKE again after each wait or refusal: at most `max` looks, `pause`
+/// between two, so that a misbehaving answer never becomes a flood of calls.
+#[derive(Debug, Clone, Copy)]
+pub struct Rounds {
+    pub max: u32,
+    pub pause: Duration,
+}
+
+/// The rounds of create, delete and node-pool changes.
+pub const CLUSTER_ROUNDS: Rounds = Rounds {
+    max: 60,
+    pause: Duration::from_secs(1),
+};
+
+impl Rounds {
+    /// Sleeps before every round but the first.
+    pub async fn pause_before(&self, round: u32) {
+        if round > 0 {
+            tokio::time::sleep(self.pause).await;
+        }
+    }
+
+    /// The time the pauses alone take when every round is used.
+    pub fn pauses(&self) -> Duration {
+        self.pause * self.max.saturating_sub(1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

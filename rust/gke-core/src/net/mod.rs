@@ -1,0 +1,4 @@
+//! HTTP plumbing every Google client shares: the client builder, retries with backoff.
+
+pub mod http;
+pub mod retry;
