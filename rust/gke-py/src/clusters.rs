@@ -128,7 +128,9 @@ pub fn plan_cluster<'py>(
     let settings = settings(plugin_config)?;
     let id = dss_cluster_id.to_string();
     let request = runtime::block_on(py, async move {
-        plan::plan(&config, &settings, &id).await.map(|p| p.request)
+        plan::plan(&config, &settings, &id)
+            .await
+            .map(|p| gke_core::config::create_request::readable(&p.request))
     })?;
     to_py(py, &request)
 }

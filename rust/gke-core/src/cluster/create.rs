@@ -66,10 +66,7 @@ async fn wait_creation(
 /// Creates the planned cluster, or resumes / adopts / replaces what already exists under its
 /// name; returns the running cluster and whether this call created it.
 pub async fn create_or_resume(gke: &Gke, plan: &Plan) -> Result<(model::Cluster, bool)> {
-    let parent = plan.request["parent"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let parent = plan.request.parent.clone();
     let name = plan.spec.name.clone();
     let path = cluster_path(&parent, &name);
     let timeout = Duration::from_secs(plan.spec.operation_timeout_minutes as u64 * 60);

@@ -153,7 +153,7 @@ pub async fn add(
         spec.name.clone()
     };
     progress(10);
-    let pool = spec.to_api(&name, ctx);
+    let pool = spec.to_api(&name, ctx)?;
     let path = cluster.path();
     let created = mutate(session, cluster, timeout, progress, || {
         session.gke.create_node_pool(&path, &pool)
@@ -190,7 +190,7 @@ async fn adopt_pool(
     session: &Session,
     cluster: &ClusterRef,
     name: &str,
-    requested: &Value,
+    wanted: &model::NodePool,
     timeout: Duration,
     conflict: GkeError,
 ) -> Result<()> {
@@ -199,13 +199,7 @@ async fn adopt_pool(
     let Some(found) = now.node_pools.iter().find(|p| p.name == name) else {
         return Err(conflict);
     };
-    let wanted: model::NodePool = serde_json::from_value(requested.clone()).map_err(|e| {
-        GkeError::validation(
-            "node pool",
-            format!("does not fit GKE's NodePool type: {e}"),
-        )
-    })?;
-    if !same_pool(found, &wanted) {
+    if !same_pool(found, wanted) {
         return Err(GkeError::validation(
             "node pool preset › Name",
             format!(

@@ -5,8 +5,11 @@
 use serde_json::Value;
 
 use crate::auth::credentials::GoogleCredentials;
+use google_cloud_container_v1::model;
+
 use crate::config::cluster::{ClusterRequest, ClusterSpec, Network, PlanContext};
 use crate::config::connection::Connection;
+use crate::config::create_request::readable;
 use crate::config::settings::PluginSettings;
 use crate::error::{GkeError, Problem, Result};
 use crate::google::compute::Compute;
@@ -19,7 +22,7 @@ pub struct Plan {
     pub connection: Connection,
     pub credentials: GoogleCredentials,
     pub context: PlanContext,
-    pub request: Value,
+    pub request: model::CreateClusterRequest,
 }
 
 /// Validates `config` fully, then looks up what blanks need (metadata server, Compute) and
@@ -117,7 +120,7 @@ pub async fn plan(config: &Value, settings: &PluginSettings, dss_cluster_id: &st
     if !problems.is_empty() {
         return Err(GkeError::Validation(problems));
     }
-    let request = spec.create_request(&context);
+    let request = spec.create_request(&context)?;
     Ok(Plan {
         spec,
         connection,
@@ -162,7 +165,7 @@ fn scalar(v: &Value) -> String {
 
 /// The plan as a person reads it: where, the cluster's settings, one table per node pool.
 pub fn plan_html(plan: &Plan) -> String {
-    let request = &plan.request;
+    let request = readable(&plan.request);
     let cluster = &request["cluster"];
     let mut report = crate::html::Report::new(&format!(
         "Plan of GKE cluster {}",

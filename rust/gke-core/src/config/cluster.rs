@@ -4,14 +4,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::config::cidr::CidrRange;
 use crate::config::connection::ConnectionRequest;
-use crate::config::form::{deep_merge, parse_form, parse_valve, CLUSTER_RESERVED};
+use google_cloud_container_v1::model;
+
+use crate::config::form::{parse_form, parse_typed_valve, CLUSTER_RESERVED};
 use crate::config::location::region_of_zone;
 use crate::config::names::{check_gcp_label, check_resource_name, MAX_GCP_LABELS};
-use crate::config::node_pool::{NodePoolRequest, NodePoolSpec, PoolContext};
+use crate::config::node_pool::{NodePoolRequest, NodePoolSpec};
 use crate::error::{GkeError, Problem, Result};
 
 /// The `create-gke-cluster` cluster type's parameters, field for field.
@@ -114,6 +116,16 @@ impl IpRange {
     }
 }
 
+/// The release channel asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReleaseChannel {
+    /// GKE's default (nothing sent).
+    GkeDefault,
+    /// Not enrolled: versions are upgraded by hand.
+    Unenrolled,
+    Enrolled(model::release_channel::Channel),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Network {
     /// The DSS host's network and subnetwork, resolved at plan time.
@@ -136,8 +148,7 @@ pub struct ClusterSpec {
     pub node_locations: Vec<String>,
     pub pools: Vec<(String, NodePoolSpec)>,
     pub version: Option<String>,
-    /// `None`: GKE's default channel; `Some("")`: not enrolled; else the channel.
-    pub release_channel: Option<String>,
+    pub release_channel: ReleaseChannel,
     pub network: Network,
     pub pod_range: Option<IpRange>,
     pub service_range: Option<IpRange>,
@@ -390,7 +401,7 @@ impl ClusterRequest {
             }
         };
         let release_channel = match self.release_channel.as_str() {
-            "default" => None,
+            "default" => ReleaseChannel::GkeDefault,
             "none" => {
                 if autopilot {
                     problems.push(Problem::new(
@@ -398,15 +409,17 @@ impl ClusterRequest {
                         "Autopilot clusters must be enrolled in a release channel",
                     ));
                 }
-                Some(String::new())
+                ReleaseChannel::Unenrolled
             }
-            c @ ("RAPID" | "REGULAR" | "STABLE" | "EXTENDED") => Some(c.to_string()),
+            c @ ("RAPID" | "REGULAR" | "STABLE" | "EXTENDED") => {
+                ReleaseChannel::Enrolled(model::release_channel::Channel::from(c))
+            }
             other => {
                 problems.push(Problem::new(
                     "Release channel",
                     format!("'{other}' is not default, none, RAPID, REGULAR, STABLE or EXTENDED"),
                 ));
-                None
+                ReleaseChannel::GkeDefault
             }
         };
         let network = match self.network_mode.as_str() {
@@ -559,7 +572,11 @@ impl ClusterRequest {
                 ),
             ));
         }
-        let valve = match parse_valve(&self.settings_valve, "Settings valve", CLUSTER_RESERVED) {
+        let valve = match parse_typed_valve::<model::Cluster>(
+            &self.settings_valve,
+            VALVE_FIELD,
+            CLUSTER_RESERVED,
+        ) {
             Ok(v) => v,
             Err(p) => {
                 problems.push(p);
@@ -681,136 +698,10 @@ impl ClusterSpec {
             &ctx.zone
         }
     }
-
-    /// GKE's create request: `{"parent", "cluster"}`. The one function the plan and the real
-    /// creation share.
-    pub fn create_request(&self, ctx: &PlanContext) -> Value {
-        let mut cluster = Map::new();
-        cluster.insert("name".into(), json!(self.name));
-        if !self.labels.is_empty() {
-            cluster.insert("resourceLabels".into(), json!(self.labels));
-        }
-        if let Some(v) = &self.version {
-            cluster.insert("initialClusterVersion".into(), json!(v));
-        }
-        match &self.release_channel {
-            None => {}
-            Some(c) if c.is_empty() => {
-                cluster.insert("releaseChannel".into(), json!({}));
-            }
-            Some(c) => {
-                cluster.insert("releaseChannel".into(), json!({"channel": c}));
-            }
-        }
-        match &self.network {
-            Network::Inherit => {
-                if let Some((network, subnetwork)) = &ctx.host_network {
-                    cluster.insert("network".into(), json!(network));
-                    cluster.insert("subnetwork".into(), json!(subnetwork));
-                }
-            }
-            Network::Explicit {
-                network,
-                subnetwork,
-            } => {
-                cluster.insert("network".into(), json!(network));
-                if !subnetwork.is_empty() {
-                    cluster.insert("subnetwork".into(), json!(subnetwork));
-                }
-            }
-            Network::GkeDefault => {}
-        }
-        if self.vpc_native {
-            let mut policy = json!({"useIpAliases": true});
-            for (range, cidr_key, name_key) in [
-                (
-                    &self.pod_range,
-                    "clusterIpv4CidrBlock",
-                    "clusterSecondaryRangeName",
-                ),
-                (
-                    &self.service_range,
-                    "servicesIpv4CidrBlock",
-                    "servicesSecondaryRangeName",
-                ),
-            ] {
-                match range {
-                    Some(IpRange::Cidr(c)) => policy[cidr_key] = json!(c.to_string()),
-                    Some(IpRange::SecondaryRange(n)) => policy[name_key] = json!(n),
-                    None => {}
-                }
-            }
-            cluster.insert("ipAllocationPolicy".into(), policy);
-        }
-        if !self.autopilot {
-            cluster.insert(
-                "addonsConfig".into(),
-                json!({"httpLoadBalancing": {"disabled": !self.http_load_balancing}}),
-            );
-        }
-        if self.gateway_api {
-            cluster.insert(
-                "networkConfig".into(),
-                json!({"gatewayApiConfig": {"channel": "CHANNEL_STANDARD"}}),
-            );
-        }
-        if let Some(master) = &self.private_nodes {
-            cluster.insert(
-                "privateClusterConfig".into(),
-                json!({"enablePrivateNodes": true, "masterIpv4CidrBlock": master.to_string()}),
-            );
-        }
-        if let Some((blocks, dss_host)) = &self.authorized_networks {
-            let mut cidrs: Vec<Value> = blocks
-                .iter()
-                .map(|b| json!({"displayName": format!("admin {b}"), "cidrBlock": b.to_string()}))
-                .collect();
-            if *dss_host {
-                if let Some(ip) = &ctx.host_ip {
-                    cidrs.push(json!({"displayName": "DSS host", "cidrBlock": format!("{ip}/32")}));
-                }
-            }
-            cluster.insert(
-                "masterAuthorizedNetworksConfig".into(),
-                json!({"enabled": true, "cidrBlocks": cidrs}),
-            );
-        }
-        if self.workload_identity && !self.autopilot {
-            cluster.insert(
-                "workloadIdentityConfig".into(),
-                json!({"workloadPool": format!("{}.svc.id.goog", ctx.project_id)}),
-            );
-        }
-        if !self.autopilot {
-            cluster.insert(
-                "shieldedNodes".into(),
-                json!({"enabled": self.shielded_nodes}),
-            );
-        }
-        if !self.node_locations.is_empty() {
-            cluster.insert("locations".into(), json!(self.node_locations));
-        }
-        if self.autopilot {
-            cluster.insert("autopilot".into(), json!({"enabled": true}));
-        } else {
-            let pool_ctx = PoolContext {
-                dss_service_account: ctx.dss_service_account.clone(),
-                cluster_labels: self.labels.clone(),
-            };
-            let pools: Vec<Value> = self
-                .pools
-                .iter()
-                .map(|(name, p)| p.to_api(name, &pool_ctx))
-                .collect();
-            cluster.insert("nodePools".into(), json!(pools));
-        }
-        let mut cluster = Value::Object(cluster);
-        if let Some(valve) = &self.valve {
-            deep_merge(&mut cluster, valve);
-        }
-        json!({"parent": self.parent(ctx), "cluster": cluster})
-    }
 }
+
+/// The cluster valve's field, as problems name it.
+pub const VALVE_FIELD: &str = "Settings valve";
 
 /// Zones a cluster's nodes may be listed in (a region has 3 or 4).
 pub const MAX_NODE_LOCATIONS: usize = 8;
@@ -823,150 +714,15 @@ const DESCRIPTOR: &str =
     include_str!("../../../../python-clusters/create-gke-cluster/cluster.json");
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::config::form::deep_merge;
+    use serde_json::json;
 
-    fn ctx() -> PlanContext {
-        PlanContext {
-            project_id: "dss-prod-1234".into(),
-            zone: "europe-west1-b".into(),
-            region: "europe-west1".into(),
-            host_network: Some((
-                "projects/dss-prod-1234/global/networks/dss-vpc".into(),
-                "projects/dss-prod-1234/regions/europe-west1/subnetworks/dss".into(),
-            )),
-            host_ip: Some("10.132.0.7".into()),
-            dss_service_account: Some("dss@dss-prod-1234.iam.gserviceaccount.com".into()),
-        }
-    }
-
-    fn config(extra: Value) -> ClusterRequest {
+    pub(crate) fn config(extra: Value) -> ClusterRequest {
         let mut base = json!({"connection": {"project_id": "dss-prod-1234", "zone": "europe-west1-b"}, "node_pools": [{}]});
         deep_merge(&mut base, &extra);
         ClusterRequest::from_dss(&base).unwrap()
-    }
-
-    #[test]
-    fn zonal_standard_inherits_the_host_network() {
-        let spec = config(json!({})).validate("My Cluster_1").unwrap();
-        let request = spec.create_request(&ctx());
-        assert_eq!(
-            request["parent"],
-            "projects/dss-prod-1234/locations/europe-west1-b"
-        );
-        let c = &request["cluster"];
-        assert_eq!(c["name"], "my-cluster-1");
-        assert_eq!(
-            c["network"],
-            "projects/dss-prod-1234/global/networks/dss-vpc"
-        );
-        assert_eq!(c["nodePools"][0]["name"], "pool-1");
-        assert_eq!(c["ipAllocationPolicy"], json!({"useIpAliases": true}));
-        assert!(c.get("releaseChannel").is_none());
-    }
-
-    #[test]
-    fn regional_autopilot_has_no_pools() {
-        let spec =
-            config(json!({"mode": "autopilot", "location_type": "regional", "node_pools": []}))
-                .validate("x")
-                .unwrap();
-        let c = &spec.create_request(&ctx())["cluster"];
-        assert_eq!(
-            spec.parent(&ctx()),
-            "projects/dss-prod-1234/locations/europe-west1"
-        );
-        assert_eq!(c["autopilot"], json!({"enabled": true}));
-        assert!(c.get("nodePools").is_none());
-    }
-
-    #[test]
-    fn ranges_security_and_valve() {
-        let spec = config(json!({
-            "pod_range": "10.4.0.0/14", "service_range": "services-range",
-            "private_nodes": true, "authorized_networks": true, "authorized_cidrs": ["203.0.113.0/24"],
-            "workload_identity": true, "release_channel": "none",
-            "settings_valve": "{\"addonsConfig\": {\"gcePersistentDiskCsiDriverConfig\": {\"enabled\": true}}}",
-        }))
-        .validate("x")
-        .unwrap();
-        let c = &spec.create_request(&ctx())["cluster"];
-        assert_eq!(
-            c["ipAllocationPolicy"]["clusterIpv4CidrBlock"],
-            "10.4.0.0/14"
-        );
-        assert_eq!(
-            c["ipAllocationPolicy"]["servicesSecondaryRangeName"],
-            "services-range"
-        );
-        assert_eq!(
-            c["privateClusterConfig"]["masterIpv4CidrBlock"],
-            "172.16.0.0/28"
-        );
-        assert_eq!(
-            c["masterAuthorizedNetworksConfig"]["cidrBlocks"][1]["cidrBlock"],
-            "10.132.0.7/32"
-        );
-        assert_eq!(
-            c["workloadIdentityConfig"]["workloadPool"],
-            "dss-prod-1234.svc.id.goog"
-        );
-        assert_eq!(c["releaseChannel"], json!({}));
-        assert_eq!(c["addonsConfig"]["httpLoadBalancing"]["disabled"], false);
-        assert_eq!(
-            c["addonsConfig"]["gcePersistentDiskCsiDriverConfig"]["enabled"],
-            true
-        );
-    }
-
-    #[test]
-    fn the_valve_merges_objects_and_replaces_lists() {
-        let spec = config(json!({
-            "authorized_networks": true,
-            "authorized_cidrs": ["203.0.113.0/24"],
-            "authorize_dss_host": false,
-            "labels": {"team": "data"},
-            "settings_valve": r#"{"resourceLabels": {"cost": "batch"},
-                "masterAuthorizedNetworksConfig": {"cidrBlocks": [{"cidrBlock": "198.51.100.0/24"}]}}"#,
-        }))
-        .validate("x")
-        .unwrap();
-        let c = &spec.create_request(&ctx())["cluster"];
-        // Objects merge key by key: the form's label stays beside the valve's.
-        assert_eq!(c["resourceLabels"]["team"], "data");
-        assert_eq!(c["resourceLabels"]["cost"], "batch");
-        // A list replaces the form's whole list (it is not appended to).
-        assert_eq!(
-            c["masterAuthorizedNetworksConfig"]["cidrBlocks"],
-            json!([{"cidrBlock": "198.51.100.0/24"}])
-        );
-    }
-
-    #[test]
-    fn latest_is_sent_and_default_leaves_the_version_to_gke() {
-        let version = |v: &str| {
-            let spec = config(json!({"kubernetes_version": v}))
-                .validate("x")
-                .unwrap();
-            spec.create_request(&ctx())["cluster"]
-                .get("initialClusterVersion")
-                .cloned()
-        };
-        assert_eq!(version("latest"), Some(json!("latest")));
-        assert_eq!(
-            version("1.30.5-gke.1014001"),
-            Some(json!("1.30.5-gke.1014001"))
-        );
-        assert_eq!(version("default"), None);
-        assert_eq!(version(""), None);
-        let e = config(json!({"kubernetes_version": "newest"}))
-            .validate("x")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("Kubernetes version") && e.contains("'default'"),
-            "{e}"
-        );
     }
 
     #[test]
@@ -1026,6 +782,7 @@ mod tests {
 #[cfg(test)]
 mod descriptor_tests {
     use super::*;
+    use serde_json::Map;
 
     /// The form DSS shows and the struct reading it agree on fields and defaults.
     #[test]
@@ -1059,6 +816,7 @@ mod descriptor_tests {
 #[cfg(test)]
 mod subnet_tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn ranges_are_checked_against_the_subnetwork() {

@@ -2,6 +2,7 @@
 //! of the wrong type becomes a `Problem` naming the parameter as the admin sees it.
 
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Problem;
@@ -253,6 +254,55 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
 }
 
 /// Merges `patch` into `base`: objects key by key, anything else (arrays too) replaced.
+/// A valve of `field`, checked against GKE's type `T` it patches: a value of the wrong type, or
+/// an object where GKE wants a number, is a problem now rather than a refusal at creation.
+/// Keys `T` does not know are kept (and sent: GKE says whether it knows them).
+pub fn parse_typed_valve<T: DeserializeOwned>(
+    text: &str,
+    field: &str,
+    reserved: Reserved,
+) -> Result<Option<Value>, Problem> {
+    let Some(valve) = parse_valve(text, field, reserved)? else {
+        return Ok(None);
+    };
+    fits::<T>(valve.clone(), field)?;
+    Ok(Some(valve))
+}
+
+/// `value` as GKE's type `T`; where it does not fit, a problem naming the JSON path.
+fn fits<T: DeserializeOwned>(value: Value, field: &str) -> Result<T, Problem> {
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+        let at = e.path().to_string();
+        let inner = e.into_inner();
+        let why = inner.to_string();
+        let why = why.split(" at line").next().unwrap_or_default();
+        Problem::new(
+            field,
+            if at == "." {
+                format!("does not fit GKE's request: {why}")
+            } else {
+                format!("'{at}' does not fit GKE's request: {why}")
+            },
+        )
+    })
+}
+
+/// `base` (a GKE request value) with a checked valve merged in (objects key by key; lists and
+/// values replaced): the one JSON round trip a request makes.
+pub fn apply_valve<T: Serialize + DeserializeOwned>(
+    base: T,
+    valve: Option<&Value>,
+    field: &str,
+) -> Result<T, Problem> {
+    let Some(valve) = valve else {
+        return Ok(base);
+    };
+    let mut merged = serde_json::to_value(&base)
+        .map_err(|e| Problem::new(field, format!("cannot be merged: {e}")))?;
+    deep_merge(&mut merged, valve);
+    fits::<T>(merged, field)
+}
+
 pub fn deep_merge(base: &mut Value, patch: &Value) {
     match (base, patch) {
         (Value::Object(base), Value::Object(patch)) => {

@@ -4,6 +4,7 @@ pub mod attach;
 pub mod cidr;
 pub mod cluster;
 pub mod connection;
+pub mod create_request;
 pub mod form;
 pub mod host;
 pub mod location;

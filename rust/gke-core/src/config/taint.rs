@@ -2,6 +2,7 @@
 
 use std::str::FromStr;
 
+use google_cloud_container_v1::model;
 use serde::Serialize;
 
 use crate::config::names::check_k8s_label;
@@ -20,6 +21,20 @@ pub struct Taint {
     pub key: String,
     pub value: String,
     pub effect: TaintEffect,
+}
+
+impl From<&Taint> for model::NodeTaint {
+    fn from(t: &Taint) -> Self {
+        let effect = match t.effect {
+            TaintEffect::NoSchedule => model::node_taint::Effect::NoSchedule,
+            TaintEffect::PreferNoSchedule => model::node_taint::Effect::PreferNoSchedule,
+            TaintEffect::NoExecute => model::node_taint::Effect::NoExecute,
+        };
+        model::NodeTaint::new()
+            .set_key(t.key.clone())
+            .set_value(t.value.clone())
+            .set_effect(effect)
+    }
 }
 
 impl FromStr for Taint {

@@ -4,7 +4,6 @@
 use google_cloud_container_v1::client::ClusterManager;
 use google_cloud_container_v1::model;
 use google_cloud_gax::retry_policy::NeverRetry;
-use serde_json::Value;
 
 use crate::auth::credentials::GoogleCredentials;
 use crate::error::{status_code_name, ApiFailure, GkeError, Result};
@@ -97,21 +96,15 @@ impl Gke {
             .await
     }
 
-    /// The create request as the plan shows it (`{"parent", "cluster"}`); returns the operation.
-    pub async fn create_cluster(&self, request: &Value) -> Result<model::Operation> {
-        let parent = request["parent"].as_str().unwrap_or_default().to_string();
-        let cluster: model::Cluster =
-            serde_json::from_value(request["cluster"].clone()).map_err(|e| {
-                GkeError::validation(
-                    "cluster",
-                    format!("the request does not fit GKE's Cluster type: {e}"),
-                )
-            })?;
-        self.call(format!("POST /v1/{parent}/clusters"), || {
+    /// Sends the planned create request; returns the operation.
+    pub async fn create_cluster(
+        &self,
+        request: &model::CreateClusterRequest,
+    ) -> Result<model::Operation> {
+        self.call(format!("POST /v1/{}/clusters", request.parent), || {
             self.client
                 .create_cluster()
-                .set_parent(parent.clone())
-                .set_cluster(cluster.clone())
+                .with_request(request.clone())
                 .send()
         })
         .await
@@ -154,19 +147,17 @@ impl Gke {
         .await
     }
 
-    /// Adds a node pool (GKE's `NodePool` JSON, as `NodePoolSpec::to_api` builds it).
-    pub async fn create_node_pool(&self, cluster: &str, pool: &Value) -> Result<model::Operation> {
-        let node_pool: model::NodePool = serde_json::from_value(pool.clone()).map_err(|e| {
-            GkeError::validation(
-                "node pool",
-                format!("does not fit GKE's NodePool type: {e}"),
-            )
-        })?;
+    /// Adds a node pool (as `NodePoolSpec::to_api` builds it) to the cluster `cluster`.
+    pub async fn create_node_pool(
+        &self,
+        cluster: &str,
+        pool: &model::NodePool,
+    ) -> Result<model::Operation> {
         self.call(format!("POST /v1/{cluster}/nodePools"), || {
             self.client
                 .create_node_pool()
                 .set_parent(cluster)
-                .set_node_pool(node_pool.clone())
+                .set_node_pool(pool.clone())
                 .send()
         })
         .await
