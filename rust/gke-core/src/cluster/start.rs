@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use google_cloud_container_v1::model;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::auth::credentials::GoogleCredentials;
 use crate::auth::kubeconfig::{helper_key_file, render, write_private, AuthHelper, KubeconfigSpec};
@@ -13,13 +13,15 @@ use crate::cluster::create::create_or_resume;
 use crate::cluster::handle::{cluster_ca, kube_context};
 use crate::cluster::plan::plan;
 use crate::config::attach::AttachRequest;
-use crate::config::connection::{Connection, ConnectionRequest};
+use crate::config::connection::Connection;
+use crate::config::credential_helper::CredentialHelper;
 use crate::config::form::parse;
 use crate::config::host::Host;
-use crate::config::plugin_data::{PluginData, PLUGIN_DATA_VERSION};
+use crate::config::location::LocationType;
+use crate::config::plugin_data::{DssOverrides, PluginData, PLUGIN_DATA_VERSION};
 use crate::config::record::KEY_FIELD;
 use crate::config::settings::PluginSettings;
-use crate::error::{GkeError, Problem, Result};
+use crate::error::{GkeError, Result};
 use crate::google::gke::{cluster_path, Gke};
 use crate::google::resolve::default_metadata;
 use crate::kube::client as kubernetes;
@@ -31,17 +33,16 @@ fn write_kubeconfig(
     server: &str,
     ca: &str,
     key: &str,
-    gcloud_plugin: bool,
+    helper: CredentialHelper,
 ) -> Result<PathBuf> {
     std::fs::create_dir_all(&host.workdir)
         .map_err(|e| GkeError::Auth(format!("cannot create {}: {e}", host.workdir.display())))?;
     // The key is kept (0600, in the cluster's folder) for the cluster actions, whichever
     // helper kubectl uses.
     let key_file = helper_key_file(key, KEY_FIELD, &host.workdir.join("gke-native-sa-key.json"))?;
-    let helper = if gcloud_plugin {
-        AuthHelper::GcloudPlugin
-    } else {
-        AuthHelper::DssGke {
+    let helper = match helper {
+        CredentialHelper::GcloudPlugin => AuthHelper::GcloudPlugin,
+        CredentialHelper::DssGke => AuthHelper::DssGke {
             python: host.python.clone(),
             python_path: host.python_path.clone(),
             key_file: key_file.clone(),
@@ -50,7 +51,7 @@ fn write_kubeconfig(
                 .join(".gke-native-token.json")
                 .display()
                 .to_string(),
-        }
+        },
     };
     let doc = render(&KubeconfigSpec {
         context,
@@ -68,19 +69,18 @@ fn write_kubeconfig(
     Ok(path)
 }
 
-/// What every way of getting a running cluster ends with: kubeconfig, admin binding, the
-/// settings DSS applies and the data later actions read.
 /// A running cluster reached by start or attach, and how.
 struct Reached {
     cluster: model::Cluster,
     endpoint: String,
     identity: Option<String>,
     created: bool,
-    regional: bool,
-    /// Google's `gke-gcloud-auth-plugin` in the kubeconfig instead of ours.
-    gcloud_plugin: bool,
+    location_type: LocationType,
+    credential_helper: CredentialHelper,
 }
 
+/// What every way of getting a running cluster ends with: kubeconfig, admin binding, the
+/// settings DSS applies and the data later actions read.
 async fn finish(
     host: &Host,
     connection: &Connection,
@@ -93,8 +93,8 @@ async fn finish(
         endpoint,
         identity,
         created,
-        regional,
-        gcloud_plugin,
+        location_type,
+        credential_helper,
     } = reached;
     let (cluster, endpoint) = (&cluster, endpoint.as_str());
     let ca = cluster_ca(cluster);
@@ -105,7 +105,7 @@ async fn finish(
         &format!("https://{endpoint}"),
         &ca,
         key,
-        gcloud_plugin,
+        credential_helper,
     )?;
     tracing::info!("kubeconfig written to {}", kubeconfig.display());
     let binding = match &identity {
@@ -121,23 +121,17 @@ async fn finish(
             None
         }
     };
-    let mut overrides = json!({
-        "kubeCtlContext": context,
-        "kubeConfigPath": kubeconfig.display().to_string(),
-    });
-    if let Some(url) = connection.registry_url() {
-        overrides["repositoryURL"] = json!(url);
-    }
-    let settings = json!({
-        "container": {"executionConfigsGenericOverrides": overrides},
-        "spark": {"sparkEnabled": true},
-    });
+    let settings = DssOverrides::new(
+        context.clone(),
+        kubeconfig.display().to_string(),
+        connection.registry_url(),
+    );
     let data = PluginData {
         version: PLUGIN_DATA_VERSION,
         project: connection.project_id.clone(),
         location: cluster.location.clone(),
         name: cluster.name.clone(),
-        regional,
+        regional: location_type == LocationType::Regional,
         autopilot: cluster.autopilot.as_ref().is_some_and(|a| a.enabled),
         endpoint: endpoint.to_string(),
         kubeconfig_path: kubeconfig.display().to_string(),
@@ -146,7 +140,10 @@ async fn finish(
         admin_binding: binding,
         created_by_plugin: created,
     };
-    Ok((settings, serde_json::to_value(data).unwrap_or_default()))
+    Ok((
+        serde_json::to_value(settings).unwrap_or_default(),
+        serde_json::to_value(data).unwrap_or_default(),
+    ))
 }
 
 /// `start()` of "Create GKE cluster": returns DSS's settings overrides and the plugin data.
@@ -164,8 +161,8 @@ pub async fn start(
         cluster,
         identity: plan.connection.identity.clone(),
         created,
-        regional: plan.spec.regional,
-        gcloud_plugin: plan.spec.gcloud_auth_plugin,
+        location_type: plan.spec.location_type,
+        credential_helper: plan.spec.credential_helper,
     };
     finish(host, &plan.connection, &plan.credentials, &key, reached).await
 }
@@ -177,55 +174,18 @@ pub async fn attach(
     host: &Host,
 ) -> Result<(Value, Value)> {
     let request: AttachRequest = parse(config, "cluster")?;
-    let mut problems = Vec::new();
-    if let Err(e) = crate::config::names::check_resource_name(request.cluster_name.trim()) {
-        problems.push(Problem::new("GKE cluster name", e));
-    }
-    if !matches!(request.location_type.as_str(), "zonal" | "regional") {
-        problems.push(Problem::new(
-            "Location type",
-            format!("'{}' is not zonal or regional", request.location_type),
-        ));
-    }
-    if !matches!(
-        request.credential_helper.as_str(),
-        "dss-gke" | "gke-gcloud-auth-plugin"
-    ) {
-        problems.push(Problem::new(
-            "Kubernetes credentials",
-            format!(
-                "'{}' is not dss-gke or gke-gcloud-auth-plugin",
-                request.credential_helper
-            ),
-        ));
-    }
-    let connection_request = match ConnectionRequest::from_dss(&request.connection) {
-        Ok(c) => {
-            problems.extend(c.problems());
-            c
-        }
-        Err(p) => {
-            problems.push(p);
-            ConnectionRequest::default()
-        }
-    };
-    if !problems.is_empty() {
-        return Err(GkeError::Validation(problems));
-    }
-    let (connection, credentials) = connection_request.resolve(&default_metadata()?).await?;
-    let regional = request.location_type == "regional";
-    let location = if regional {
-        &connection.region
-    } else {
-        &connection.zone
-    };
+    let spec = request.validate()?;
+    let (connection, credentials) = spec.connection.resolve(&default_metadata()?).await?;
+    let location = spec
+        .location_type
+        .pick(&connection.zone, &connection.region);
     let parent = format!("projects/{}/locations/{location}", connection.project_id);
     let gke = Gke::connect(&credentials, settings.api_endpoint()).await?;
-    let name = request.cluster_name.trim();
+    let name = spec.cluster_name.as_str();
     let Some(cluster) = gke.get_cluster(&cluster_path(&parent, name)).await? else {
         return Err(GkeError::validation("GKE cluster name", format!("no cluster '{name}' in {location} of project {}: check the name and the location type", connection.project_id)));
     };
-    let endpoint = if request.use_dns_endpoint {
+    let endpoint = if spec.use_dns_endpoint {
         cluster
             .control_plane_endpoints_config
             .as_ref()
@@ -236,25 +196,24 @@ pub async fn attach(
     } else {
         cluster.endpoint.clone()
     };
-    let identity = if !request.kubernetes_user.trim().is_empty() {
-        Some(request.kubernetes_user.trim().to_string())
-    } else {
-        connection.identity.clone()
-    };
-    let identity = identity.filter(|_| request.grant_admin);
+    let identity = spec
+        .kubernetes_user
+        .clone()
+        .or_else(|| connection.identity.clone())
+        .filter(|_| spec.grant_admin);
     let reached = Reached {
         cluster,
         endpoint,
         identity,
         created: false,
-        regional,
-        gcloud_plugin: request.credential_helper == "gke-gcloud-auth-plugin",
+        location_type: spec.location_type,
+        credential_helper: spec.credential_helper,
     };
     finish(
         host,
         &connection,
         &credentials,
-        &connection_request.service_account_key,
+        &spec.connection.service_account_key,
         reached,
     )
     .await

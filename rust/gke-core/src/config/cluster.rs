@@ -10,8 +10,9 @@ use crate::config::cidr::CidrRange;
 use crate::config::connection::ConnectionRequest;
 use google_cloud_container_v1::model;
 
+use crate::config::credential_helper::CredentialHelper;
 use crate::config::form::{parse_form, parse_typed_valve, CLUSTER_RESERVED};
-use crate::config::location::region_of_zone;
+use crate::config::location::{region_of_zone, LocationType};
 use crate::config::names::{check_gcp_label, check_resource_name, MAX_GCP_LABELS};
 use crate::config::node_pool::{NodePoolRequest, NodePoolSpec};
 use crate::error::{GkeError, Problem, Result};
@@ -144,7 +145,7 @@ pub struct ClusterSpec {
     pub name: String,
     pub connection: ConnectionRequest,
     pub autopilot: bool,
-    pub regional: bool,
+    pub location_type: LocationType,
     pub node_locations: Vec<String>,
     pub pools: Vec<(String, NodePoolSpec)>,
     pub version: Option<String>,
@@ -162,7 +163,7 @@ pub struct ClusterSpec {
     pub shielded_nodes: bool,
     pub valve: Option<Value>,
     pub keep_failed: bool,
-    pub gcloud_auth_plugin: bool,
+    pub credential_helper: CredentialHelper,
     pub operation_timeout_minutes: i64,
 }
 
@@ -243,18 +244,11 @@ impl ClusterRequest {
                 false
             }
         };
-        let regional = match self.location_type.as_str() {
-            "zonal" => false,
-            "regional" => true,
-            other => {
-                bad(
-                    "Location type",
-                    format!("'{other}' is not zonal or regional"),
-                );
-                false
-            }
-        };
-        if autopilot && !regional {
+        let location_type = LocationType::parse(&self.location_type).unwrap_or_else(|p| {
+            bad(&p.field, p.message);
+            LocationType::Zonal
+        });
+        if autopilot && location_type == LocationType::Zonal {
             bad(
                 "Location type",
                 "Autopilot clusters are always regional: choose Regional".into(),
@@ -560,18 +554,11 @@ impl ClusterRequest {
                 ),
             ));
         }
-        if !matches!(
-            self.credential_helper.as_str(),
-            "dss-gke" | "gke-gcloud-auth-plugin"
-        ) {
-            problems.push(Problem::new(
-                "Kubernetes credentials",
-                format!(
-                    "'{}' is not dss-gke or gke-gcloud-auth-plugin",
-                    self.credential_helper
-                ),
-            ));
-        }
+        let credential_helper =
+            CredentialHelper::parse(&self.credential_helper).unwrap_or_else(|p| {
+                problems.push(p);
+                CredentialHelper::DssGke
+            });
         let valve = match parse_typed_valve::<model::Cluster>(
             &self.settings_valve,
             VALVE_FIELD,
@@ -591,7 +578,7 @@ impl ClusterRequest {
             name,
             connection,
             autopilot,
-            regional,
+            location_type,
             node_locations: self.node_locations.clone(),
             pools: named_pools,
             version,
@@ -609,7 +596,7 @@ impl ClusterRequest {
             shielded_nodes: self.shielded_nodes,
             valve,
             keep_failed: self.keep_failed,
-            gcloud_auth_plugin: self.credential_helper == "gke-gcloud-auth-plugin",
+            credential_helper,
             operation_timeout_minutes: self.operation_timeout_minutes,
         })
     }
@@ -692,11 +679,7 @@ impl ClusterSpec {
     }
 
     pub fn location<'a>(&self, ctx: &'a PlanContext) -> &'a str {
-        if self.regional {
-            &ctx.region
-        } else {
-            &ctx.zone
-        }
+        self.location_type.pick(&ctx.zone, &ctx.region)
     }
 }
 

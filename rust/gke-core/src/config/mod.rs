@@ -5,6 +5,7 @@ pub mod cidr;
 pub mod cluster;
 pub mod connection;
 pub mod create_request;
+pub mod credential_helper;
 pub mod form;
 pub mod host;
 pub mod location;

@@ -34,6 +34,56 @@ pub struct PluginData {
     pub created_by_plugin: bool,
 }
 
+/// The settings start() returns for DSS to apply while the cluster runs: its containerized
+/// execution (and so Spark on Kubernetes) pointed at the cluster, the way Dataiku's cluster
+/// plugins set them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DssOverrides {
+    pub container: ContainerOverrides,
+    pub spark: SparkOverrides,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerOverrides {
+    pub execution_configs_generic_overrides: GenericOverrides,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GenericOverrides {
+    #[serde(rename = "kubeCtlContext")]
+    pub kube_ctl_context: String,
+    #[serde(rename = "kubeConfigPath")]
+    pub kube_config_path: String,
+    /// The image registry DSS pushes to, when the connection names an Artifact Registry
+    /// repository (AKS's plugin sets the registry it attached the same way).
+    #[serde(rename = "repositoryURL", skip_serializing_if = "Option::is_none")]
+    pub repository_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SparkOverrides {
+    pub spark_enabled: bool,
+}
+
+impl DssOverrides {
+    pub fn new(context: String, kubeconfig: String, registry: Option<String>) -> Self {
+        Self {
+            container: ContainerOverrides {
+                execution_configs_generic_overrides: GenericOverrides {
+                    kube_ctl_context: context,
+                    kube_config_path: kubeconfig,
+                    repository_url: registry,
+                },
+            },
+            spark: SparkOverrides {
+                spark_enabled: true,
+            },
+        }
+    }
+}
+
 /// Where problems with recorded data point.
 const FIELD: &str = "Cluster data";
 
@@ -86,6 +136,22 @@ impl PluginData {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn overrides_are_what_dss_reads() {
+        let o = DssOverrides::new("ctx".into(), "/k".into(), Some("r/p/x".into()));
+        assert_eq!(
+            serde_json::to_value(o).unwrap(),
+            json!({"container": {"executionConfigsGenericOverrides": {
+                "kubeCtlContext": "ctx", "kubeConfigPath": "/k", "repositoryURL": "r/p/x"}},
+                "spark": {"sparkEnabled": true}})
+        );
+        let o = DssOverrides::new("ctx".into(), "/k".into(), None);
+        let v = serde_json::to_value(o).unwrap();
+        assert!(v["container"]["executionConfigsGenericOverrides"]
+            .get("repositoryURL")
+            .is_none());
+    }
 
     #[test]
     fn nothing_recorded_is_none() {

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use google_cloud_container_v1::model;
 
 use crate::config::cluster::{ClusterSpec, PlanContext};
+use crate::config::location::LocationType;
 use crate::config::node_pool::is_custom_machine_type;
 use crate::error::{Problem, Result};
 use crate::google::compute::Compute;
@@ -48,7 +49,7 @@ async fn node_zones(
 ) -> Result<Vec<String>> {
     Ok(if !spec.node_locations.is_empty() {
         spec.node_locations.clone()
-    } else if spec.regional {
+    } else if spec.location_type == LocationType::Regional {
         let mut zones = compute.region_zones(&ctx.project_id, &ctx.region).await?;
         zones.truncate(3);
         zones
