@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::cluster::handle::{current, ClusterRef, Session};
 use crate::cluster::inventory::pool_size;
-use crate::config::node_pool::{NodePoolRequest, PoolContext};
+use crate::config::node_pool::{Autoscaling, NodeCount, NodePoolRequest, PoolContext};
 use crate::error::{GkeError, Result};
 use crate::google::operation::{submit_when_idle, wait, wait_running_operations, Polling};
 use crate::net::retry::CLUSTER_ROUNDS;
@@ -268,14 +268,7 @@ pub async fn resize(
     progress: Percent<'_>,
 ) -> Result<Change> {
     cluster.refuse_on_autopilot("resize")?;
-    let max = crate::config::node_pool::MAX_NODES_PER_ZONE;
-    if !(0..=max).contains(&count) {
-        return Err(GkeError::validation(
-            "Number of nodes",
-            format!("{count} is not between 0 and {max} nodes per zone"),
-        ));
-    }
-    let count = count as i32;
+    let count = NodeCount::new(count, "Number of nodes")?.get();
     let start = Instant::now();
     let current = current(session, cluster).await?;
     let chosen = choose_pool(&current, pool)?;
@@ -329,22 +322,6 @@ pub async fn resize(
     })
 }
 
-/// Checks autoscaling limits (per zone) before anything is sent: the limits as GKE takes them.
-pub fn check_limits(min: i64, max: i64) -> Result<(i32, i32)> {
-    let problems = crate::config::node_pool::autoscaling_limit_problems(min, max);
-    if problems.is_empty() {
-        // In range, so they fit.
-        Ok((min as i32, max as i32))
-    } else {
-        Err(GkeError::Validation(
-            problems
-                .into_iter()
-                .map(|(field, message)| crate::Problem::new(field, message))
-                .collect(),
-        ))
-    }
-}
-
 /// Turns autoscaling of `pool` (blank: the only one) on with `limits` (min, max per zone), or
 /// off with `None`.
 pub async fn set_autoscaling(
@@ -357,7 +334,7 @@ pub async fn set_autoscaling(
 ) -> Result<Change> {
     cluster.refuse_on_autopilot("autoscale")?;
     let limits = match limits {
-        Some((min, max)) => Some(check_limits(min, max)?),
+        Some((min, max)) => Some(Autoscaling::new(min, max, "")?),
         None => None,
     };
     let start = Instant::now();
@@ -371,11 +348,16 @@ pub async fn set_autoscaling(
     progress(10);
     let path = format!("{}/nodePools/{name}", cluster.path());
     mutate(session, cluster, timeout, progress, || {
-        session.gke.set_node_pool_autoscaling(&path, limits)
+        session
+            .gke
+            .set_node_pool_autoscaling(&path, limits.map(|l| (l.min, l.max)))
     })
     .await?;
     let (action, now) = match limits {
-        Some((min, max)) => ("autoscaling enabled", format!("{min}–{max} per zone")),
+        Some(l) => (
+            "autoscaling enabled",
+            format!("{}–{} per zone", l.min, l.max),
+        ),
         None => ("autoscaling disabled", "off".to_string()),
     };
     tracing::info!("node pool {name} of {}: {action}", cluster.name);
@@ -391,18 +373,6 @@ pub async fn set_autoscaling(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn limits_are_checked_together() {
-        assert!(check_limits(0, 3).is_ok());
-        let e = check_limits(4, 2).unwrap_err().to_string();
-        assert!(
-            e.contains("Min nodes") && e.contains("above Max nodes"),
-            "{e}"
-        );
-        let e = check_limits(-1, 0).unwrap_err().to_string();
-        assert!(e.contains("Min nodes") && e.contains("Max nodes"), "{e}");
-    }
 
     #[test]
     fn waiting_progress_stays_between_submitted_and_done() {

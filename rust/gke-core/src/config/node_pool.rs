@@ -45,29 +45,70 @@ pub struct NodePoolRequest {
     pub settings_valve: String,
 }
 
-/// The one rule for autoscaling limits (nodes per zone), at creation and when changed later:
-/// `(field, problem)` pairs, none when the limits are fine.
-pub fn autoscaling_limit_problems(min: i64, max: i64) -> Vec<(&'static str, String)> {
-    let mut problems = Vec::new();
-    if !(0..=MAX_NODES_PER_ZONE).contains(&min) {
-        problems.push((
-            "Min nodes",
-            format!("{min} is not between 0 and {MAX_NODES_PER_ZONE}"),
-        ));
+/// A pool's size in nodes per zone, within GKE's range: the one rule for presets, resizes and
+/// steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeCount(i32);
+
+impl NodeCount {
+    /// `field` names the number in the problem.
+    pub fn new(count: i64, field: &str) -> Result<Self, Problem> {
+        if (0..=MAX_NODES_PER_ZONE).contains(&count) {
+            // Within 0..=1000: fits.
+            Ok(Self(count as i32))
+        } else {
+            Err(Problem::new(
+                field,
+                format!("{count} is not between 0 and {MAX_NODES_PER_ZONE} nodes per zone"),
+            ))
+        }
     }
-    if !(1..=MAX_NODES_PER_ZONE).contains(&max) {
-        problems.push((
-            "Max nodes",
-            format!("{max} is not between 1 and {MAX_NODES_PER_ZONE}"),
-        ));
+
+    pub fn get(self) -> i32 {
+        self.0
     }
-    if problems.is_empty() && min > max {
-        problems.push((
-            "Min nodes",
-            format!("{min} is above Max nodes ({max}): lower it or raise Max nodes"),
-        ));
+}
+
+/// Autoscaling limits in nodes per zone, as GKE takes them: the one rule at creation and when
+/// changed later (actions, steps, notebooks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Autoscaling {
+    pub min: i32,
+    pub max: i32,
+}
+
+impl Autoscaling {
+    /// `scope` prefixes the fields in problems (`node pool 'gpu' › `, or nothing).
+    pub fn new(min: i64, max: i64, scope: &str) -> Result<Self, Vec<Problem>> {
+        let mut problems = Vec::new();
+        if !(0..=MAX_NODES_PER_ZONE).contains(&min) {
+            problems.push(Problem::new(
+                format!("{scope}Min nodes"),
+                format!("{min} is not between 0 and {MAX_NODES_PER_ZONE}"),
+            ));
+        }
+        if !(1..=MAX_NODES_PER_ZONE).contains(&max) {
+            problems.push(Problem::new(
+                format!("{scope}Max nodes"),
+                format!("{max} is not between 1 and {MAX_NODES_PER_ZONE}"),
+            ));
+        }
+        if problems.is_empty() && min > max {
+            problems.push(Problem::new(
+                format!("{scope}Min nodes"),
+                format!("{min} is above Max nodes ({max}): lower it or raise Max nodes"),
+            ));
+        }
+        if problems.is_empty() {
+            // Both within 0..=1000: they fit.
+            Ok(Self {
+                min: min as i32,
+                max: max as i32,
+            })
+        } else {
+            Err(problems)
+        }
     }
-    problems
 }
 
 /// A Compute Engine machine type's syntax, e.g. `e2-standard-4`, `n2-highmem-8`,
@@ -231,14 +272,10 @@ impl NodePoolRequest {
                 bad("Machine type", e);
             }
         }
-        if !self.autoscaling && !(0..=MAX_NODES_PER_ZONE).contains(&self.node_count) {
-            bad(
-                "Number of nodes",
-                format!(
-                    "{} is not between 0 and {MAX_NODES_PER_ZONE}",
-                    self.node_count
-                ),
-            );
+        if !self.autoscaling {
+            if let Err(p) = NodeCount::new(self.node_count, "Number of nodes") {
+                bad(&p.field, p.message);
+            }
         }
         if !self.autoscaling && self.node_count == 0 {
             bad(
@@ -255,8 +292,10 @@ impl NodePoolRequest {
             }
         }
         if self.autoscaling {
-            for (field, message) in autoscaling_limit_problems(self.min_nodes, self.max_nodes) {
-                bad(field, message);
+            if let Err(ps) = Autoscaling::new(self.min_nodes, self.max_nodes, "") {
+                for p in ps {
+                    bad(&p.field, p.message);
+                }
             }
             if !matches!(self.location_policy.as_str(), "BALANCED" | "ANY") {
                 bad(
@@ -630,6 +669,23 @@ mod tests {
             .as_array()
             .unwrap()
             .contains(&json!(SCOPE_GCS_WRITE)));
+    }
+
+    #[test]
+    fn limits_are_checked_together() {
+        assert_eq!(
+            Autoscaling::new(0, 3, ""),
+            Ok(Autoscaling { min: 0, max: 3 })
+        );
+        let e = Autoscaling::new(4, 2, "").unwrap_err();
+        assert_eq!(e[0].field, "Min nodes");
+        assert!(e[0].message.contains("above Max nodes (2)"), "{e:?}");
+        let e = Autoscaling::new(-1, 0, "p › ").unwrap_err();
+        let fields: Vec<&str> = e.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["p › Min nodes", "p › Max nodes"]);
+        assert_eq!(NodeCount::new(1000, "n").map(NodeCount::get), Ok(1000));
+        let e = NodeCount::new(1001, "Number of nodes").unwrap_err();
+        assert_eq!(e.message, "1001 is not between 0 and 1000 nodes per zone");
     }
 
     #[test]
