@@ -54,6 +54,7 @@ lint: deps
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) tools/check_layers.py
 
 fmt: deps
 	cargo fmt --all

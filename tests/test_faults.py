@@ -4,6 +4,7 @@ Through the DSS host harness, against gke-emulator's fault admin API."""
 
 import json
 import threading
+import time
 import urllib.request
 
 import pytest
@@ -78,18 +79,38 @@ def test_a_node_pool_made_differently_meanwhile_is_not_adopted(gcp, emulator):
     start(gcp, "taken")
     # Our POST is held; meanwhile someone else makes a one-node pool of the same name.
     emulator.admin(
-        "POST", "faults", {"method": "POST", "path": "/nodePools", "kind": "delay", "delayMs": 1500}
+        "POST", "faults", {"method": "POST", "path": "/nodePools", "kind": "delay", "delayMs": 3000}
     )
     other = json.dumps({"nodePool": {"name": "more", "initialNodeCount": 1}}).encode()
     request = urllib.request.Request(
         f"{emulator.url}{CONTAINER}/taken/nodePools", data=other, method="POST"
     )
-    threading.Timer(0.5, lambda: urllib.request.urlopen(request).read()).start()
+    cluster_reads = len(cluster_gets(emulator, "taken"))
+
+    def meanwhile():
+        # The action reads the cluster (what a new pool inherits, which names are taken), then
+        # posts at once: the other pool is made while our POST is held, not before it.
+        for _ in range(300):
+            if len(cluster_gets(emulator, "taken")) >= cluster_reads + 2:
+                break
+            time.sleep(0.02)
+        time.sleep(0.3)
+        urllib.request.urlopen(request).read()
+
+    threading.Thread(target=meanwhile, daemon=True).start()
     preset = gcp.define_preset("node-pool-request", "more", {"name": "more", "node_count": 2})
     with pytest.raises(ComponentFailed) as failed:
         gcp.run_macro("add-node-pool", {"clusterId": "taken", "node_pool": preset})
     assert failed.value.type == "ValidationError"
     assert "'more' was created in taken meanwhile with another configuration" in str(failed.value)
+
+
+def cluster_gets(emulator, name):
+    return [
+        r
+        for r in emulator.google_requests()
+        if r["method"] == "GET" and r["path"] == f"{CONTAINER}/{name}"
+    ]
 
 
 def test_an_artifact_registry_repository_whose_creation_answer_was_lost_is_adopted(
