@@ -349,7 +349,8 @@ def test_every_action_runs_every_way(way, gcp, emulator, fake_gcs, ar_registry, 
     expected = {
         "add-node-pool": ({"node_pool": extra}, "pool-1 added: 1 node(s) per zone"),
         "check-dss-host": ({}, "OK: Running on Google Cloud"),
-        "check-gcs-access": ({"buckets": ["bkt"]}, "<td>gs://bkt/</td><td>bucket exists</td>"),
+        # fake-gcs-server does not answer testIamPermissions: a warning, not a failure.
+        "check-gcs-access": ({"buckets": ["bkt"]}, "Warning: usable, with warnings below"),
         "cluster-health": ({}, "<h3>"),
         "inspect-node-pools": ({}, "<h3>Node pools of everywhere</h3>"),
         "plan-cluster": ({}, "OK: the configuration is valid; nothing was created"),
