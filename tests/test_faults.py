@@ -11,10 +11,9 @@ import pytest
 
 import dss_gke
 from tests.dsshost import ComponentFailed
+from tests.support.clusters import CLUSTERS, PROJECT, REGION
 from tests.support.proxy import ConnectProxy
 from tests.support.registry import TOKEN, TOKEN_USER
-
-CONTAINER = "/v1/projects/dss-prod-1234/locations/europe-west1-b/clusters"
 
 
 def connection(dss):
@@ -36,7 +35,7 @@ def test_one_reset_of_the_metadata_server_is_retried_not_read_as_no_server(gcp, 
         "POST", "faults", {"method": "GET", "path": "/project/project-id", "kind": "reset"}
     )
     _, data = start(gcp, "reset").value
-    assert data["project"] == "dss-prod-1234"
+    assert data["project"] == PROJECT
     asked = [r for r in emulator.requests() if r["path"].endswith("/project/project-id")]
     assert [r["fault"] for r in asked[:2]] == ["reset", None]
 
@@ -83,7 +82,7 @@ def test_a_node_pool_made_differently_meanwhile_is_not_adopted(gcp, emulator):
     )
     other = json.dumps({"nodePool": {"name": "more", "initialNodeCount": 1}}).encode()
     request = urllib.request.Request(
-        f"{emulator.url}{CONTAINER}/taken/nodePools", data=other, method="POST"
+        f"{emulator.url}{CLUSTERS}/taken/nodePools", data=other, method="POST"
     )
     cluster_reads = len(cluster_gets(emulator, "taken"))
 
@@ -109,7 +108,7 @@ def cluster_gets(emulator, name):
     return [
         r
         for r in emulator.google_requests()
-        if r["method"] == "GET" and r["path"] == f"{CONTAINER}/{name}"
+        if r["method"] == "GET" and r["path"] == f"{CLUSTERS}/{name}"
     ]
 
 
@@ -129,7 +128,7 @@ def test_an_artifact_registry_repository_whose_creation_answer_was_lost_is_adopt
     )
     report = dss_gke.push_image(
         f"oci:{tmp_path / 'layout'}:v1",
-        "europe-west1-docker.pkg.dev/dss-prod-1234/fresh/img:v1",
+        f"{REGION}-docker.pkg.dev/{PROJECT}/fresh/img:v1",
         api_endpoint=emulator.url,
         registry_endpoint=ar_registry.url,
         create_repository=True,
@@ -143,8 +142,8 @@ def test_an_artifact_registry_repository_whose_creation_answer_was_lost_is_adopt
     ]
     assert posts[0] == (200, "actThenReset") and posts[-1][0] == 409 and len(posts) <= 6, posts
     repositories = emulator.admin("GET", "state")["repositories"]
-    assert "projects/dss-prod-1234/locations/europe-west1/repositories/fresh" in repositories
-    pushed = ar_registry.inspect("dss-prod-1234/fresh/img:v1", creds=(TOKEN_USER, TOKEN))
+    assert f"projects/{PROJECT}/locations/{REGION}/repositories/fresh" in repositories
+    pushed = ar_registry.inspect(f"{PROJECT}/fresh/img:v1", creds=(TOKEN_USER, TOKEN))
     assert pushed["Digest"] == report.digest
 
 

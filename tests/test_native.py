@@ -13,6 +13,7 @@ import time
 import pytest
 
 import dss_gke
+from tests.support.html import table
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -88,7 +89,8 @@ def test_report_of_a_gce_host(metadata_server):
         "service_account": "dss-host@dss-prod-1234.iam.gserviceaccount.com",
     }
     assert data["tls"] == "rustls"
-    assert "<td>dss-prod-1234</td>" in report._repr_html_()
+    facts = table(report._repr_html_(), ["Host fact", "Value"])
+    assert {"Host fact": "Project", "Value": "dss-prod-1234"} in facts
 
 
 def test_off_google_cloud_nothing_answers():
