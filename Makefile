@@ -72,14 +72,18 @@ emulator: deps
 $(WHEEL): $(RUST_SOURCES) pyproject.toml $(shell find python-lib -type f -not -path '*/__pycache__/*') | deps
 	$(VENV)/bin/maturin build --release --zig --compatibility manylinux2014 \
 	  --interpreter $(PY) --out $(WHEEL_DIR) --quiet
-	$(PY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps $(WHEEL)
 
-build: deps $(WHEEL)
+# The wheel in the virtualenv (a new .venv beside an up-to-date wheel gets it too).
+$(VENV)/.wheel-stamp: $(WHEEL) $(VENV)/.deps-stamp
+	$(PY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps $(WHEEL)
+	@touch $@
+
+build: deps $(VENV)/.wheel-stamp
 
 $(ZIP): $(WHEEL) $(PLUGIN_SOURCES)
 	$(PY) tools/build_plugin.py --wheel $(WHEEL) --out $(ZIP)
 
-plugin: deps $(ZIP)
+plugin: deps $(ZIP) $(VENV)/.wheel-stamp
 
 test: lint cargo-test emulator plugin
 	$(PY) -m pytest -q
