@@ -8,7 +8,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiFailure, GkeError, Result};
@@ -63,9 +62,10 @@ impl SessionStore {
     }
 
     fn file(&self, bucket: &str, object: &str, size: u64, crc32c: u32) -> PathBuf {
-        let mut h = Md5::new();
-        h.update(format!("{bucket}\n{object}\n{size}\n{crc32c}").as_bytes());
-        let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let hex = format!(
+            "{:x}",
+            md5::compute(format!("{bucket}\n{object}\n{size}\n{crc32c}"))
+        );
         self.dir.join(format!("{hex}.json"))
     }
 
