@@ -26,6 +26,7 @@ pub mod netcheck;
 pub mod node_pool;
 pub mod node_pools;
 pub mod operation;
+pub mod private_file;
 pub mod push;
 pub mod report;
 pub mod retry;

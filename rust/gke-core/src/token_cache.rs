@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::credentials::GoogleCredentials;
 use crate::error::Result;
-use crate::kubeconfig::write_private;
+use crate::private_file::write_private;
 
 /// How long a cached token is handed out. The Google library does not tell a token's expiry,
 /// and a metadata-server token may have only minutes left; four minutes stays safely inside.
