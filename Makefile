@@ -98,6 +98,8 @@ bench: deps plugin
 	@command -v rclone >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rclone; }
 	cargo build --release -p gke-emulator --quiet
+	@# SHA-256 by sha2 and by ring, the two linked (push/digest.rs uses the faster).
+	cargo run --release --quiet --manifest-path bench/sha256/Cargo.toml
 	GKE_EMULATOR_BIN=$(CARGO_TARGET_DIR)/release/gke-emulator $(PY) -m bench
 
 clean:

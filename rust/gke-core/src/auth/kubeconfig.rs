@@ -1,13 +1,13 @@
 //! Kubeconfig files without gcloud: the cluster's endpoint and CA, and an exec credential
 //! helper (ours, `python -m dss_gke.credential`, or `gke-gcloud-auth-plugin`).
 
-use std::io::Write;
 use std::path::Path;
 
 use serde_json::{json, Value};
 
 use crate::auth::credentials::KeyInput;
-use crate::error::{GkeError, Result};
+use crate::net::private_file::write_private;
+use crate::error::Result;
 
 /// How kubectl (and DSS) get a token for the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,38 +93,11 @@ pub fn helper_key_file(key: &str, field: &str, copy: &Path) -> Result<Option<Str
     })
 }
 
-/// Writes `content` to `path`, private to this user from the first byte and never through a
-/// planted file or link: a new file of a random name in the same folder (created exclusively,
-/// mode 0600, so no existing file or symlink is ever opened), synced, then renamed over `path`
-/// (which replaces a link there rather than following it). `tempfile` does the exclusive
-/// creation as a well-kept crate.
-pub fn write_private(path: &Path, content: &[u8]) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let fail = |e: std::io::Error| GkeError::Auth(format!("cannot write {}: {e}", path.display()));
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut file = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    file.write_all(content).map_err(fail)?;
-    file.as_file().sync_all().map_err(fail)?;
-    file.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
-}
+// Its callers elsewhere in the crate still import it from here.
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn renders_an_exec_kubeconfig() {
@@ -146,63 +119,6 @@ mod tests {
             json!(["-m", "dss_gke.credential", "--cache-file", "/work/.token"])
         );
         assert_eq!(doc["current-context"], "gke_p_z_c");
-    }
-
-    fn mode(path: &Path) -> u32 {
-        std::fs::symlink_metadata(path)
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777
-    }
-
-    #[test]
-    fn private_files_are_0600() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("kubeconfig");
-        write_private(&path, b"x").unwrap();
-        assert_eq!(mode(&path), 0o600);
-        // Only the file itself is left: no temporary file.
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    #[test]
-    fn an_existing_0644_file_ends_0600() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("kubeconfig");
-        // Planted at the target, and at the temporary name earlier versions used.
-        let old_tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        for planted in [&path, &old_tmp] {
-            std::fs::write(planted, b"old").unwrap();
-            std::fs::set_permissions(planted, std::fs::Permissions::from_mode(0o644)).unwrap();
-        }
-        write_private(&path, b"secret").unwrap();
-        assert_eq!(mode(&path), 0o600);
-        assert_eq!(std::fs::read(&path).unwrap(), b"secret");
-        assert_eq!(std::fs::read(&old_tmp).unwrap(), b"old");
-    }
-
-    #[test]
-    fn planted_symlinks_are_not_followed() {
-        let dir = tempfile::tempdir().unwrap();
-        let elsewhere = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gke-native-sa-key.json");
-        let victim = elsewhere.path().join("victim");
-        std::fs::write(&victim, b"untouched").unwrap();
-        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let old_tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        std::os::unix::fs::symlink(&victim, &old_tmp).unwrap();
-        std::os::unix::fs::symlink(&victim, &path).unwrap();
-        write_private(&path, b"secret").unwrap();
-        assert_eq!(std::fs::read(&victim).unwrap(), b"untouched");
-        assert_eq!(mode(&victim), 0o644);
-        let meta = std::fs::symlink_metadata(&path).unwrap();
-        assert!(
-            meta.file_type().is_file(),
-            "the link was replaced by a file"
-        );
-        assert_eq!(mode(&path), 0o600);
-        assert_eq!(std::fs::read(&path).unwrap(), b"secret");
     }
 
     #[test]

@@ -4,12 +4,13 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::auth::credentials::GoogleCredentials;
-use crate::auth::kubeconfig::write_private;
 use crate::error::Result;
+use crate::net::private_file::write_private;
 
 /// How long a cached token is handed out. The Google library does not tell a token's expiry,
 /// and a metadata-server token may have only minutes left; four minutes stays safely inside.
@@ -62,20 +63,12 @@ pub fn exec_credential(token: &str, expires: u64) -> serde_json::Value {
 
 /// `2026-11-23T22:00:00Z` for seconds since the epoch (UTC, no leap seconds, as Kubernetes).
 fn time_rfc3339(secs: u64) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
+    // Past the year 9999 (never, for a token's expiry): the latest time jiff writes.
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| Timestamp::from_second(s).ok())
+        .unwrap_or(Timestamp::MAX)
+        .to_string()
 }
 
 #[cfg(test)]

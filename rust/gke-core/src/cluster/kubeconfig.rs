@@ -2,9 +2,10 @@
 
 use google_cloud_container_v1::model;
 
-use crate::auth::kubeconfig::{helper_key_file, render, write_private, AuthHelper, KubeconfigSpec};
+use crate::auth::kubeconfig::{helper_key_file, render, AuthHelper, KubeconfigSpec};
 use crate::cluster::handle::{cluster_ca, kube_context, ClusterRef};
 use crate::error::{GkeError, Result};
+use crate::net::private_file::write_private;
 
 /// A kubeconfig for `cluster` whose credential helper is `python -m dss_gke` (`helper` is the
 /// interpreter and the folder that makes `dss_gke` importable); `key` as the session was given

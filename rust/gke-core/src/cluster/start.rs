@@ -8,7 +8,7 @@ use google_cloud_container_v1::model;
 use serde_json::Value;
 
 use crate::auth::credentials::GoogleCredentials;
-use crate::auth::kubeconfig::{helper_key_file, render, write_private, AuthHelper, KubeconfigSpec};
+use crate::auth::kubeconfig::{helper_key_file, render, AuthHelper, KubeconfigSpec};
 use crate::cluster::create::create_or_resume;
 use crate::cluster::handle::{cluster_ca, kube_context};
 use crate::cluster::plan::plan;
@@ -25,6 +25,7 @@ use crate::error::{GkeError, Result};
 use crate::google::gke::{cluster_path, Gke};
 use crate::google::resolve::default_metadata;
 use crate::kube::client as kubernetes;
+use crate::net::private_file::write_private;
 
 /// The kubeconfig for a cluster, written 0600 in the working directory; returns its path.
 fn write_kubeconfig(

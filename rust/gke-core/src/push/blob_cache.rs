@@ -82,7 +82,7 @@ impl BlobCache {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
-            crate::auth::kubeconfig::write_private(
+            crate::net::private_file::write_private(
                 path,
                 &serde_json::to_vec(self).unwrap_or_default(),
             )
