@@ -100,7 +100,7 @@ pub fn helper_key_file(key: &str, field: &str, copy: &Path) -> Result<Option<Str
 /// creation as a well-kept crate.
 pub fn write_private(path: &Path, content: &[u8]) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let fail = |e: std::io::Error| GkeError::Auth(format!("cannot write {}: {e}", path.display()));
+    let fail = |e: std::io::Error| GkeError::file("write", path, e);
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
