@@ -411,5 +411,9 @@ def test_actions_on_a_cluster_that_is_not_running_say_so(gcp, emulator):
         gcp.run_cluster_action("inspect-node-pools", "idle")
     with pytest.raises(ComponentFailed, match="Cluster: DSS cannot read cluster 'nope'"):
         gcp.run_macro("inspect-node-pools", {"clusterId": "nope"})
-    with pytest.raises(ComponentFailed, match="Cluster: choose the DSS cluster"):
+    with pytest.raises(ComponentFailed, match="Cluster: choose the DSS cluster") as info:
         gcp.run_macro("inspect-node-pools", {})
+    assert info.value.type == "ValidationError"
+    assert info.value.attributes["problems"] == [
+        {"field": "Cluster", "message": "choose the DSS cluster to work on"}
+    ]

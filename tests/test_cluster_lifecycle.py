@@ -353,8 +353,10 @@ def test_attach_leaves_the_cluster_running(gcp, emulator, tmp_path):
     assert len(nodes["items"]) == 3
     gcp.stop_cluster("attached")
     assert [r for r in emulator.google_requests() if r["method"] == "DELETE"] == []
-    with pytest.raises(ComponentFailed, match=f"no cluster 'nope' in {ZONE}"):
+    with pytest.raises(ComponentFailed, match=f"no cluster 'nope' in {ZONE}") as info:
         gcp.start_cluster("attach-gke-cluster", "x", {**attach, "cluster_name": "nope"})
+    assert info.value.type == "NotFoundError"
+    assert (info.value.attributes["status"], info.value.attributes["code"]) == (404, "NOT_FOUND")
 
 
 def test_gke_gcloud_auth_plugin_can_be_chosen(gcp, emulator):

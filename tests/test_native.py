@@ -28,16 +28,29 @@ def test_exception_hierarchy():
     for name in (
         "ValidationError",
         "ApiError",
+        "NotFoundError",
         "OperationFailed",
         "OperationTimeout",
         "AuthError",
         "RegistryError",
         "StorageError",
+        "FileError",
     ):
         cls = getattr(dss_gke, name)
         assert issubclass(cls, dss_gke.GkeError), name
         assert cls.__module__ == "dss_gke._native", name
+    assert issubclass(dss_gke.NotFoundError, dss_gke.ApiError)
     assert issubclass(dss_gke.GkeError, Exception)
+
+
+def test_python_raises_validation_errors_with_problems():
+    e = dss_gke._native.validation_error("Cluster", "choose the DSS cluster to work on")
+    assert type(e) is dss_gke.ValidationError
+    assert e.problems == [{"field": "Cluster", "message": "choose the DSS cluster to work on"}]
+    assert str(e) == (
+        "The configuration has 1 problem; nothing was changed:\n"
+        "  - Cluster: choose the DSS cluster to work on"
+    )
 
 
 def test_validation_error_names_the_field_and_calls_nothing(metadata_server):

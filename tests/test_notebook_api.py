@@ -71,8 +71,37 @@ def test_a_notebook_drives_a_cluster_end_to_end(on_dss_host, tmp_path):
         cluster.resize("gpu", 1)
     cluster.delete()
     assert gke.clusters() == []
-    with pytest.raises(dss_gke.ValidationError, match="GKE cluster nb no longer exists"):
+    with pytest.raises(dss_gke.NotFoundError, match="GKE cluster nb no longer exists") as info:
         cluster.health()
+    gone = info.value
+    assert isinstance(gone, dss_gke.ApiError)
+    assert (gone.status, gone.code) == (404, "NOT_FOUND")
+    assert gone.request == f"GET /v1/projects/{PROJECT}/locations/{ZONE}/clusters/nb"
+    assert gone.message == str(gone)
+    assert str(gone).endswith("start the DSS cluster again")
+
+
+def test_a_missing_cluster_is_not_found(on_dss_host):
+    with pytest.raises(dss_gke.NotFoundError) as info:
+        dss_gke.Gke(project=PROJECT, location=ZONE).cluster("nope")
+    assert (info.value.status, info.value.code) == (404, "NOT_FOUND")
+    assert "GKE cluster nope" in str(info.value)
+
+
+def test_a_failed_operation_says_which_and_why(on_dss_host, tmp_path):
+    on_dss_host.admin(
+        "POST",
+        "operations/fail-next",
+        {"code": "RESOURCE_EXHAUSTED", "message": "Quota 'CPUS' exceeded"},
+    )
+    with pytest.raises(dss_gke.OperationFailed) as info:
+        create("failing", tmp_path, [{"name": "cpu", "node_count": 1}])
+    e = info.value
+    assert e.operation == "creation of failing"
+    assert e.message.startswith("GKE said: Quota 'CPUS' exceeded")
+    assert "it was deleted, so it costs nothing" in e.message
+    assert e.code == "RESOURCE_EXHAUSTED"
+    assert str(e) == f"GKE operation {e.operation} failed: {e.message}"
 
 
 def test_every_public_name_has_a_docstring():

@@ -12,6 +12,7 @@ __all__ = [
     "Cluster",
     "ClusterSummary",
     "EnvironmentReport",
+    "FileError",
     "GcsAccessReport",
     "GcsSyncReport",
     "Gke",
@@ -20,6 +21,7 @@ __all__ = [
     "NetworkTest",
     "NodePool",
     "NodePools",
+    "NotFoundError",
     "OperationFailed",
     "OperationTimeout",
     "PushBatchReport",
@@ -42,10 +44,15 @@ __all__ = [
     "push_image",
     "start_cluster",
     "stop_cluster",
+    "validation_error",
 ]
 
 class GkeError(Exception):
-    """Every error gke-native raises."""
+    """Every error gke-native raises.
+
+    Raised as itself (not a subclass) when a client, its TLS or a cluster's CA certificate or
+    endpoint cannot be set up: nothing was called.
+    """
 
 class ValidationError(GkeError):
     """The configuration is wrong; nothing was called.
@@ -67,20 +74,62 @@ class ApiError(GkeError):
     message: str
     request: str
 
+class NotFoundError(ApiError):
+    """What the work needs is not there (``status`` 404), e.g. the GKE cluster was deleted or
+    the name is wrong; ``message`` says what is missing and what to do."""
+
 class OperationFailed(GkeError):
-    """A GKE operation ended in error; the message is GKE's."""
+    """A GKE operation ended in error.
+
+    ``operation`` names it (e.g. ``CREATE_CLUSTER operation-123``), ``message`` is why (GKE's
+    message when GKE gave one), ``code`` Google's status name of the error, when known.
+    """
+
+    operation: str
+    message: str
+    code: str | None
 
 class OperationTimeout(GkeError):
-    """A GKE operation did not finish in time; it goes on in GKE."""
+    """A GKE operation did not finish in time; it goes on in GKE.
+
+    ``operation`` names it, ``waited`` is how long it was waited for, in seconds.
+    """
+
+    operation: str
+    waited: float
 
 class AuthError(GkeError):
     """Credentials are missing, invalid or refused."""
 
 class RegistryError(GkeError):
-    """An image push or registry call failed."""
+    """An image push or registry call failed.
+
+    ``status`` is the HTTP status when the registry refused (``None`` otherwise: unreachable,
+    a bad source image), ``code`` the registry's error code (e.g. ``DENIED``) when it gave one.
+    """
+
+    status: int | None
+    code: str | None
 
 class StorageError(GkeError):
-    """A GCS call or transfer failed."""
+    """A GCS call or transfer failed.
+
+    ``status`` is the HTTP status when GCS refused (``None`` otherwise: unreachable, a local
+    file, a checksum mismatch), ``code`` Google's status name (e.g. ``PERMISSION_DENIED``).
+    """
+
+    status: int | None
+    code: str | None
+
+class FileError(GkeError):
+    """A local file or folder (a kubeconfig, a key file, a working directory) could not be
+    written or created; ``path`` is which."""
+
+    path: str
+
+def validation_error(field: str, message: str) -> ValidationError:
+    """A ``ValidationError`` naming ``field``, as gke-native raises them (with ``problems``),
+    for checks made in Python: ``raise validation_error("Cluster", "choose a cluster")``."""
 
 @final
 class EnvironmentReport:

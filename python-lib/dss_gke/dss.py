@@ -49,12 +49,12 @@ def dss_cluster(cluster_id: str) -> dict:
     from dataiku.core import intercom
 
     if not isinstance(cluster_id, str) or not cluster_id.strip():
-        raise _native.ValidationError("Cluster: choose the DSS cluster to work on")
+        raise _native.validation_error("Cluster", "choose the DSS cluster to work on")
     try:
         settings = dataiku.api_client().get_cluster(cluster_id.strip()).get_settings()
     except Exception as e:  # DSS's answer (unknown cluster, no permission) says why
-        raise _native.ValidationError(
-            f"Cluster: DSS cannot read cluster {cluster_id.strip()!r}: {e}"
+        raise _native.validation_error(
+            "Cluster", f"DSS cannot read cluster {cluster_id.strip()!r}: {e}"
         ) from None
     raw = settings.get_raw() or {}
     params = (raw.get("params") or {}).get("config") or {}

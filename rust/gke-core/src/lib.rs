@@ -18,7 +18,7 @@ pub mod push;
 pub mod actions;
 pub mod environment;
 
-pub use error::{ApiFailure, GkeError, Problem, Result};
+pub use error::{ApiFailure, Failure, GkeError, Problem, Result};
 
 /// The plugin's version, shared by the native module, the zip and `plugin.json`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

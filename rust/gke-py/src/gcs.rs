@@ -354,7 +354,7 @@ struct PyFolder {
 
 impl PyFolder {
     fn fail(&self, what: &str, path: &str, e: PyErr) -> CoreError {
-        CoreError::Storage(format!(
+        CoreError::storage(format!(
             "managed folder '{}': {what} {path}: {e}",
             self.name
         ))

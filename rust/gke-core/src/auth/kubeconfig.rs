@@ -6,8 +6,8 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use crate::auth::credentials::KeyInput;
-use crate::net::private_file::write_private;
 use crate::error::Result;
+use crate::net::private_file::write_private;
 
 /// How kubectl (and DSS) get a token for the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,8 +92,6 @@ pub fn helper_key_file(key: &str, field: &str, copy: &Path) -> Result<Option<Str
         KeyInput::File(path) => Some(path.to_string()),
     })
 }
-
-// Its callers elsewhere in the crate still import it from here.
 
 #[cfg(test)]
 mod tests {

@@ -25,11 +25,13 @@ async fn clean_up_failed(
     keep: bool,
     timeout: Duration,
     why: String,
+    code: Option<String>,
 ) -> GkeError {
     if keep {
         return GkeError::OperationFailed {
             operation: format!("creation of {name}"),
             message: format!("{why}. The cluster was kept (\"keep failed clusters\" is set): delete it yourself when done"),
+            code,
         };
     }
     tracing::warn!("creation of {name} failed ({why}); deleting it");
@@ -40,6 +42,7 @@ async fn clean_up_failed(
     GkeError::OperationFailed {
         operation: format!("creation of {name}"),
         message: format!("{why}; {after}"),
+        code,
     }
 }
 
@@ -55,9 +58,9 @@ async fn wait_creation(
 ) -> Result<()> {
     match wait(gke, parent, op, timeout, Polling::default(), |_| {}).await {
         Ok(_) => Ok(()),
-        Err(GkeError::OperationFailed { message, .. }) => {
+        Err(GkeError::OperationFailed { message, code, .. }) => {
             let why = format!("GKE said: {message}");
-            Err(clean_up_failed(gke, parent, name, keep, timeout, why).await)
+            Err(clean_up_failed(gke, parent, name, keep, timeout, why, code).await)
         }
         Err(other) => Err(other),
     }
@@ -122,7 +125,7 @@ pub async fn create_or_resume(gke: &Gke, plan: &Plan) -> Result<(model::Cluster,
                     Some(message) => format!("GKE said: {message}"),
                     None => "the cluster is in ERROR".to_string(),
                 };
-                return Err(clean_up_failed(gke, &parent, &name, keep, timeout, why).await);
+                return Err(clean_up_failed(gke, &parent, &name, keep, timeout, why, None).await);
             }
             Some(c) if c.status == ClusterStatus::Stopping => {
                 tracing::info!("{name} is being deleted: waiting before creating it again");

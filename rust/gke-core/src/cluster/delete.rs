@@ -13,7 +13,7 @@ use crate::config::plugin_data::PluginData;
 use crate::config::record::KEY_FIELD;
 use crate::config::settings::PluginSettings;
 use crate::error::Result;
-use crate::google::gke::{cluster_path, is_not_found, Gke};
+use crate::google::gke::{cluster_path, Gke};
 use crate::google::operation::{submit_when_idle, wait, Polling};
 use crate::net::retry::CLUSTER_ROUNDS;
 
@@ -70,7 +70,7 @@ pub async fn delete_cluster(gke: &Gke, parent: &str, name: &str, timeout: Durati
         Err(e) => Err(e),
     };
     match outcome {
-        Err(e) if is_not_found(&e) => {
+        Err(e) if e.status() == Some(404) => {
             tracing::info!("GKE cluster {name} is gone");
             Ok(())
         }

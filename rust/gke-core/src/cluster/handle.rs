@@ -215,8 +215,8 @@ pub async fn current(session: &Session, cluster: &ClusterRef) -> Result<model::C
         .get_cluster(&cluster.path())
         .await?
         .ok_or_else(|| {
-            GkeError::validation(
-                "cluster",
+            GkeError::not_found(
+                format!("GET /v1/{}", cluster.path()),
                 format!(
                     "GKE cluster {} no longer exists in {}: start the DSS cluster again",
                     cluster.name, cluster.location

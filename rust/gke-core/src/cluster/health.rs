@@ -214,6 +214,7 @@ pub async fn wait_ready(
             return Err(GkeError::OperationFailed {
                 operation: format!("wait for {}", cluster.name),
                 message: format!("the cluster is {}: it will not become ready", health.status),
+                code: None,
             });
         }
         let waited = start.elapsed();

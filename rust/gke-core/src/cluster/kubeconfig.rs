@@ -22,9 +22,7 @@ pub fn kubeconfig(
         Some(p) => p.parent().map(std::path::PathBuf::from).unwrap_or_default(),
         None => std::env::temp_dir(),
     };
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        GkeError::validation("path", format!("cannot create {}: {e}", dir.display()))
-    })?;
+    std::fs::create_dir_all(&dir).map_err(|e| GkeError::file("create", &dir, e))?;
     let key_file = helper_key_file(
         key,
         "credentials",

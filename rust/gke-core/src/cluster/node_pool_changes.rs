@@ -162,7 +162,7 @@ pub async fn add(
     match created {
         Ok(_) => {}
         // Our own POST, retried after its answer was lost, finds the pool it made.
-        Err(e) if is_already_exists(&e) => {
+        Err(e) if e.status() == Some(409) => {
             adopt_pool(session, cluster, &name, &pool, timeout, e).await?
         }
         Err(e) => return Err(e),
@@ -178,10 +178,6 @@ pub async fn add(
         action: "added".into(),
         seconds: start.elapsed().as_secs_f64(),
     })
-}
-
-fn is_already_exists(e: &GkeError) -> bool {
-    matches!(e, GkeError::Api(f) if f.status == 409)
 }
 
 /// After a 409 on creating `name` (checked free just before): the pool is taken as ours when
@@ -217,6 +213,7 @@ async fn adopt_pool(
                 .map(|c| c.message.as_str())
                 .collect::<Vec<_>>()
                 .join("; "),
+            code: None,
         });
     }
     tracing::info!(

@@ -37,7 +37,7 @@ fn write_kubeconfig(
     helper: CredentialHelper,
 ) -> Result<PathBuf> {
     std::fs::create_dir_all(&host.workdir)
-        .map_err(|e| GkeError::Auth(format!("cannot create {}: {e}", host.workdir.display())))?;
+        .map_err(|e| GkeError::file("create", &host.workdir, e))?;
     // The key is kept (0600, in the cluster's folder) for the cluster actions, whichever
     // helper kubectl uses.
     let key_file = helper_key_file(key, KEY_FIELD, &host.workdir.join("gke-native-sa-key.json"))?;
@@ -184,7 +184,7 @@ pub async fn attach(
     let gke = Gke::connect(&credentials, settings.api_endpoint()).await?;
     let name = spec.cluster_name.as_str();
     let Some(cluster) = gke.get_cluster(&cluster_path(&parent, name)).await? else {
-        return Err(GkeError::validation("GKE cluster name", format!("no cluster '{name}' in {location} of project {}: check the name and the location type", connection.project_id)));
+        return Err(GkeError::not_found(format!("GET /v1/{}", cluster_path(&parent, name)), format!("no cluster '{name}' in {location} of project {}: check the name and the location type", connection.project_id)));
     };
     let endpoint = if spec.use_dns_endpoint {
         cluster

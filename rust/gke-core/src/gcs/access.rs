@@ -7,7 +7,7 @@ use google_cloud_storage::streaming_source::Payload;
 use serde::Serialize;
 
 use crate::gcs::checksum::Hasher;
-use crate::gcs::client::{refusal_status, GcsClient};
+use crate::gcs::client::GcsClient;
 use crate::gcs::location::GcsLocation;
 use crate::html::{Report, Verdict};
 
@@ -132,7 +132,7 @@ async fn check_one(client: &GcsClient, loc: &GcsLocation) -> Vec<AccessCheck> {
         Err(e) => {
             // Without the bucket nothing else can be checked; 403 here means no
             // storage.buckets.get, which object access does not need.
-            let verdict = if refusal_status(&e) == Some(403) {
+            let verdict = if e.status() == Some(403) {
                 Verdict::Warning
             } else {
                 Verdict::Failed

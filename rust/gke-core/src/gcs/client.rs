@@ -12,7 +12,7 @@ use google_cloud_storage::streaming_source::{Seek, StreamingSource};
 use serde::Deserialize;
 
 use crate::auth::credentials::GoogleCredentials;
-use crate::error::{status_code_name, ApiFailure, GkeError, Result};
+use crate::error::{status_code_name, ApiFailure, Failure, GkeError, Result};
 use crate::gcs::checksum::ObjectChecksums;
 use crate::net::http::{client_builder, install_crypto_provider};
 use crate::net::retry::Backoff;
@@ -172,12 +172,12 @@ impl GcsClient {
             )
             .build()
             .await
-            .map_err(|e| GkeError::Storage(format!("the GCS client could not start: {e}")))?;
+            .map_err(|e| GkeError::Setup(format!("the GCS client could not start: {e}")))?;
         let http = client_builder()
             .connect_timeout(Duration::from_secs(10))
             .pool_max_idle_per_host(64)
             .build()
-            .map_err(|e| GkeError::Storage(format!("the HTTP client could not start: {e}")))?;
+            .map_err(|e| GkeError::Setup(format!("the HTTP client could not start: {e}")))?;
         Ok(Self {
             http,
             storage,
@@ -221,7 +221,7 @@ impl GcsClient {
                 let token = c
                     .access_token()
                     .await
-                    .map_err(|e| GkeError::Storage(format!("no access token for GCS: {e}")))?;
+                    .map_err(|e| GkeError::storage(format!("no access token for GCS: {e}")))?;
                 Ok(builder.bearer_auth(token))
             }
         }
@@ -259,7 +259,7 @@ impl GcsClient {
                 let mut builder = self.http.request(method.clone(), &url).query(query);
                 if let Some(c) = &self.credentials {
                     let token = c.access_token().await.map_err(|e| {
-                        GkeError::Storage(format!("{what}: no access token for GCS: {e}"))
+                        GkeError::storage(format!("{what}: no access token for GCS: {e}"))
                     })?;
                     builder = builder.bearer_auth(token);
                 }
@@ -292,13 +292,17 @@ impl GcsClient {
     /// A refusal turned into the message a DSS admin reads.
     pub(crate) fn storage_error(&self, what: &str, error: GkeError) -> GkeError {
         match error {
-            GkeError::Api(f) => GkeError::Storage(format!(
-                "{what}: {} {} ({}): {} [{}]",
+            GkeError::Api(f) => GkeError::Storage(Failure::refused(
+                format!(
+                    "{what}: {} {} ({}): {} [{}]",
+                    f.status,
+                    f.code,
+                    f.request,
+                    f.message,
+                    self.hint(f.status)
+                ),
                 f.status,
-                f.code,
-                f.request,
-                f.message,
-                self.hint(f.status)
+                Some(f.code),
             )),
             other => other,
         }
@@ -330,7 +334,7 @@ impl GcsClient {
             .await?
             .unwrap_or_default();
         serde_json::from_str(&body)
-            .map_err(|e| GkeError::Storage(format!("bucket '{bucket}': unexpected answer: {e}")))
+            .map_err(|e| GkeError::storage(format!("bucket '{bucket}': unexpected answer: {e}")))
     }
 
     /// Every object under `prefix`, page by page (1,000 per page, GCS's maximum).
@@ -379,7 +383,7 @@ impl GcsClient {
                 .await?
                 .unwrap_or_default();
             let page: ListPage = serde_json::from_str(&body)
-                .map_err(|e| GkeError::Storage(format!("{what}: unexpected answer: {e}")))?;
+                .map_err(|e| GkeError::storage(format!("{what}: unexpected answer: {e}")))?;
             out.extend(page.items.into_iter().map(JsonObject::into_remote));
             token = page.next_page_token.filter(|t| !t.is_empty());
             if token.is_none() || limit.is_some() {
@@ -395,7 +399,7 @@ impl GcsClient {
         match self.call_raw(&what, reqwest::Method::GET, &path, &[]).await {
             Ok(body) => {
                 let o: JsonObject = serde_json::from_str(&body.unwrap_or_default())
-                    .map_err(|e| GkeError::Storage(format!("{what}: unexpected answer: {e}")))?;
+                    .map_err(|e| GkeError::storage(format!("{what}: unexpected answer: {e}")))?;
                 Ok(Some(o.into_remote()))
             }
             Err(GkeError::Api(f)) if f.status == 404 => Ok(None),
@@ -447,7 +451,7 @@ impl GcsClient {
             permissions: Vec<String>,
         }
         let answer: Answer = serde_json::from_str(&body).map_err(|e| {
-            GkeError::Storage(format!(
+            GkeError::storage(format!(
                 "testIamPermissions on '{bucket}': unexpected answer: {e}"
             ))
         })?;
@@ -520,33 +524,24 @@ impl GcsClient {
                 if f.message == "no message" {
                     f.message = e.to_string();
                 }
-                GkeError::Storage(format!(
-                    "{what}: {status} {}: {} [{}]",
-                    if f.code.is_empty() {
-                        status_code_name(status)
-                    } else {
-                        &f.code
-                    },
-                    f.message,
-                    self.hint(status)
+                let code = if f.code.is_empty() {
+                    status_code_name(status).to_string()
+                } else {
+                    f.code
+                };
+                GkeError::Storage(Failure::refused(
+                    format!(
+                        "{what}: {status} {code}: {} [{}]",
+                        f.message,
+                        self.hint(status)
+                    ),
+                    status,
+                    Some(code),
                 ))
             }
-            None => GkeError::Storage(format!("{what}: {} [{}]", error_chain(&e), self.hint(0))),
+            None => GkeError::storage(format!("{what}: {} [{}]", error_chain(&e), self.hint(0))),
         }
     }
-}
-
-/// The HTTP status of a GCS refusal in a storage error this module made
-/// (`"{what}: {status} {CODE} ..."`), e.g. to stop a sync after a 403.
-pub fn refusal_status(error: &GkeError) -> Option<u16> {
-    let GkeError::Storage(message) = error else {
-        return None;
-    };
-    let mut words = message.split(": ").nth(1)?.split(' ');
-    let status: u16 = words.next()?.parse().ok()?;
-    let code = words.next()?;
-    let is_code = !code.is_empty() && code.chars().all(|c| c.is_ascii_uppercase() || c == '_');
-    (is_code && (400..600).contains(&status)).then_some(status)
 }
 
 fn bucket_resource(bucket: &str) -> String {
@@ -599,14 +594,6 @@ mod tests {
             opts("https://storage.googleapis.com/").resolve_endpoint(),
             (GCS_ENDPOINT.to_string(), false)
         );
-    }
-
-    #[test]
-    fn refusals_keep_their_status() {
-        let e = GkeError::Storage("uploading gs://b/x: 403 PERMISSION_DENIED: no [hint]".into());
-        assert_eq!(refusal_status(&e), Some(403));
-        let e = GkeError::Storage("the file changed: 403 bytes".into());
-        assert_eq!(refusal_status(&e), None);
     }
 
     #[test]

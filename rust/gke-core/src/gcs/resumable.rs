@@ -203,7 +203,7 @@ where
                 // Not the bytes announced (the file changed?): never leave that object.
                 let _ = client.delete(bucket, name, Some(object.generation)).await;
                 forget(store, bucket, name, size, crc32c);
-                return Err(GkeError::Storage(format!(
+                return Err(GkeError::storage(format!(
                     "{what}: GCS holds {} bytes of {size} with another CRC32C than the file's; the object was removed: run the sync again",
                     object.size
                 )));
@@ -259,7 +259,10 @@ fn scrubbed(e: GkeError, uri: &str) -> GkeError {
             f.request = scrub(&f.request, uri);
             GkeError::Api(f)
         }
-        GkeError::Storage(m) => GkeError::Storage(scrub(&m, uri)),
+        GkeError::Storage(mut f) => {
+            f.message = scrub(&f.message, uri);
+            GkeError::Storage(f)
+        }
         other => other,
     }
 }
@@ -297,7 +300,7 @@ async fn object_of(request: &str, response: reqwest::Response) -> Result<RemoteO
         })
     })?;
     let object: JsonObject = serde_json::from_str(&body)
-        .map_err(|e| GkeError::Storage(format!("unexpected answer to {request}: {e}")))?;
+        .map_err(|e| GkeError::storage(format!("unexpected answer to {request}: {e}")))?;
     Ok(object.into_remote())
 }
 
@@ -338,7 +341,7 @@ async fn start(
                 .get(reqwest::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
-                .ok_or_else(|| GkeError::Storage(format!("{request}: GCS gave no upload session")))
+                .ok_or_else(|| GkeError::storage(format!("{request}: GCS gave no upload session")))
         })
         .await
 }

@@ -14,9 +14,9 @@ use futures::StreamExt;
 use google_cloud_storage::streaming_source::{Payload, Seek, SizeHint, StreamingSource};
 use serde::Serialize;
 
-use crate::error::{GkeError, Result};
+use crate::error::{Failure, GkeError, Result};
 use crate::gcs::checksum::{ChecksumKind, Hasher};
-use crate::gcs::client::{refusal_status, GcsClient, RemoteObject};
+use crate::gcs::client::{GcsClient, RemoteObject};
 use crate::gcs::folder::{FolderIo, LocalFile, Unlisted};
 use crate::gcs::location::GcsLocation;
 use crate::gcs::resumable::{self, SessionStore};
@@ -185,7 +185,7 @@ impl SyncReport {
         let Some(first) = failures.first() else {
             return Ok(());
         };
-        Err(GkeError::Storage(format!(
+        Err(GkeError::storage(format!(
             "{} of {} files failed to sync ({} → {}); first: {}: {}",
             failures.len(),
             self.entries.len(),
@@ -298,7 +298,7 @@ pub async fn sync(
         tokio::task::spawn_blocking(move || folder.list())
     };
     let (local, remote) = tokio::join!(listing, client.list(&loc.bucket, &loc.prefix));
-    let listing = local.map_err(|e| GkeError::Storage(format!("listing the folder: {e}")))??;
+    let listing = local.map_err(|e| GkeError::storage(format!("listing the folder: {e}")))??;
     let remote: HashMap<String, RemoteObject> = remote?
         .into_iter()
         .filter_map(|o| {
@@ -462,7 +462,7 @@ async fn plan(
                     hash_file_sized(folder.as_ref(), &path, size, kind == ChecksumKind::Md5)
                 })
                 .await
-                .map_err(|e| GkeError::Storage(format!("internal error: {e}")))
+                .map_err(|e| GkeError::storage(format!("internal error: {e}")))
                 .and_then(|r| r);
                 compare(lf, ro, kind, hashed, to_gcs)
             }
@@ -585,7 +585,7 @@ fn hash_file_sized(folder: &dyn FolderIo, path: &str, size: u64, with_md5: bool)
     loop {
         let n = reader
             .read(&mut buf)
-            .map_err(|e| GkeError::Storage(format!("reading {path}: {e}")))?;
+            .map_err(|e| GkeError::storage(format!("reading {path}: {e}")))?;
         if n == 0 {
             return Ok(hasher);
         }
@@ -665,7 +665,7 @@ async fn run_step(ctx: Arc<Context>, step: Step) -> SyncEntry {
                     let p = path.clone();
                     tokio::task::spawn_blocking(move || folder.delete(&p))
                         .await
-                        .map_err(|e| GkeError::Storage(format!("internal error: {e}")))
+                        .map_err(|e| GkeError::storage(format!("internal error: {e}")))
                         .and_then(|r| r)
                 }
             };
@@ -691,7 +691,7 @@ async fn run_step(ctx: Arc<Context>, step: Step) -> SyncEntry {
 }
 
 fn failure(ctx: &Context, e: GkeError) -> String {
-    if matches!(refusal_status(&e), Some(401 | 403)) {
+    if matches!(e.status(), Some(401 | 403)) {
         ctx.abort.store(true, Ordering::Relaxed);
     }
     e.to_string()
@@ -720,11 +720,11 @@ async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Re
                 .open(&path)?
                 .take(limit)
                 .read_to_end(&mut data)
-                .map_err(|e| GkeError::Storage(format!("reading {path}: {e}")))?;
+                .map_err(|e| GkeError::storage(format!("reading {path}: {e}")))?;
             Ok::<_, GkeError>(data)
         })
         .await
-        .map_err(|e| GkeError::Storage(format!("internal error: {e}")))??;
+        .map_err(|e| GkeError::storage(format!("internal error: {e}")))??;
         let mut hasher = Hasher::new(false);
         hasher.update(&data);
         let crc = hasher.crc32c();
@@ -741,7 +741,7 @@ async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Re
                 let path = file.path.clone();
                 tokio::task::spawn_blocking(move || hash_file(folder.as_ref(), &path, false))
                     .await
-                    .map_err(|e| GkeError::Storage(format!("internal error: {e}")))??
+                    .map_err(|e| GkeError::storage(format!("internal error: {e}")))??
                     .crc32c()
             }
         };
@@ -767,7 +767,7 @@ async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Re
                     source
                         .seek(offset)
                         .await
-                        .map_err(|e| GkeError::Storage(format!("reading {}: {e}", source.path)))?;
+                        .map_err(|e| GkeError::storage(format!("reading {}: {e}", source.path)))?;
                     let stream = futures::stream::unfold(source, |mut s| async move {
                         s.next().await.map(|chunk| (chunk, s))
                     });
@@ -800,7 +800,7 @@ async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Re
             let path = file.path.clone();
             let h = tokio::task::spawn_blocking(move || hash_file(folder.as_ref(), &path, false))
                 .await
-                .map_err(|e| GkeError::Storage(format!("internal error: {e}")))??;
+                .map_err(|e| GkeError::storage(format!("internal error: {e}")))??;
             ctx.done.fetch_add(file.size, Ordering::Relaxed);
             (h.len(), h.crc32c())
         } else {
@@ -812,7 +812,7 @@ async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Re
     let path = file.path.clone();
     let after = tokio::task::spawn_blocking(move || folder.stat(&path))
         .await
-        .map_err(|e| GkeError::Storage(format!("internal error: {e}")))??;
+        .map_err(|e| GkeError::storage(format!("internal error: {e}")))??;
     // Changed: its size or time moved, or all of it was read and gave other bytes. An upload
     // cut short (a reset the retries did not cure) read only part: that is not a change.
     let changed = after.as_ref().map(|a| (a.size, a.modified)) != Some((file.size, file.modified))
@@ -822,9 +822,11 @@ async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Re
     let upload = match uploaded {
         Ok(upload) => upload,
         // The bucket was listed a moment ago: a 404 now is the resumable session GCS forgot.
-        Err(e) if !changed && refusal_status(&e) == Some(404) => {
-            return Err(GkeError::Storage(format!(
-                "GCS lost the upload session (the service restarted or the session expired); nothing was kept: run the sync again ({e})"
+        Err(e) if !changed && e.status() == Some(404) => {
+            return Err(GkeError::Storage(Failure::refused(
+                format!("GCS lost the upload session (the service restarted or the session expired); nothing was kept: run the sync again ({e})"),
+                404,
+                Some("NOT_FOUND".into()),
             )))
         }
         Err(e) if !changed => return Err(e),
@@ -839,7 +841,7 @@ async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Re
                         .await;
                 }
             }
-            return Err(GkeError::Storage(CHANGED.to_string()));
+            return Err(GkeError::storage(CHANGED.to_string()));
         }
     };
     let corrupt = upload.size != sent
@@ -853,7 +855,7 @@ async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Re
             .client
             .delete(&ctx.location.bucket, &name, Some(upload.generation))
             .await;
-        return Err(GkeError::Storage(if changed {
+        return Err(GkeError::storage(if changed {
             CHANGED.to_string()
         } else {
             format!(
@@ -886,7 +888,7 @@ async fn download(ctx: &Context, path: &str, object: RemoteObject) -> Result<()>
         )
     });
     let mut hasher = Hasher::new(object.checksums.crc32c.is_none());
-    let mut failed: Option<String> = None;
+    let mut failed: Option<GkeError> = None;
     while let Some(chunk) = response.next().await {
         match chunk {
             Ok(chunk) => {
@@ -897,41 +899,39 @@ async fn download(ctx: &Context, path: &str, object: RemoteObject) -> Result<()>
                 }
             }
             Err(e) => {
-                failed = Some(
-                    ctx.client
-                        .crate_error(
-                            &format!("downloading gs://{}/{name}", ctx.location.bucket),
-                            e,
-                        )
-                        .to_string(),
-                );
+                failed = Some(ctx.client.crate_error(
+                    &format!("downloading gs://{}/{name}", ctx.location.bucket),
+                    e,
+                ));
                 break;
             }
         }
     }
     if failed.is_none() {
         if hasher.len() != object.size {
-            failed = Some(format!(
+            failed = Some(GkeError::storage(format!(
                 "got {} bytes of {}: the download was cut short",
                 hasher.len(),
                 object.size
-            ));
+            )));
         } else if hasher.matches(&object.checksums) == Some(false) {
-            failed = Some("the downloaded bytes do not match the object's checksum".to_string());
+            failed = Some(GkeError::storage(
+                "the downloaded bytes do not match the object's checksum",
+            ));
         }
     }
     let _ = tx
         .send(match &failed {
             None => Message::End,
-            Some(reason) => Message::Fail(reason.clone()),
+            Some(reason) => Message::Fail(reason.to_string()),
         })
         .await;
     drop(tx);
     let written = writer
         .await
-        .map_err(|e| GkeError::Storage(format!("internal error: {e}")))?;
+        .map_err(|e| GkeError::storage(format!("internal error: {e}")))?;
     match (failed, written) {
-        (Some(reason), _) => Err(GkeError::Storage(reason)),
+        (Some(reason), _) => Err(reason),
         (None, Err(e)) => Err(e),
         (None, Ok(())) => Ok(()),
     }

@@ -41,7 +41,7 @@ impl Compute {
     pub fn new(credentials: &GoogleCredentials, endpoint: Option<String>) -> Result<Self> {
         let http = crate::net::http::client_builder()
             .build()
-            .map_err(|e| GkeError::Auth(format!("cannot build an HTTP client: {e}")))?;
+            .map_err(|e| GkeError::Setup(format!("cannot build an HTTP client: {e}")))?;
         let base = endpoint.unwrap_or_else(|| "https://compute.googleapis.com".to_string());
         Ok(Self {
             http,

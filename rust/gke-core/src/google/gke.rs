@@ -28,10 +28,6 @@ pub fn cluster_path(parent: &str, name: &str) -> String {
     format!("{parent}/clusters/{name}")
 }
 
-pub fn is_not_found(e: &GkeError) -> bool {
-    matches!(e, GkeError::Api(f) if f.status == 404)
-}
-
 pub(crate) fn api_error(e: google_cloud_gax::error::Error, request: String) -> GkeError {
     if e.is_authentication() {
         return GkeError::Auth(format!(
@@ -76,7 +72,7 @@ impl Gke {
         let client = builder
             .build()
             .await
-            .map_err(|e| GkeError::Auth(format!("cannot build the GKE client: {e}")))?;
+            .map_err(|e| GkeError::Setup(format!("cannot build the GKE client: {e}")))?;
         Ok(Self {
             client,
             backoff: Backoff::default(),
@@ -119,7 +115,7 @@ impl Gke {
             .await;
         match found {
             Ok(c) => Ok(Some(c)),
-            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) if e.status() == Some(404) => Ok(None),
             Err(e) => Err(e),
         }
     }

@@ -61,7 +61,7 @@ impl MetadataServer {
             .connect_timeout(timeout)
             .no_proxy()
             .build()
-            .map_err(|e| GkeError::Auth(format!("cannot build an HTTP client: {e}")))?;
+            .map_err(|e| GkeError::Setup(format!("cannot build an HTTP client: {e}")))?;
         Ok(Self {
             host: host.to_string(),
             http,

@@ -69,6 +69,11 @@ pub async fn wait(
                 Some(e) if e.code != 0 => Err(GkeError::OperationFailed {
                     operation: format!("{what} {}", current.name),
                     message: e.message.clone(),
+                    code: Some(
+                        google_cloud_gax::error::rpc::Code::from(e.code)
+                            .name()
+                            .to_string(),
+                    ),
                 }),
                 _ => Ok(current),
             };

@@ -43,15 +43,15 @@ pub fn client(endpoint: &str, ca_base64: &str, token: String) -> Result<Client> 
     install_crypto_provider();
     let pem = base64::engine::general_purpose::STANDARD
         .decode(ca_base64.trim())
-        .map_err(|e| GkeError::Auth(format!("the cluster CA certificate is not base64: {e}")))?;
+        .map_err(|e| GkeError::Setup(format!("the cluster CA certificate is not base64: {e}")))?;
     let certs: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(&pem)
         .map(|c| c.map(|c| c.to_vec()))
         .collect::<std::result::Result<_, _>>()
-        .map_err(|e| GkeError::Auth(format!("the cluster CA certificate is not PEM: {e}")))?;
+        .map_err(|e| GkeError::Setup(format!("the cluster CA certificate is not PEM: {e}")))?;
     let url = format!("https://{endpoint}")
         .parse::<http::Uri>()
         .map_err(|e| {
-            GkeError::Auth(format!(
+            GkeError::Setup(format!(
                 "the cluster endpoint '{endpoint}' is not usable: {e}"
             ))
         })?;

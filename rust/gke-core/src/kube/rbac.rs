@@ -39,7 +39,7 @@ pub async fn ensure_cluster_admin(client: &Client, identity: &str) -> Result<Str
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": identity}],
     }))
-    .map_err(|e| GkeError::Auth(format!("cannot build the binding: {e}")))?;
+    .map_err(|e| GkeError::Setup(format!("cannot build the binding: {e}")))?;
     let api: Api<ClusterRoleBinding> = Api::all(client.clone());
     let what = format!("apply clusterrolebinding {name}");
     Backoff::default()

@@ -15,7 +15,7 @@ use crate::error::{GkeError, Result};
 /// `path`: that replaces a link there rather than following it, and a reader sees the old
 /// file or the new one, never a part.
 pub fn write_private(path: &Path, content: &[u8]) -> Result<()> {
-    let fail = |e: std::io::Error| GkeError::Auth(format!("cannot write {}: {e}", path.display()));
+    let fail = |e: std::io::Error| GkeError::file("write", path, e);
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

@@ -65,7 +65,7 @@ pub async fn ensure_repository(
     let client = builder
         .build()
         .await
-        .map_err(|e| GkeError::Auth(format!("cannot build the Artifact Registry client: {e}")))?;
+        .map_err(|e| GkeError::Setup(format!("cannot build the Artifact Registry client: {e}")))?;
     let name = repo.name();
     let backoff = Backoff::default();
     let found = backoff
@@ -75,7 +75,7 @@ pub async fn ensure_repository(
         return Ok(false);
     }
     if !create {
-        return Err(GkeError::Registry(format!(
+        return Err(GkeError::registry(format!(
             "Artifact Registry repository {name} does not exist: create it (gcloud artifacts repositories create {} --repository-format=docker --location={} --project={}), or allow creating it",
             repo.repository, repo.location, repo.project
         )));
@@ -130,7 +130,7 @@ pub async fn ensure_repository(
 async fn get_repository(client: &ArtifactRegistry, name: &str) -> Result<Option<()>> {
     match client.get_repository().set_name(name).send().await {
         Ok(found) if found.format == repository::Format::Docker => Ok(Some(())),
-        Ok(found) => Err(GkeError::Registry(format!(
+        Ok(found) => Err(GkeError::registry(format!(
             "Artifact Registry repository {name} is not a Docker repository ({:?}): pick another repository",
             found.format
         ))),

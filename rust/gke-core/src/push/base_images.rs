@@ -154,7 +154,7 @@ pub async fn push_base_images(
         }
     }
     if wanted.is_empty() {
-        return Err(GkeError::Registry(format!(
+        return Err(GkeError::registry(format!(
             "no image of the Docker Engine at {} matches {}: build DSS's base images first (DATA_DIR/bin/dssadmin build-base-image --type container-exec, and --type spark), or fix the patterns",
             socket.display(),
             request.patterns.join(", ")

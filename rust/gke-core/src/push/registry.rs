@@ -18,7 +18,7 @@ use reqwest::{Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use crate::error::{GkeError, Result};
+use crate::error::{Failure, GkeError, Result};
 use crate::push::digest::Digest;
 
 /// A registry user and password (for Artifact Registry: `oauth2accesstoken` and an access token).
@@ -88,6 +88,12 @@ fn error_summary(body: &str) -> String {
     }
 }
 
+/// The registry's code for the first error it lists (`DENIED`, `NAME_UNKNOWN`), if any.
+fn error_code(body: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    v["errors"][0]["code"].as_str().map(str::to_string)
+}
+
 impl Registry {
     /// Reaches `base` (e.g. `https://europe-west1-docker.pkg.dev`) and authorizes push to
     /// `repository` and pull from `mount_from` with `credentials` (none: anonymous).
@@ -111,7 +117,7 @@ impl Registry {
             // flow-control window grow with the bandwidth-delay product.
             .http2_adaptive_window(true)
             .build()
-            .map_err(|e| GkeError::Registry(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| GkeError::Setup(format!("cannot build the HTTP client: {e}")))?;
         let mut registry = Self {
             http,
             base,
@@ -133,7 +139,7 @@ impl Registry {
                     .unwrap_or_default()
                     .to_string();
                 let Some(credentials) = credentials else {
-                    return Err(GkeError::Registry(format!(
+                    return Err(GkeError::registry(format!(
                         "{image}: the registry {} requires credentials: give a username and password",
                         registry.base
                     )));
@@ -188,13 +194,13 @@ impl Registry {
             .find(|(k, _)| k == "realm")
             .map(|(_, v)| v.clone());
         let Some(realm) = realm else {
-            return Err(GkeError::Registry(format!(
+            return Err(GkeError::registry(format!(
                 "{}: the registry's token challenge names no realm",
                 self.image
             )));
         };
         let mut url = Url::parse(&realm).map_err(|e| {
-            GkeError::Registry(format!(
+            GkeError::registry(format!(
                 "{}: the registry's token realm is not a URL: {e}",
                 self.image
             ))
@@ -224,7 +230,7 @@ impl Registry {
             .as_str()
             .or(body["access_token"].as_str())
             .ok_or_else(|| {
-                GkeError::Registry(format!(
+                GkeError::registry(format!(
                     "{}: the registry's token service sent no token",
                     self.image
                 ))
@@ -244,7 +250,7 @@ impl Registry {
             source = s.source();
         }
         // Never the URL's query: upload locations may carry state tokens.
-        GkeError::Registry(format!(
+        GkeError::registry(format!(
             "{}: the registry at {} is unreachable or broke off ({}): check that it is up and reachable from this host, then run the push again: it resumes where it stopped",
             self.image,
             self.base.origin().ascii_serialization(),
@@ -267,10 +273,14 @@ impl Registry {
             s if s >= 500 => "the registry failed: run the push again later; it resumes where it stopped",
             _ => "nothing was tagged; see the registry's message",
         };
-        GkeError::Registry(format!(
-            "{}: {what} was refused ({} {said}): {hint}",
-            self.image,
-            status.as_u16()
+        GkeError::Registry(Failure::refused(
+            format!(
+                "{}: {what} was refused ({} {said}): {hint}",
+                self.image,
+                status.as_u16()
+            ),
+            status.as_u16(),
+            error_code(&body),
         ))
     }
 
@@ -382,7 +392,7 @@ impl Registry {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
                 if served.is_some_and(|d| d != digest.as_str()) {
-                    return Err(GkeError::Registry(format!(
+                    return Err(GkeError::registry(format!(
                         "{}: digest mismatch: the registry serves other content for {digest}",
                         self.image
                     )));
@@ -437,13 +447,13 @@ impl Registry {
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| {
-                GkeError::Registry(format!(
+                GkeError::registry(format!(
                     "{}: the registry opened an upload without a Location",
                     self.image
                 ))
             })?;
         self.base.join(location).map_err(|e| {
-            GkeError::Registry(format!(
+            GkeError::registry(format!(
                 "{}: the registry's upload Location is not a URL: {e}",
                 self.image
             ))
@@ -567,7 +577,7 @@ impl Registry {
         headers.insert(
             CONTENT_TYPE,
             media_type.parse().map_err(|_| {
-                GkeError::Registry(format!("{}: bad manifest media type", self.image))
+                GkeError::registry(format!("{}: bad manifest media type", self.image))
             })?,
         );
         let response = self
@@ -586,7 +596,7 @@ impl Registry {
             .and_then(|v| v.to_str().ok())
             .and_then(Digest::parse);
         match theirs {
-            Some(theirs) if theirs != ours => Err(GkeError::Registry(format!(
+            Some(theirs) if theirs != ours => Err(GkeError::registry(format!(
                 "{}: digest mismatch: the registry stored the manifest as {theirs}, not {ours}",
                 self.image
             ))),
