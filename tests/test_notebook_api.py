@@ -95,7 +95,7 @@ def test_a_failed_operation_says_which_and_why(on_dss_host, tmp_path):
         {"code": "RESOURCE_EXHAUSTED", "message": "Quota 'CPUS' exceeded"},
     )
     with pytest.raises(dss_gke.OperationFailed) as info:
-        create("failing", tmp_path, [{"name": "cpu", "node_count": 1}])
+        start_here("failing", tmp_path, [{"name": "cpu", "node_count": 1}])
     e = info.value
     assert e.operation == "creation of failing"
     assert e.message.startswith("GKE said: Quota 'CPUS' exceeded")
