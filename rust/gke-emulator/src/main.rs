@@ -157,6 +157,7 @@ mod json_path;
 mod kubernetes;
 mod metadata;
 mod oauth;
+mod observe;
 mod plans;
 mod request_log;
 mod server;

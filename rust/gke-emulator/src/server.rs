@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, Request, State as AxumState};
@@ -23,12 +22,12 @@ use crate::connection::Connection;
 use crate::container::{self, Call};
 use crate::discovery::Discovery;
 use crate::errors::{ApiError, ApiResult};
-use crate::faults::{Action, Faults};
+use crate::faults::Faults;
 use crate::kubernetes::Servers;
-use crate::request_log::{logged_headers, redact_form, LoggedRequest, RequestLog};
+use crate::request_log::{logged_body, redact_form, LoggedRequest, RequestLog};
 use crate::state::State;
-use crate::timeline::{now_ms, rfc3339};
-use crate::{admin, artifact_registry, compute, metadata, oauth, storage};
+use crate::timeline::now_ms;
+use crate::{admin, artifact_registry, compute, metadata, oauth, observe, storage};
 
 /// Largest request body accepted (GKE requests are a few kilobytes).
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -113,7 +112,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/upload/storage/v1/{*path}", any(storage_api))
         .route("/download/storage/v1/{*path}", any(storage_api))
         .fallback(google_api)
-        .layer(middleware::from_fn_with_state(app.clone(), observe))
+        .layer(middleware::from_fn_with_state(app.clone(), log_and_fault))
         .with_state(app)
 }
 
@@ -146,7 +145,11 @@ pub async fn serve(listener: TcpListener, router: Router) {
 }
 
 /// Logs every non-admin request and applies the first injected fault that matches it.
-async fn observe(AxumState(app): AxumState<Arc<App>>, request: Request, next: Next) -> Response {
+async fn log_and_fault(
+    AxumState(app): AxumState<Arc<App>>,
+    request: Request,
+    next: Next,
+) -> Response {
     if request.uri().path().starts_with("/_emulator") {
         return next.run(request).await;
     }
@@ -161,60 +164,18 @@ async fn observe(AxumState(app): AxumState<Arc<App>>, request: Request, next: Ne
         };
         (bytes.clone(), Body::from(bytes))
     };
-    let index = app.log.push(LoggedRequest {
-        time: rfc3339(now_ms()),
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_string(),
-        query: parts.uri.query().unwrap_or_default().to_string(),
-        headers: logged_headers(&parts.headers),
-        body: if parts.uri.path() == "/token" {
-            Value::from(redact_form(&String::from_utf8_lossy(&logged)))
-        } else {
-            logged_body(&logged)
-        },
-        status: None,
-        fault: None,
-        cluster: None,
-        identity: None,
-    });
-    let fault = app.faults.take(parts.method.as_str(), parts.uri.path());
-    let kind = fault.as_ref().map(Action::kind);
-    let response = match fault {
-        Some(Action::Error { status }) => ApiError::injected(status).into_response(),
-        Some(Action::Reset) => {
-            app.log.answered(index, None, kind);
-            if let Some(connection) = parts.extensions.get::<Arc<Connection>>() {
-                connection.reset();
-            }
-            return std::future::pending().await;
-        }
-        Some(Action::Delay { delay_ms }) => {
-            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-            next.run(Request::from_parts(parts, body)).await
-        }
-        Some(Action::ActThenReset) => {
-            let connection = parts.extensions.get::<Arc<Connection>>().cloned();
-            let response = next.run(Request::from_parts(parts, body)).await;
-            app.log
-                .answered(index, Some(response.status().as_u16()), kind);
-            if let Some(connection) = connection {
-                connection.reset();
-            }
-            return std::future::pending().await;
-        }
-        None => next.run(Request::from_parts(parts, body)).await,
+    let logged = if parts.uri.path() == "/token" {
+        Value::from(redact_form(&String::from_utf8_lossy(&logged)))
+    } else {
+        logged_body(&logged)
     };
-    app.log
-        .answered(index, Some(response.status().as_u16()), kind);
-    response
-}
-
-fn logged_body(bytes: &Bytes) -> Value {
-    if bytes.is_empty() {
-        return Value::Null;
-    }
-    serde_json::from_slice(bytes)
-        .unwrap_or_else(|_| Value::from(String::from_utf8_lossy(bytes).into_owned()))
+    let entry = LoggedRequest::new(&parts, logged);
+    let connection = parts.extensions.get::<Arc<Connection>>().cloned();
+    let injected = |status| ApiError::injected(status).into_response();
+    observe::observe(&app, entry, connection, injected, || {
+        next.run(Request::from_parts(parts, body))
+    })
+    .await
 }
 
 async fn metadata_server(
