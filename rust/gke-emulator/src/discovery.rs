@@ -28,6 +28,8 @@ struct Api {
 }
 
 struct Method {
+    /// The method's discovery id (`container.projects.locations.clusters.create`), which routes it.
+    id: String,
     http_method: String,
     template: Vec<Segment>,
     request: Option<String>,
@@ -39,10 +41,11 @@ enum Segment {
     Variable,
 }
 
-/// A method a request resolved to.
+/// A method a request resolved to, with the values of its path's variables in template order.
 pub struct MethodRef<'a> {
     api: &'a Api,
     method: &'a Method,
+    pub params: Vec<String>,
 }
 
 impl Discovery {
@@ -64,10 +67,17 @@ impl Discovery {
     pub fn find(&self, http_method: &str, path: &str) -> Option<MethodRef<'_>> {
         let path = path.strip_prefix('/').unwrap_or(path);
         self.apis.iter().find_map(|api| {
-            api.methods
-                .iter()
-                .find(|m| m.http_method == http_method && matches(&m.template, path))
-                .map(|method| MethodRef { api, method })
+            api.methods.iter().find_map(|method| {
+                if method.http_method != http_method {
+                    return None;
+                }
+                let params = capture(&method.template, path)?;
+                Some(MethodRef {
+                    api,
+                    method,
+                    params,
+                })
+            })
         })
     }
 }
@@ -111,6 +121,7 @@ fn collect_methods(resource: &Value, out: &mut Vec<Method>) {
                 })
                 .unwrap_or_default();
             out.push(Method {
+                id: method["id"].as_str().unwrap_or_default().to_string(),
                 http_method: method["httpMethod"].as_str().unwrap_or("GET").to_string(),
                 template: parse_template(path),
                 request: method["request"]["$ref"].as_str().map(str::to_string),
@@ -142,28 +153,33 @@ fn parse_template(path: &str) -> Vec<Segment> {
     segments
 }
 
-/// A variable is one non-empty path segment up to a `/` or a `:verb`, as in Google's flat paths.
-fn matches(template: &[Segment], path: &str) -> bool {
+/// The values of the template's variables in `path`, if it matches. A variable is one non-empty
+/// path segment up to a `/` or a `:verb`, as in Google's flat paths.
+fn capture(template: &[Segment], path: &str) -> Option<Vec<String>> {
     let mut rest = path;
+    let mut values = Vec::new();
     for segment in template {
         match segment {
-            Segment::Literal(literal) => match rest.strip_prefix(literal.as_str()) {
-                Some(after) => rest = after,
-                None => return false,
-            },
+            Segment::Literal(literal) => rest = rest.strip_prefix(literal.as_str())?,
             Segment::Variable => {
                 let end = rest.find(['/', ':']).unwrap_or(rest.len());
                 if end == 0 {
-                    return false;
+                    return None;
                 }
+                values.push(rest[..end].to_string());
                 rest = &rest[end..];
             }
         }
     }
-    rest.is_empty()
+    rest.is_empty().then_some(values)
 }
 
 impl MethodRef<'_> {
+    /// The method's discovery id, e.g. `container.projects.locations.clusters.create`.
+    pub fn id(&self) -> &str {
+        &self.method.id
+    }
+
     /// Refuses query parameters the method does not bind, as Google's front end does.
     pub fn check_query(&self, query: &[(String, String)]) -> ApiResult<()> {
         for (name, _) in query {
@@ -416,20 +432,23 @@ mod tests {
     #[test]
     fn templates_match_one_segment_per_variable() {
         let template = parse_template("v1/projects/{p}/locations/{l}/clusters/{c}:setSize");
-        assert!(matches(
-            &template,
-            "v1/projects/a/locations/b/clusters/c:setSize"
-        ));
-        assert!(!matches(&template, "v1/projects/a/locations/b/clusters/c"));
-        assert!(!matches(
-            &template,
-            "v1/projects/a/locations/b/clusters/c/x:setSize"
-        ));
+        assert_eq!(
+            capture(&template, "v1/projects/a/locations/b/clusters/c:setSize"),
+            Some(vec!["a".into(), "b".into(), "c".into()])
+        );
+        assert_eq!(
+            capture(&template, "v1/projects/a/locations/b/clusters/c"),
+            None
+        );
+        assert_eq!(
+            capture(&template, "v1/projects/a/locations/b/clusters/c/x:setSize"),
+            None
+        );
         let plain = parse_template("v1/projects/{p}/locations/{l}/clusters/{c}");
-        assert!(!matches(
-            &plain,
-            "v1/projects/a/locations/b/clusters/c:setSize"
-        ));
+        assert_eq!(
+            capture(&plain, "v1/projects/a/locations/b/clusters/c:setSize"),
+            None
+        );
     }
 
     #[test]

@@ -247,33 +247,41 @@ fn call_google_api(
         })?
     };
     let body = called.check_body(body)?;
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let ["v1", "projects", project, "locations", location, rest @ ..] = segments.as_slice() else {
-        return Err(ApiError::unimplemented(format!(
-            "{method} {path} is not emulated by gke-emulator."
-        )));
-    };
     let operation_ms = app.operation_ms.load(Ordering::Relaxed);
     app.with_state(|state, now_ms| {
-        let registry = match rest {
-            ["repositories", ..] => true,
-            ["operations", op] => artifact_registry::owns_operation(
-                state,
-                &format!("projects/{project}/locations/{location}/operations/{op}"),
-            ),
-            _ => false,
-        };
+        let id = owner_api(state, called.id(), &called.params);
         let mut call = Call {
             state,
             now_ms,
             operation_ms,
         };
-        if registry {
-            artifact_registry::route(&mut call, method, (project, location), rest, query, body)
-        } else {
-            container::route(&mut call, method, project, location, rest, body)
+        match id.split_once('.') {
+            Some(("artifactregistry", _)) => {
+                artifact_registry::route(&mut call, &id, &called.params, query, body)
+            }
+            _ => container::route(&mut call, &id, &called.params, body),
         }
     })
+}
+
+/// The id of the method that answers: GKE and Artifact Registry share
+/// `…/locations/{l}/operations/{op}`, which discovery resolves to GKE's method, so an Artifact
+/// Registry operation's id is rewritten to its API's.
+fn owner_api(state: &State, id: &str, params: &[String]) -> String {
+    match (
+        id.strip_prefix("container.projects.locations.operations."),
+        params,
+    ) {
+        (Some(verb), [project, location, op])
+            if artifact_registry::owns_operation(
+                state,
+                &format!("projects/{project}/locations/{location}/operations/{op}"),
+            ) =>
+        {
+            format!("artifactregistry.projects.locations.operations.{verb}")
+        }
+        _ => id.to_string(),
+    }
 }
 
 async fn storage_api(AxumState(app): AxumState<Arc<App>>, request: Request) -> Response {

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use super::operations::{self, Change, Effect, Request};
 use super::rules::{self, Location};
-use super::{cluster_key, integer, not_found, resolve_version, Call, ClusterRecord};
+use super::{cluster, cluster_key, integer, not_found, resolve_version, Call};
 use crate::errors::{ApiError, ApiResult};
 use crate::json_path::set_default;
 
@@ -110,15 +110,6 @@ pub fn check_autoscaling(autoscaling: &Value, field: &str) -> ApiResult<()> {
         ));
     }
     Ok(())
-}
-
-fn cluster<'a>(
-    call: &'a Call,
-    (project, location): (&str, &str),
-    name: &str,
-) -> ApiResult<&'a ClusterRecord> {
-    let key = cluster_key(project, location, name);
-    call.state.clusters.get(&key).ok_or_else(|| not_found(&key))
 }
 
 fn pool<'a>(
@@ -279,19 +270,14 @@ pub fn set_autoscaling(
 ) -> ApiResult {
     let autoscaling = body["autoscaling"].clone();
     check_autoscaling(&autoscaling, "autoscaling")?;
-    let changes = vec![Change {
-        pool: Some(name.into()),
-        pointer: "/autoscaling".into(),
-        value: autoscaling,
-    }];
-    start_on_pool(
+    let pool = (cluster_name, name);
+    set_field(
         call,
         at,
-        cluster_name,
-        name,
-        "RECONCILING",
+        pool,
         "UPDATE_CLUSTER",
-        Effect::Change { changes },
+        "/autoscaling",
+        autoscaling,
     )
 }
 
@@ -302,10 +288,31 @@ pub fn set_management(
     name: &str,
     body: Value,
 ) -> ApiResult {
+    let management = body["management"].clone();
+    let pool = (cluster_name, name);
+    set_field(
+        call,
+        at,
+        pool,
+        "SET_NODE_POOL_MANAGEMENT",
+        "/management",
+        management,
+    )
+}
+
+/// Starts an operation that sets one field of the pool `(cluster, pool)`.
+fn set_field(
+    call: &mut Call,
+    at: (&str, &str),
+    (cluster_name, name): (&str, &str),
+    operation_type: &str,
+    pointer: &str,
+    value: Value,
+) -> ApiResult {
     let changes = vec![Change {
         pool: Some(name.into()),
-        pointer: "/management".into(),
-        value: body["management"].clone(),
+        pointer: pointer.into(),
+        value,
     }];
     start_on_pool(
         call,
@@ -313,7 +320,7 @@ pub fn set_management(
         cluster_name,
         name,
         "RECONCILING",
-        "SET_NODE_POOL_MANAGEMENT",
+        operation_type,
         Effect::Change { changes },
     )
 }
