@@ -208,42 +208,41 @@ pub fn create(
         &resource.api_version(),
         &k8s_time(ctx.now_ms),
     );
-    if ctx.query.dry_run() {
-        return Ok(Answer {
-            status: StatusCode::CREATED,
-            body: object,
-            warnings,
-        });
-    }
-    let stored = store_new(store, ctx, resource, object);
-    Ok(Answer {
-        status: StatusCode::CREATED,
-        body: stored,
-        warnings,
-    })
+    Ok(store_new(store, ctx, resource, object, warnings))
 }
 
-/// Stores a new object and runs what its kind starts.
+/// Answers 201 with a new object, stored and started (pods admitted, a namespace's service account
+/// made) unless this is a dry run.
 fn store_new(
     store: &mut Store,
     ctx: &mut Ctx,
     resource: &'static Resource,
     object: Value,
-) -> Value {
-    let stored = store.create(resource, object, ctx.now_ms);
-    match resource.kind {
-        "Pod" => pods::admit(
-            store,
-            ctx.scripts,
-            ctx.cluster,
-            &stored,
-            ctx.timing,
-            ctx.now_ms,
-        ),
-        "Namespace" => seed::service_account_for(store, store::name_of(&stored), ctx.now_ms),
-        _ => {}
+    warnings: Vec<String>,
+) -> Answer {
+    let body = if ctx.query.dry_run() {
+        object
+    } else {
+        let stored = store.create(resource, object, ctx.now_ms);
+        match resource.kind {
+            "Pod" => pods::admit(
+                store,
+                ctx.scripts,
+                ctx.cluster,
+                &stored,
+                ctx.timing,
+                ctx.now_ms,
+            ),
+            "Namespace" => seed::service_account_for(store, store::name_of(&stored), ctx.now_ms),
+            _ => {}
+        }
+        stored
+    };
+    Answer {
+        status: StatusCode::CREATED,
+        body,
+        warnings,
     }
-    stored
 }
 
 /// Five characters of `[a-z0-9]` for `generateName`, as the API server appends.
@@ -486,19 +485,7 @@ pub fn patch(
                 defaults::apply(resource.kind, &mut object);
                 validation::check(resource, &object)?;
                 require_namespace(store, target)?;
-                if ctx.query.dry_run() {
-                    return Ok(Answer {
-                        status: StatusCode::CREATED,
-                        body: object,
-                        warnings,
-                    });
-                }
-                let stored = store_new(store, ctx, resource, object);
-                Ok(Answer {
-                    status: StatusCode::CREATED,
-                    body: stored,
-                    warnings,
-                })
+                Ok(store_new(store, ctx, resource, object, warnings))
             }
             Some(current) => {
                 let mut updated = result;
