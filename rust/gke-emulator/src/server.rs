@@ -10,7 +10,7 @@ use axum::extract::{Query, Request, State as AxumState};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
@@ -20,7 +20,7 @@ use tower::ServiceExt;
 
 use crate::connection::Connection;
 use crate::container::{self, Call};
-use crate::discovery::Discovery;
+use crate::discovery::{Discovery, MethodRef};
 use crate::errors::{ApiError, ApiResult};
 use crate::faults::Faults;
 use crate::kubernetes::Servers;
@@ -108,9 +108,6 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/computeMetadata/v1/{*path}", get(metadata_server))
         .route("/compute/v1/{*path}", get(compute_api).post(compute_api))
         .route("/token", post(token))
-        .route("/storage/v1/{*path}", any(storage_api))
-        .route("/upload/storage/v1/{*path}", any(storage_api))
-        .route("/download/storage/v1/{*path}", any(storage_api))
         .fallback(google_api)
         .layer(middleware::from_fn_with_state(app.clone(), log_and_fault))
         .with_state(app)
@@ -212,32 +209,45 @@ async fn compute_api(
     app.with_state(|state, _| compute::serve(state, method.as_str(), path, &query))
 }
 
-/// GKE and Artifact Registry, which share `/v1/projects/{p}/locations/{l}/…`.
-async fn google_api(
-    AxumState(app): AxumState<Arc<App>>,
-    method: Method,
-    uri: Uri,
-    Query(query): Query<Vec<(String, String)>>,
-    body: Bytes,
-) -> Response {
-    match call_google_api(&app, &method, uri.path(), &query, &body) {
-        Ok(value) => Json(value).into_response(),
-        Err(error) => error.into_response(),
+/// The APIs with a discovery document (GKE, Artifact Registry, Cloud Storage): a request is
+/// resolved to its method, whose id routes it.
+async fn google_api(AxumState(app): AxumState<Arc<App>>, request: Request) -> Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
+    let called = app.discovery.find(method.as_str(), &path);
+    match called {
+        Some(called) if called.id().starts_with("storage.") => {
+            let (id, endpoint) = (called.id(), called.endpoint());
+            storage::serve(&app.storage, id, endpoint, &called.params, request).await
+        }
+        None if storage::owns(&path) => storage::not_emulated(&method, &path),
+        None => ApiError::not_found(format!(
+            "The requested URL {path} was not found on this server."
+        ))
+        .into_response(),
+        Some(called) => {
+            let query = match Query::<Vec<(String, String)>>::try_from_uri(request.uri()) {
+                Ok(Query(query)) => query,
+                Err(rejection) => return rejection.into_response(),
+            };
+            let Ok(body) = axum::body::to_bytes(request.into_body(), MAX_BODY).await else {
+                return ApiError::invalid_argument("Request body too large or unreadable.")
+                    .into_response();
+            };
+            match call_google_api(&app, &called, &query, &body) {
+                Ok(value) => Json(value).into_response(),
+                Err(error) => error.into_response(),
+            }
+        }
     }
 }
 
+/// GKE and Artifact Registry, which share `/v1/projects/{p}/locations/{l}/…`.
 fn call_google_api(
     app: &App,
-    method: &Method,
-    path: &str,
+    called: &MethodRef,
     query: &[(String, String)],
     body: &Bytes,
 ) -> ApiResult {
-    let Some(called) = app.discovery.find(method.as_str(), path) else {
-        return Err(ApiError::not_found(format!(
-            "The requested URL {path} was not found on this server."
-        )));
-    };
     called.check_query(query)?;
     let body: Value = if body.is_empty() {
         Value::Null
@@ -282,8 +292,4 @@ fn owner_api(state: &State, id: &str, params: &[String]) -> String {
         }
         _ => id.to_string(),
     }
-}
-
-async fn storage_api(AxumState(app): AxumState<Arc<App>>, request: Request) -> Response {
-    storage::serve(&app.storage, request).await
 }
