@@ -187,12 +187,12 @@ pub fn create(call: &mut Call, at: (&str, &str), cluster_name: &str, body: Value
     ))
 }
 
-/// Starts an operation on an existing pool, marking pool and cluster as GKE does meanwhile.
+/// Starts an operation on the existing pool `(cluster, pool)`, marking pool and cluster as GKE
+/// does meanwhile.
 fn start_on_pool(
     call: &mut Call,
     at: (&str, &str),
-    cluster_name: &str,
-    name: &str,
+    (cluster_name, name): (&str, &str),
     pool_status: &str,
     operation_type: &str,
     effect: Effect,
@@ -215,12 +215,33 @@ fn start_on_pool(
     ))
 }
 
+/// Starts an operation that changes the pool `(cluster, pool)`, which reconciles meanwhile.
+fn change_pool(
+    call: &mut Call,
+    at: (&str, &str),
+    pool: (&str, &str),
+    operation_type: &str,
+    effect: Effect,
+) -> ApiResult {
+    start_on_pool(call, at, pool, "RECONCILING", operation_type, effect)
+}
+
+/// The effect that sets one field of the pool `name`.
+fn set_one(name: &str, pointer: &str, value: Value) -> Effect {
+    let changes = vec![Change {
+        pool: Some(name.into()),
+        pointer: pointer.into(),
+        value,
+    }];
+    Effect::Change { changes }
+}
+
 pub fn delete(call: &mut Call, at: (&str, &str), cluster_name: &str, name: &str) -> ApiResult {
+    let pool = (cluster_name, name);
     start_on_pool(
         call,
         at,
-        cluster_name,
-        name,
+        pool,
         "STOPPING",
         "DELETE_NODE_POOL",
         Effect::DeleteNodePool,
@@ -250,15 +271,8 @@ pub fn set_size(
             ),
         )
     })?;
-    start_on_pool(
-        call,
-        at,
-        cluster_name,
-        name,
-        "RECONCILING",
-        "SET_NODE_POOL_SIZE",
-        Effect::SetNodePoolSize { node_count },
-    )
+    let effect = Effect::SetNodePoolSize { node_count };
+    change_pool(call, at, (cluster_name, name), "SET_NODE_POOL_SIZE", effect)
 }
 
 pub fn set_autoscaling(
@@ -270,15 +284,8 @@ pub fn set_autoscaling(
 ) -> ApiResult {
     let autoscaling = body["autoscaling"].clone();
     check_autoscaling(&autoscaling, "autoscaling")?;
-    let pool = (cluster_name, name);
-    set_field(
-        call,
-        at,
-        pool,
-        "UPDATE_CLUSTER",
-        "/autoscaling",
-        autoscaling,
-    )
+    let effect = set_one(name, "/autoscaling", autoscaling);
+    change_pool(call, at, (cluster_name, name), "UPDATE_CLUSTER", effect)
 }
 
 pub fn set_management(
@@ -288,40 +295,13 @@ pub fn set_management(
     name: &str,
     body: Value,
 ) -> ApiResult {
-    let management = body["management"].clone();
-    let pool = (cluster_name, name);
-    set_field(
+    let effect = set_one(name, "/management", body["management"].clone());
+    change_pool(
         call,
         at,
-        pool,
+        (cluster_name, name),
         "SET_NODE_POOL_MANAGEMENT",
-        "/management",
-        management,
-    )
-}
-
-/// Starts an operation that sets one field of the pool `(cluster, pool)`.
-fn set_field(
-    call: &mut Call,
-    at: (&str, &str),
-    (cluster_name, name): (&str, &str),
-    operation_type: &str,
-    pointer: &str,
-    value: Value,
-) -> ApiResult {
-    let changes = vec![Change {
-        pool: Some(name.into()),
-        pointer: pointer.into(),
-        value,
-    }];
-    start_on_pool(
-        call,
-        at,
-        cluster_name,
-        name,
-        "RECONCILING",
-        operation_type,
-        Effect::Change { changes },
+        effect,
     )
 }
 
@@ -373,15 +353,8 @@ pub fn update(
     }
     // GKE reports most node pool updates, not only version changes, as UPGRADE_NODES.
     let operation_type = "UPGRADE_NODES";
-    start_on_pool(
-        call,
-        at,
-        cluster_name,
-        name,
-        "RECONCILING",
-        operation_type,
-        Effect::Change { changes },
-    )
+    let effect = Effect::Change { changes };
+    change_pool(call, at, (cluster_name, name), operation_type, effect)
 }
 
 /// As GKE does, through Compute: the pool's machine, disk and accelerator types must be

@@ -350,15 +350,7 @@ pub fn replace(
         &target.resource.api_version(),
         &k8s_time(ctx.now_ms),
     );
-    finish_update(
-        store,
-        ctx,
-        target,
-        current,
-        updated,
-        warnings,
-        StatusCode::OK,
-    )
+    finish_update(store, ctx, target, current, updated, warnings)
 }
 
 /// Keeps what a write through the main resource (or the status subresource) may not change.
@@ -383,6 +375,8 @@ fn merge_server_fields(
     }
 }
 
+/// Answers 200 with an updated object, stored unless this is a dry run; a pod may only change
+/// what Kubernetes lets change.
 fn finish_update(
     store: &mut Store,
     ctx: &Ctx,
@@ -390,7 +384,6 @@ fn finish_update(
     current: Value,
     mut updated: Value,
     warnings: Vec<String>,
-    status: StatusCode,
 ) -> KubeResult<Answer> {
     let resource = target.resource;
     if resource.kind == "Namespace" {
@@ -421,17 +414,14 @@ fn finish_update(
         }
     }
     validation::check(resource, &updated)?;
-    if ctx.query.dry_run() {
-        return Ok(Answer {
-            status,
-            body: updated,
-            warnings,
-        });
-    }
-    let stored = store.update(resource, updated);
+    let body = if ctx.query.dry_run() {
+        updated
+    } else {
+        store.update(resource, updated)
+    };
     Ok(Answer {
-        status,
-        body: stored,
+        status: StatusCode::OK,
+        body,
         warnings,
     })
 }
@@ -490,15 +480,7 @@ pub fn patch(
             Some(current) => {
                 let mut updated = result;
                 merge_server_fields(&current, &mut updated, resource, status_only);
-                finish_update(
-                    store,
-                    ctx,
-                    target,
-                    current,
-                    updated,
-                    warnings,
-                    StatusCode::OK,
-                )
+                finish_update(store, ctx, target, current, updated, warnings)
             }
         };
     }
@@ -542,15 +524,7 @@ pub fn patch(
             &k8s_time(ctx.now_ms),
         );
     }
-    finish_update(
-        store,
-        ctx,
-        target,
-        current,
-        updated,
-        warnings,
-        StatusCode::OK,
-    )
+    finish_update(store, ctx, target, current, updated, warnings)
 }
 
 /// Apply bodies are YAML by content type; clients (kubectl, kube) send its JSON subset.
