@@ -9,7 +9,7 @@ use google_cloud_container_v1::model::{self, cluster::Status as ClusterStatus};
 use crate::cluster::delete::delete_cluster;
 use crate::cluster::plan::Plan;
 use crate::error::{ApiFailure, GkeError, Result};
-use crate::google::gke::{cluster_path, Gke};
+use crate::google::gke::{cluster_path, GkeApi};
 use crate::google::operation::{running_operation, wait, wait_running_operations, Polling};
 use crate::net::retry::CLUSTER_ROUNDS;
 
@@ -19,7 +19,7 @@ fn pool_names(cluster: &model::Cluster) -> BTreeSet<String> {
 
 /// Deletes a cluster whose creation failed, so it does not keep costing money.
 async fn clean_up_failed(
-    gke: &Gke,
+    gke: &GkeApi,
     parent: &str,
     name: &str,
     keep: bool,
@@ -49,7 +49,7 @@ async fn clean_up_failed(
 /// Waits for a creation; when it fails, the cluster is cleaned up (unless kept) and GKE's
 /// message is the error.
 async fn wait_creation(
-    gke: &Gke,
+    gke: &GkeApi,
     parent: &str,
     name: &str,
     op: model::Operation,
@@ -68,7 +68,7 @@ async fn wait_creation(
 
 /// Creates the planned cluster, or resumes / adopts / replaces what already exists under its
 /// name; returns the running cluster and whether this call created it.
-pub async fn create_or_resume(gke: &Gke, plan: &Plan) -> Result<(model::Cluster, bool)> {
+pub async fn create_or_resume(gke: &GkeApi, plan: &Plan) -> Result<(model::Cluster, bool)> {
     let parent = plan.request.parent.clone();
     let name = plan.spec.name.clone();
     let path = cluster_path(&parent, &name);

@@ -13,7 +13,7 @@ use crate::config::plugin_data::PluginData;
 use crate::config::record::KEY_FIELD;
 use crate::config::settings::PluginSettings;
 use crate::error::Result;
-use crate::google::gke::{cluster_path, Gke};
+use crate::google::gke::{cluster_path, GkeApi};
 use crate::google::operation::{submit_when_idle, wait, Polling};
 use crate::net::retry::CLUSTER_ROUNDS;
 
@@ -26,11 +26,11 @@ pub async fn delete(session: &Session, cluster: &ClusterRef, timeout: Duration) 
 }
 
 /// A GKE client with the credentials of a cluster's configuration (its connection preset).
-pub async fn connect(config: &Value, settings: &PluginSettings) -> Result<Gke> {
+pub async fn connect(config: &Value, settings: &PluginSettings) -> Result<GkeApi> {
     let connection = ConnectionRequest::from_dss(&config["connection"])?;
     let credentials =
         GoogleCredentials::from_key_or_default(&connection.service_account_key, KEY_FIELD)?;
-    Gke::connect(&credentials, settings.api_endpoint()).await
+    GkeApi::connect(&credentials, settings.api_endpoint()).await
 }
 
 /// `stop()` of "Create GKE cluster": deletes the cluster and waits; gone already is success.
@@ -45,7 +45,12 @@ pub async fn stop(config: &Value, settings: &PluginSettings, data: &Value) -> Re
 
 /// Deletes a cluster and waits, waiting out an operation in progress first; already gone (or
 /// being deleted by someone else, waited for) is success.
-pub async fn delete_cluster(gke: &Gke, parent: &str, name: &str, timeout: Duration) -> Result<()> {
+pub async fn delete_cluster(
+    gke: &GkeApi,
+    parent: &str,
+    name: &str,
+    timeout: Duration,
+) -> Result<()> {
     let path = cluster_path(parent, name);
     let deletion =
         |op: &model::Operation| op.operation_type == model::operation::Type::DeleteCluster;

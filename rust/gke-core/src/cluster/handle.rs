@@ -10,13 +10,13 @@ use crate::config::record::{DssCluster, KEY_FIELD};
 use crate::config::settings::PluginSettings;
 use crate::error::{GkeError, Problem, Result};
 use crate::google::compute::Compute;
-use crate::google::gke::Gke;
+use crate::google::gke::GkeApi;
 use crate::kube::client as kubernetes;
 
 /// Clients for one project and location, with one set of credentials.
 #[derive(Clone)]
 pub struct Session {
-    pub gke: Gke,
+    pub gke: GkeApi,
     pub compute: Compute,
     pub credentials: GoogleCredentials,
     pub project: String,
@@ -75,7 +75,7 @@ impl Session {
         if !problems.is_empty() {
             return Err(GkeError::Validation(problems));
         }
-        let gke = Gke::connect(&credentials, settings.api_endpoint()).await?;
+        let gke = GkeApi::connect(&credentials, settings.api_endpoint()).await?;
         let compute = Compute::new(&credentials, settings.api_endpoint())?;
         Ok(Self {
             gke,

@@ -13,7 +13,7 @@ use crate::config::create_request::readable;
 use crate::config::settings::PluginSettings;
 use crate::error::{GkeError, Problem, Result};
 use crate::google::compute::Compute;
-use crate::google::gke::Gke;
+use crate::google::gke::GkeApi;
 use crate::google::resolve::default_metadata;
 
 /// A validated configuration with everything looked up: what start() would send.
@@ -115,7 +115,7 @@ pub async fn plan(config: &Value, settings: &PluginSettings, dss_cluster_id: &st
     }
     // Whether the types and version exist where they will be used: read-only calls.
     let compute = Compute::new(&credentials, settings.api_endpoint())?;
-    let gke = Gke::connect(&credentials, settings.api_endpoint()).await?;
+    let gke = GkeApi::connect(&credentials, settings.api_endpoint()).await?;
     let problems = crate::google::catalogue::problems(&spec, &context, &compute, &gke).await?;
     if !problems.is_empty() {
         return Err(GkeError::Validation(problems));

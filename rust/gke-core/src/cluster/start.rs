@@ -22,7 +22,7 @@ use crate::config::plugin_data::{DssOverrides, PluginData, PLUGIN_DATA_VERSION};
 use crate::config::record::KEY_FIELD;
 use crate::config::settings::PluginSettings;
 use crate::error::{GkeError, Result};
-use crate::google::gke::{cluster_path, Gke};
+use crate::google::gke::{cluster_path, GkeApi};
 use crate::google::resolve::default_metadata;
 use crate::kube::client as kubernetes;
 use crate::net::private_file::write_private;
@@ -154,7 +154,7 @@ pub async fn start(
     host: &Host,
 ) -> Result<(Value, Value)> {
     let plan = plan(config, settings, &host.dss_cluster_id).await?;
-    let gke = Gke::connect(&plan.credentials, settings.api_endpoint()).await?;
+    let gke = GkeApi::connect(&plan.credentials, settings.api_endpoint()).await?;
     let (cluster, created) = create_or_resume(&gke, &plan).await?;
     let key = plan.spec.connection.service_account_key.clone();
     let reached = Reached {
@@ -181,7 +181,7 @@ pub async fn attach(
         .location_type
         .pick(&connection.zone, &connection.region);
     let parent = format!("projects/{}/locations/{location}", connection.project_id);
-    let gke = Gke::connect(&credentials, settings.api_endpoint()).await?;
+    let gke = GkeApi::connect(&credentials, settings.api_endpoint()).await?;
     let name = spec.cluster_name.as_str();
     let Some(cluster) = gke.get_cluster(&cluster_path(&parent, name)).await? else {
         return Err(GkeError::not_found(format!("GET /v1/{}", cluster_path(&parent, name)), format!("no cluster '{name}' in {location} of project {}: check the name and the location type", connection.project_id)));

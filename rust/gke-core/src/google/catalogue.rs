@@ -12,7 +12,7 @@ use crate::config::location::LocationType;
 use crate::config::node_pool::is_custom_machine_type;
 use crate::error::{Problem, Result};
 use crate::google::compute::Compute;
-use crate::google::gke::Gke;
+use crate::google::gke::GkeApi;
 
 /// The Compute collections a node pool's types live in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -63,7 +63,7 @@ pub async fn problems(
     spec: &ClusterSpec,
     ctx: &PlanContext,
     compute: &Compute,
-    gke: &Gke,
+    gke: &GkeApi,
 ) -> Result<Vec<Problem>> {
     let mut problems = Vec::new();
     if !spec.autopilot {

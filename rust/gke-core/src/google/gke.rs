@@ -12,7 +12,7 @@ use crate::net::retry::Backoff;
 
 /// A GKE client; cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Gke {
+pub struct GkeApi {
     client: ClusterManager,
     backoff: Backoff,
 }
@@ -55,7 +55,7 @@ pub(crate) fn api_error(e: google_cloud_gax::error::Error, request: String) -> G
     }
 }
 
-impl Gke {
+impl GkeApi {
     /// `endpoint`: where the container API is, when not Google's (see `PluginSettings`).
     pub async fn connect(
         credentials: &GoogleCredentials,

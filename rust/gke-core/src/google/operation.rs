@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use google_cloud_container_v1::model::{self, operation::Status};
 
 use crate::error::{GkeError, Result};
-use crate::google::gke::{is_operation_in_progress, operation_path, Gke};
+use crate::google::gke::{is_operation_in_progress, operation_path, GkeApi};
 use crate::net::retry::Rounds;
 
 /// The polling schedule: a short operation is seen done soon after it ends; a five-minute
@@ -46,7 +46,7 @@ fn type_name(op: &model::Operation) -> String {
 /// Waits until `op` is DONE; its error becomes `OperationFailed`, the timeout
 /// `OperationTimeout`. `progress` sees the operation after every poll.
 pub async fn wait(
-    gke: &Gke,
+    gke: &GkeApi,
     parent: &str,
     op: model::Operation,
     timeout: Duration,
@@ -98,7 +98,7 @@ pub fn targets_cluster(op: &model::Operation, name: &str) -> bool {
 
 /// The operations running now on the cluster `name` (GKE runs one at a time).
 pub async fn running_operations(
-    gke: &Gke,
+    gke: &GkeApi,
     parent: &str,
     name: &str,
 ) -> Result<Vec<model::Operation>> {
@@ -112,7 +112,7 @@ pub async fn running_operations(
 
 /// The running operation whose target is this cluster, if any.
 pub async fn running_operation(
-    gke: &Gke,
+    gke: &GkeApi,
     parent: &str,
     name: &str,
 ) -> Result<Option<model::Operation>> {
@@ -124,7 +124,7 @@ pub async fn running_operation(
 
 /// Waits out whatever runs on the cluster now (another creation, a node-pool change).
 pub async fn wait_running_operations(
-    gke: &Gke,
+    gke: &GkeApi,
     parent: &str,
     name: &str,
     timeout: Duration,
@@ -149,7 +149,7 @@ pub async fn wait_running_operations(
 /// the timeout error.
 #[allow(clippy::too_many_arguments)]
 pub async fn submit_when_idle<F, Fut>(
-    gke: &Gke,
+    gke: &GkeApi,
     parent: &str,
     name: &str,
     what: &str,
