@@ -8,6 +8,8 @@ use std::path::Path;
 use google_cloud_auth::credentials::{
     mds, service_account, AccessTokenCredentials, Builder as DefaultBuilder, Credentials,
 };
+use google_cloud_gax::client_builder::ClientBuilder;
+use google_cloud_gax::retry_policy::NeverRetry;
 use serde_json::Value;
 
 use crate::error::{GkeError, Result};
@@ -241,6 +243,24 @@ impl GoogleCredentials {
     /// For the Google client libraries.
     pub fn for_clients(&self) -> Credentials {
         self.inner.clone().into()
+    }
+
+    /// A Google client's builder set up as every client here is: these credentials, TLS by
+    /// ring, no retries of the client's own (ours also cover "operation in progress" and log
+    /// what they do), and `endpoint` when the API is not Google's (see `PluginSettings`).
+    pub fn configure<F>(
+        &self,
+        builder: ClientBuilder<F, Credentials>,
+        endpoint: Option<String>,
+    ) -> ClientBuilder<F, Credentials> {
+        install_crypto_provider();
+        let builder = builder
+            .with_credentials(self.for_clients())
+            .with_retry_policy(NeverRetry);
+        match endpoint {
+            Some(endpoint) => builder.with_endpoint(endpoint),
+            None => builder,
+        }
     }
 
     /// A fresh-enough OAuth access token (cached by the library until shortly before expiry).

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::auth::credentials::GoogleCredentials;
 use crate::error::{status_code_name, ApiFailure, Failure, GkeError, Result};
 use crate::gcs::checksum::ObjectChecksums;
-use crate::net::http::{client_builder, install_crypto_provider};
+use crate::net::http::{client_builder, install_crypto_provider, success_body};
 use crate::net::retry::Backoff;
 
 /// Google's production endpoint.
@@ -232,20 +232,9 @@ impl GcsClient {
     }
 
     /// One JSON-API call with retries; `what` names it in messages (`reading bucket 'x'`).
+    /// Refusals are left as [`GkeError::Api`]: callers that expect some decide, the others
+    /// make them [`Self::storage_error`]s.
     async fn call(
-        &self,
-        what: &str,
-        method: reqwest::Method,
-        path: &str,
-        query: &[(&str, String)],
-    ) -> Result<Option<String>> {
-        self.call_raw(what, method, path, query)
-            .await
-            .map_err(|e| self.storage_error(what, e))
-    }
-
-    /// [`Self::call`] with refusals left as [`GkeError::Api`], for callers that expect some.
-    async fn call_raw(
         &self,
         what: &str,
         method: reqwest::Method,
@@ -271,19 +260,17 @@ impl GcsClient {
                         request: request.clone(),
                     })
                 })?;
-                let status = response.status().as_u16();
-                let body = response.text().await.unwrap_or_default();
-                if (200..300).contains(&status) {
-                    Ok(Some(body))
-                } else if status == 404 && method == reqwest::Method::GET && path.contains("/iam/")
-                {
-                    Ok(None)
-                } else {
-                    Err(GkeError::Api(ApiFailure::from_response(
-                        status,
-                        request.clone(),
-                        &body,
-                    )))
+                match success_body(response, &request).await {
+                    Ok(body) => Ok(Some(body)),
+                    // No IAM policy to read (404) is an answer, not a failure.
+                    Err(e)
+                        if e.status() == Some(404)
+                            && method == reqwest::Method::GET
+                            && path.contains("/iam/") =>
+                    {
+                        Ok(None)
+                    }
+                    Err(e) => Err(e),
                 }
             })
             .await
@@ -396,7 +383,7 @@ impl GcsClient {
     pub async fn get_object(&self, bucket: &str, name: &str) -> Result<Option<RemoteObject>> {
         let what = format!("reading gs://{bucket}/{name}");
         let path = format!("b/{}/o/{}", encode(bucket), encode(name));
-        match self.call_raw(&what, reqwest::Method::GET, &path, &[]).await {
+        match self.call(&what, reqwest::Method::GET, &path, &[]).await {
             Ok(body) => {
                 let o: JsonObject = serde_json::from_str(&body.unwrap_or_default())
                     .map_err(|e| GkeError::storage(format!("{what}: unexpected answer: {e}")))?;
@@ -413,14 +400,12 @@ impl GcsClient {
         if let Some(g) = generation {
             query.push(("ifGenerationMatch", g.to_string()));
         }
-        self.call(
-            &format!("deleting gs://{bucket}/{name}"),
-            reqwest::Method::DELETE,
-            &format!("b/{}/o/{}", encode(bucket), encode(name)),
-            &query,
-        )
-        .await
-        .map(|_| ())
+        let what = format!("deleting gs://{bucket}/{name}");
+        let path = format!("b/{}/o/{}", encode(bucket), encode(name));
+        self.call(&what, reqwest::Method::DELETE, &path, &query)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.storage_error(&what, e))
     }
 
     /// Which of `permissions` the caller holds on the bucket; `None` when the server does not

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::auth::credentials::GoogleCredentials;
 use crate::error::{ApiFailure, GkeError, Result};
+use crate::net::http::success_body;
 use crate::net::retry::Backoff;
 
 /// `https://www.googleapis.com/compute/v1/projects/p/global/networks/n` → `projects/p/global/networks/n`.
@@ -69,23 +70,14 @@ impl Compute {
                             request: request.clone(),
                         })
                     })?;
-                let status = response.status().as_u16();
-                let body = response.text().await.unwrap_or_default();
-                if status == 200 {
-                    serde_json::from_str(&body).map_err(|e| {
-                        GkeError::Api(ApiFailure::from_response(
-                            500,
-                            request.clone(),
-                            &format!("unreadable answer: {e}"),
-                        ))
-                    })
-                } else {
-                    Err(GkeError::Api(ApiFailure::from_response(
-                        status,
+                let body = success_body(response, &request).await?;
+                serde_json::from_str(&body).map_err(|e| {
+                    GkeError::Api(ApiFailure::from_response(
+                        500,
                         request.clone(),
-                        &body,
-                    )))
-                }
+                        &format!("unreadable answer: {e}"),
+                    ))
+                })
             })
             .await
     }

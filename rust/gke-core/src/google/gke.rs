@@ -3,11 +3,9 @@
 
 use google_cloud_container_v1::client::ClusterManager;
 use google_cloud_container_v1::model;
-use google_cloud_gax::retry_policy::NeverRetry;
 
 use crate::auth::credentials::GoogleCredentials;
 use crate::error::{status_code_name, ApiFailure, GkeError, Result};
-use crate::net::http::install_crypto_provider;
 use crate::net::retry::Backoff;
 
 /// A GKE client; cheap to clone.
@@ -61,14 +59,7 @@ impl GkeApi {
         credentials: &GoogleCredentials,
         endpoint: Option<String>,
     ) -> Result<Self> {
-        install_crypto_provider();
-        let mut builder = ClusterManager::builder()
-            .with_credentials(credentials.for_clients())
-            // Our own retries: they also cover "operation in progress" and log what they do.
-            .with_retry_policy(NeverRetry);
-        if let Some(endpoint) = endpoint {
-            builder = builder.with_endpoint(endpoint);
-        }
+        let builder = credentials.configure(ClusterManager::builder(), endpoint);
         let client = builder
             .build()
             .await

@@ -2,6 +2,8 @@
 
 use std::sync::Once;
 
+use crate::error::{ApiFailure, GkeError, Result};
+
 /// Installs ring as the process's rustls provider (once). The Google crates are built without
 /// their own provider (theirs is aws-lc, which the manylinux build avoids), so this must run
 /// before any of their clients is built.
@@ -28,4 +30,20 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The body of a 2xx answer; any other status is the API's refusal, its status and Google's
+/// error body kept (`request` names the call: `METHOD path`, no query).
+pub async fn success_body(response: reqwest::Response, request: &str) -> Result<String> {
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap_or_default();
+    if (200..300).contains(&status) {
+        Ok(body)
+    } else {
+        Err(GkeError::Api(ApiFailure::from_response(
+            status,
+            request.to_string(),
+            &body,
+        )))
+    }
 }

@@ -5,13 +5,11 @@ use std::sync::atomic::Ordering;
 
 use google_cloud_artifactregistry_v1::client::ArtifactRegistry;
 use google_cloud_artifactregistry_v1::model::{repository, Repository};
-use google_cloud_gax::retry_policy::NeverRetry;
 use google_cloud_lro::Poller;
 
 use crate::auth::credentials::GoogleCredentials;
 use crate::error::{ApiFailure, GkeError, Result};
 use crate::google::gke::api_error;
-use crate::net::http::install_crypto_provider;
 use crate::net::retry::Backoff;
 use crate::push::reference::Destination;
 
@@ -55,13 +53,7 @@ pub async fn ensure_repository(
     repo: &RepositoryRef,
     create: bool,
 ) -> Result<bool> {
-    install_crypto_provider();
-    let mut builder = ArtifactRegistry::builder()
-        .with_credentials(credentials.for_clients())
-        .with_retry_policy(NeverRetry);
-    if let Some(endpoint) = endpoint {
-        builder = builder.with_endpoint(endpoint);
-    }
+    let builder = credentials.configure(ArtifactRegistry::builder(), endpoint);
     let client = builder
         .build()
         .await

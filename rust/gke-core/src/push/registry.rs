@@ -339,6 +339,12 @@ impl Registry {
 
     /// Sends a request; when the registry refuses the token (401: it expired mid-push), gets a
     /// new one and sends the request once more if its body can be sent again (not a stream).
+    /// A request with an empty body (opening, mounting and closing uploads).
+    async fn send_empty(&self, method: Method, url: Url) -> Result<reqwest::Response> {
+        let empty = (reqwest::Body::from(Vec::new()), length(0));
+        self.send(method, url, Some(empty)).await
+    }
+
     async fn send(
         &self,
         method: Method,
@@ -419,13 +425,7 @@ impl Registry {
         url.query_pairs_mut()
             .append_pair("mount", digest.as_str())
             .append_pair("from", from);
-        let response = self
-            .send(
-                Method::POST,
-                url,
-                Some((reqwest::Body::from(Vec::new()), length(0))),
-            )
-            .await?;
+        let response = self.send_empty(Method::POST, url).await?;
         match response.status() {
             StatusCode::CREATED => Ok(true),
             StatusCode::ACCEPTED => {
@@ -462,13 +462,7 @@ impl Registry {
 
     pub async fn start_upload(&self, repository: &str) -> Result<Upload> {
         let url = self.url(&format!("/v2/{repository}/blobs/uploads/"));
-        let response = self
-            .send(
-                Method::POST,
-                url,
-                Some((reqwest::Body::from(Vec::new()), length(0))),
-            )
-            .await?;
+        let response = self.send_empty(Method::POST, url).await?;
         if response.status() != StatusCode::ACCEPTED {
             return Err(self.refusal("starting an upload", response).await);
         }
@@ -540,13 +534,7 @@ impl Registry {
     pub async fn finish(&self, location: &Url, digest: &Digest) -> Result<()> {
         let mut url = location.clone();
         url.query_pairs_mut().append_pair("digest", digest.as_str());
-        let response = self
-            .send(
-                Method::PUT,
-                url,
-                Some((reqwest::Body::from(Vec::new()), length(0))),
-            )
-            .await?;
+        let response = self.send_empty(Method::PUT, url).await?;
         if response.status() != StatusCode::CREATED {
             return Err(self
                 .refusal(
