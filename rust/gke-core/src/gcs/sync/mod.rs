@@ -52,23 +52,91 @@ impl Direction {
 /// Transfers at once: at least one, and no more than a host's connections can serve.
 pub const PARALLELISM: std::ops::RangeInclusive<i64> = 1..=64;
 
-/// `value` (`None`: a number too large for 64 bits, `shown` as the admin wrote it) as the
-/// transfers at once, or the problem named by `field`.
+/// A number as a caller gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Given {
+    /// A whole number; `None` when it is too large for 64 bits.
+    Whole(Option<i64>),
+    /// Not a whole number at all (a float, a bool, a string).
+    NotWhole,
+}
+
+/// `value` (`shown` as the admin or caller wrote it) as the transfers at once, or the problem
+/// named by `field`.
 pub fn check_parallelism(
-    value: Option<i64>,
+    value: Given,
     shown: &dyn std::fmt::Display,
     field: &str,
 ) -> std::result::Result<usize, crate::error::Problem> {
-    match value {
-        Some(n) if PARALLELISM.contains(&n) => Ok(n as usize),
-        _ => Err(crate::error::Problem::new(
-            field,
-            format!(
-                "{shown} is out of range: use {} to {}",
-                PARALLELISM.start(),
-                PARALLELISM.end()
-            ),
-        )),
+    let why = match value {
+        Given::Whole(Some(n)) if PARALLELISM.contains(&n) => return Ok(n as usize),
+        Given::Whole(_) => "is out of range",
+        Given::NotWhole => "is not a whole number",
+    };
+    Err(crate::error::Problem::new(
+        field,
+        format!(
+            "{shown} {why}: use {} to {}",
+            PARALLELISM.start(),
+            PARALLELISM.end()
+        ),
+    ))
+}
+
+/// Which way a sync goes, from its two ends as a caller names them.
+#[derive(Debug, Clone)]
+pub struct SyncRequest {
+    pub location: GcsLocation,
+    pub direction: Direction,
+}
+
+impl SyncRequest {
+    /// `src` and `dst` as given (their text, `None` when not text): exactly one must be a
+    /// `gs://bucket/prefix` URL, the other is the folder. Problems name `src` or `dst`.
+    pub fn between(src: Option<&str>, dst: Option<&str>) -> Result<Self> {
+        fn gs_url(v: Option<&str>) -> Option<&str> {
+            v.filter(|s| s.trim_start().starts_with("gs://"))
+        }
+        let (url, direction) = match (gs_url(src), gs_url(dst)) {
+            (None, Some(url)) => (url, Direction::ToGcs),
+            (Some(url), None) => (url, Direction::FromGcs),
+            _ => {
+                return Err(GkeError::validation(
+                    "src, dst",
+                    "one must be a gs://bucket/prefix URL and the other a folder",
+                ))
+            }
+        };
+        let request = |location| Self {
+            location,
+            direction,
+        };
+        let bucket_field = match direction {
+            Direction::ToGcs => "dst",
+            Direction::FromGcs => "src",
+        };
+        GcsLocation::parse(url, bucket_field).map(request)
+    }
+
+    /// The argument that names the folder: `src` for an upload, `dst` for a download.
+    pub fn folder_field(&self) -> &'static str {
+        match self.direction {
+            Direction::ToGcs => "src",
+            Direction::FromGcs => "dst",
+        }
+    }
+
+    /// The options of this sync; unfinished large uploads resume from
+    /// [`resumable::default_state_dir`](crate::gcs::resumable::default_state_dir).
+    pub fn options(self, delete_extra: bool, dry_run: bool, parallelism: usize) -> SyncOptions {
+        SyncOptions {
+            location: self.location,
+            direction: self.direction,
+            delete_extra,
+            dry_run,
+            parallelism,
+            state_dir: crate::gcs::resumable::default_state_dir(),
+        }
     }
 }
 
@@ -217,6 +285,29 @@ pub async fn sync(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::html::ToHtml;
+
+    #[test]
+    fn the_gs_url_end_is_the_bucket_and_parallelism_is_named() {
+        let up = SyncRequest::between(Some("/data"), Some(" gs://bkt/p")).unwrap();
+        assert_eq!((up.direction, up.folder_field()), (Direction::ToGcs, "src"));
+        let down = SyncRequest::between(Some("gs://bkt/p"), None).unwrap();
+        assert_eq!(
+            (down.direction, down.folder_field()),
+            (Direction::FromGcs, "dst")
+        );
+        for (src, dst) in [(None, None), (Some("gs://a1a"), Some("gs://b1b"))] {
+            let e = SyncRequest::between(src, dst).unwrap_err().to_string();
+            assert!(e.contains("src, dst: one must be a gs://"), "{e}");
+        }
+        let e = SyncRequest::between(Some("gs://Bad"), Some("/d")).unwrap_err();
+        assert!(e.to_string().contains("src: "), "{e}");
+        assert_eq!(check_parallelism(Given::Whole(Some(64)), &64, "p"), Ok(64));
+        let e = check_parallelism(Given::NotWhole, &"2.5", "p").unwrap_err();
+        assert_eq!(e.message, "2.5 is not a whole number: use 1 to 64");
+        let e = check_parallelism(Given::Whole(None), &"2**70", "p").unwrap_err();
+        assert_eq!(e.message, "2**70 is out of range: use 1 to 64");
+    }
 
     #[test]
     fn directions_and_summaries_read_well() {

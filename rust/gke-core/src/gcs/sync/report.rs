@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::error::{GkeError, Result};
-use crate::html::{Report, Verdict};
+use crate::html::{Report, ToHtml, Verdict};
 
 /// What happened to one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -119,8 +119,10 @@ impl SyncReport {
             first.reason
         )))
     }
+}
 
-    pub fn to_html(&self) -> String {
+impl ToHtml for SyncReport {
+    fn to_html(&self) -> String {
         let failures = self.failures();
         let verdict = if failures.is_empty() {
             Verdict::Ok
