@@ -31,13 +31,12 @@ from dss_gke._native import (
     __version__,
     environment_report,
     gcs_check_access,
-    gcs_check_access_action,
     gcs_sync,
     gcs_sync_recipe,
     plan_cluster,
-    push_base_images_action,
     push_image,
 )
+from dss_gke.dss import gcs_check_access_action, push_base_images_action
 
 __all__ = [
     "ApiError",

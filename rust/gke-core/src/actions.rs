@@ -9,21 +9,14 @@ use crate::cluster::node_pool_changes::{self as changes, Change};
 use crate::cluster::{health, inventory, plan};
 use crate::config::params::{
     forms, in_range, params, AddPoolParams, AutoscalingParams, NetworkParams, ResizeParams,
-    WaitParams, NETWORK_TEST_IMAGE, TIMEOUT,
+    WaitParams, NETWORK_TEST_IMAGE, NETWORK_TEST_NAMESPACE, TIMEOUT,
 };
 use crate::config::record::{ClusterType, DssCluster};
 use crate::error::{GkeError, Result};
-use crate::html::{Report, Verdict};
+use crate::html::ToHtml;
 use crate::kube::netcheck;
 
 fn no_progress(_: u32) {}
-
-/// What a change did, as an action's report.
-pub fn change_html(c: &Change) -> String {
-    Report::new(&format!("{}: node pool {} {}", c.cluster, c.pool, c.action))
-        .verdict(Verdict::Ok, &format!("{} in {:.1} s", c.detail, c.seconds))
-        .finish()
-}
 
 /// A change of the running cluster's node pools, as an action or a step asks for it.
 enum ChangeRequest {
@@ -100,17 +93,10 @@ pub async fn run_action(
     let html = match (name, change) {
         (_, Some(request)) => {
             let change = run_change(request, &session, &target, cluster, progress).await?;
-            let (pools, error) = inventory::node_pools(&session, &target).await?;
-            format!(
-                "{}{}",
-                change_html(&change),
-                inventory::pools_html(&target.name, target.autopilot, &pools, error.as_deref())
-            )
+            let pools = inventory::node_pools(&session, &target).await?;
+            format!("{}{}", change.to_html(), pools.to_html())
         }
-        ("inspect-node-pools", None) => {
-            let (pools, error) = inventory::node_pools(&session, &target).await?;
-            inventory::pools_html(&target.name, target.autopilot, &pools, error.as_deref())
-        }
+        ("inspect-node-pools", None) => inventory::node_pools(&session, &target).await?.to_html(),
         ("cluster-health", None) => health::health(&session, &target).await?.to_html(),
         ("test-network", None) => {
             let p: NetworkParams = params(raw_params, forms::TEST_NETWORK)?;
@@ -125,7 +111,7 @@ pub async fn run_action(
                 &target.name,
                 target_host,
                 image,
-                "default",
+                NETWORK_TEST_NAMESPACE,
                 std::time::Duration::from_secs(timeout as u64),
             )
             .await?

@@ -28,6 +28,11 @@ impl Verdict {
     }
 }
 
+/// A result shown as HTML (a DSS action's report, a notebook's `_repr_html_`).
+pub trait ToHtml {
+    fn to_html(&self) -> String;
+}
+
 /// `&`, `<`, `>`, `"` and `'` made safe for HTML text and attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -10,7 +10,7 @@ use crate::cluster::handle::{current, enum_name, is_autopilot, ClusterRef, Sessi
 use crate::cluster::inventory::{collect, opt, yes_no, PoolInfo};
 use crate::error::{GkeError, Result};
 use crate::google::operation::{running_operations, Polling};
-use crate::html::{Report, Verdict};
+use crate::html::{Report, ToHtml, Verdict};
 
 /// An operation GKE runs on the cluster now.
 #[derive(Debug, Clone, Serialize)]
@@ -102,8 +102,10 @@ impl Health {
             _ => Verdict::Failed,
         }
     }
+}
 
-    pub fn to_html(&self) -> String {
+impl ToHtml for Health {
+    fn to_html(&self) -> String {
         let mut report = Report::new(&format!("Health of {}", self.cluster))
             .verdict(self.verdict_kind(), &self.summary)
             .table(

@@ -15,7 +15,7 @@ use crate::config::node_pool::PoolContext;
 use crate::config::plugin_data::PluginData;
 use crate::error::{GkeError, Result};
 use crate::google::resolve::default_metadata;
-use crate::html::{Report, Verdict};
+use crate::html::{Report, ToHtml, Verdict};
 use crate::kube::client as kubernetes;
 
 /// One cluster of a location, as `clusters()` lists it.
@@ -39,6 +39,31 @@ pub async fn clusters(session: &Session) -> Result<Vec<ClusterSummary>> {
         .iter()
         .map(ClusterSummary::of)
         .collect())
+}
+
+impl ToHtml for ClusterSummary {
+    fn to_html(&self) -> String {
+        Report::new(&format!("GKE cluster {}", self.name))
+            .table(
+                &[
+                    "Location",
+                    "Status",
+                    "Version",
+                    "Autopilot",
+                    "Node pools",
+                    "Endpoint",
+                ],
+                [vec![
+                    self.location.clone(),
+                    self.status.clone(),
+                    self.version.clone(),
+                    self.autopilot.to_string(),
+                    self.node_pools.join(", "),
+                    self.endpoint.clone(),
+                ]],
+            )
+            .finish()
+    }
 }
 
 impl ClusterSummary {
@@ -82,6 +107,34 @@ pub struct PoolInfo {
     /// could not be read).
     pub ready: Option<usize>,
     pub not_ready: Option<usize>,
+}
+
+/// One pool alone, in the table "Inspect node pools" shows (titled by the pool's name).
+impl ToHtml for PoolInfo {
+    fn to_html(&self) -> String {
+        pools_html(&self.name, false, std::slice::from_ref(self), None)
+    }
+}
+
+/// The node pools of a cluster (what "Inspect node pools" shows).
+#[derive(Debug, Clone, Serialize)]
+pub struct NodePools {
+    pub cluster: String,
+    pub autopilot: bool,
+    pub pools: Vec<PoolInfo>,
+    /// Why the Kubernetes API could not be read (nodes unknown), or None.
+    pub kubernetes_error: Option<String>,
+}
+
+impl ToHtml for NodePools {
+    fn to_html(&self) -> String {
+        pools_html(
+            &self.cluster,
+            self.autopilot,
+            &self.pools,
+            self.kubernetes_error.as_deref(),
+        )
+    }
 }
 
 /// Ready / not-Ready nodes per pool, from the Kubernetes API.
@@ -194,13 +247,15 @@ pub(crate) fn opt<T: ToString>(v: Option<T>) -> String {
 }
 
 /// The node pools of a running cluster, each with its sizes and nodes.
-pub async fn node_pools(
-    session: &Session,
-    cluster: &ClusterRef,
-) -> Result<(Vec<PoolInfo>, Option<String>)> {
+pub async fn node_pools(session: &Session, cluster: &ClusterRef) -> Result<NodePools> {
     let found = current(session, cluster).await?;
-    let (pools, _, error) = collect(session, cluster, &found, false).await?;
-    Ok((pools, error))
+    let (pools, _, kubernetes_error) = collect(session, cluster, &found, false).await?;
+    Ok(NodePools {
+        cluster: cluster.name.clone(),
+        autopilot: cluster.autopilot,
+        pools,
+        kubernetes_error,
+    })
 }
 
 /// Pools with their nodes and, when asked, the pending pods: the Kubernetes API is read with
@@ -234,7 +289,7 @@ pub(crate) async fn collect(
 }
 
 /// The node pools as an HTML table (what "Inspect node pools" shows).
-pub fn pools_html(
+fn pools_html(
     cluster: &str,
     autopilot: bool,
     pools: &[PoolInfo],

@@ -14,6 +14,7 @@ use crate::cluster::inventory::pool_size;
 use crate::config::node_pool::{Autoscaling, NodeCount, NodePoolRequest, PoolContext};
 use crate::error::{GkeError, Result};
 use crate::google::operation::{submit_when_idle, wait, wait_running_operations, Polling};
+use crate::html::{Report, ToHtml, Verdict};
 use crate::net::retry::CLUSTER_ROUNDS;
 
 /// Progress of an action in percent, for DSS's progress bar.
@@ -35,6 +36,21 @@ pub struct Change {
     /// A sentence: what it was before and what it is now.
     pub detail: String,
     pub seconds: f64,
+}
+
+/// What a change did, as an action's report.
+impl ToHtml for Change {
+    fn to_html(&self) -> String {
+        Report::new(&format!(
+            "{}: node pool {} {}",
+            self.cluster, self.pool, self.action
+        ))
+        .verdict(
+            Verdict::Ok,
+            &format!("{} in {:.1} s", self.detail, self.seconds),
+        )
+        .finish()
+    }
 }
 
 /// Runs a mutation, waiting out any operation already running on the cluster (GKE allows one

@@ -16,6 +16,27 @@ pub const TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// The test pod's image when the action leaves it blank.
 pub const NETWORK_TEST_IMAGE: &str = "busybox:1.36";
 
+/// The test pod's timeout when the action leaves it blank, in seconds.
+pub const NETWORK_TEST_TIMEOUT_SECONDS: i64 = 120;
+
+/// The namespace of the test pod (the action always uses it; a notebook may choose another).
+pub const NETWORK_TEST_NAMESPACE: &str = "default";
+
+/// "Push base images": blobs in flight at once when the action leaves it blank.
+pub const PUSH_PARALLELISM: usize = 6;
+
+/// The Docker Engine's socket when the action leaves it blank.
+pub const DOCKER_SOCKET: &str = "/var/run/docker.sock";
+
+/// Notebook only (`Cluster.wait_ready`): how long to wait by default. The step's default is
+/// [`WaitParams::default`] (20 minutes).
+pub const NOTEBOOK_WAIT_READY: Duration = Duration::from_secs(600);
+
+/// Notebook only (`Cluster.set_autoscaling`): the limits per zone when none are given. The
+/// forms have their own (0 and 3), and the action and step require both.
+pub const NOTEBOOK_AUTOSCALING_MIN: i64 = 0;
+pub const NOTEBOOK_AUTOSCALING_MAX: i64 = 1;
+
 /// The longest wait a step or action accepts: a day.
 pub const MAX_WAIT_MINUTES: f64 = 24.0 * 60.0;
 
@@ -127,7 +148,7 @@ impl Default for NetworkParams {
             host: String::new(),
             port: None,
             image: NETWORK_TEST_IMAGE.into(),
-            timeout_seconds: 120,
+            timeout_seconds: NETWORK_TEST_TIMEOUT_SECONDS,
         }
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::gcs::checksum::Hasher;
 use crate::gcs::client::GcsClient;
 use crate::gcs::location::GcsLocation;
-use crate::html::{Report, Verdict};
+use crate::html::{Report, ToHtml, Verdict};
 
 /// The object permissions a sync needs, with the predefined role an admin grants for each.
 pub const PERMISSIONS: [(&str, &str); 4] = [
@@ -57,8 +57,10 @@ impl AccessReport {
         }
         verdict
     }
+}
 
-    pub fn to_html(&self) -> String {
+impl ToHtml for AccessReport {
+    fn to_html(&self) -> String {
         let verdict = self.verdict();
         let text = match verdict {
             Verdict::Ok => format!("{} bucket(s) fully usable", self.buckets.len()),

@@ -14,7 +14,7 @@ use crate::error::{GkeError, Problem, Result};
 use crate::gcs::client::GcsOptions;
 use crate::gcs::location::GcsLocation;
 use crate::gcs::resumable;
-use crate::gcs::sync::{check_parallelism, Direction, SyncOptions};
+use crate::gcs::sync::{check_parallelism, Direction, Given, SyncOptions};
 
 const KEY_FIELD: &str = "GKE connection › Service-account key";
 
@@ -79,9 +79,13 @@ pub fn recipe_options(
     .map_err(|e| collect(e, &mut problems))
     .ok();
     let parallelism = raw.parallelism.unwrap_or(16);
-    let parallelism = check_parallelism(Some(parallelism), &parallelism, "Parallel transfers")
-        .map_err(|p| problems.push(p))
-        .ok();
+    let parallelism = check_parallelism(
+        Given::Whole(Some(parallelism)),
+        &parallelism,
+        "Parallel transfers",
+    )
+    .map_err(|p| problems.push(p))
+    .ok();
     if !problems.is_empty() {
         return Err(GkeError::Validation(problems));
     }
@@ -161,6 +165,26 @@ pub fn access_options(
         return Err(GkeError::Validation(problems));
     }
     Ok((locations, gcs_options(&raw.connection, settings)?))
+}
+
+/// The access check as a notebook calls it: the buckets, a key (JSON text or a path; blank: the
+/// default chain) and an endpoint (`None`: `STORAGE_EMULATOR_HOST`, else GCS); a bad key is
+/// named `key`.
+pub fn access_options_for(
+    buckets: &[String],
+    key: &str,
+    endpoint: Option<String>,
+) -> Result<(Vec<GcsLocation>, GcsOptions)> {
+    let config = serde_json::json!({
+        "buckets": buckets, "connection": {"service_account_key": key}
+    });
+    let (locations, options) = access_options(&config, &PluginSettings::default())?;
+    let options = GcsOptions {
+        endpoint,
+        key_field: "key".to_string(),
+        ..options
+    };
+    Ok((locations, options))
 }
 
 /// "Check GCS access" run on a DSS cluster: the action's connection preset, else the cluster's

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::error::{ApiFailure, GkeError, Problem, Result};
-use crate::html::{Report, Verdict};
+use crate::html::{Report, ToHtml, Verdict};
 use crate::kube::client::kube_error;
 use crate::net::retry::Backoff;
 
@@ -36,8 +36,10 @@ impl NetworkTest {
     pub fn passed(&self) -> bool {
         self.verdict == Verdict::Ok.label()
     }
+}
 
-    pub fn to_html(&self) -> String {
+impl ToHtml for NetworkTest {
+    fn to_html(&self) -> String {
         let verdict = if self.passed() {
             Verdict::Ok
         } else {

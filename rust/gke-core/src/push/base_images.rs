@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config::form;
+use crate::config::params::{DOCKER_SOCKET, PUSH_PARALLELISM};
 use crate::config::record::DssCluster;
 use crate::error::{GkeError, Problem, Result};
 use crate::push::copy::{push, Progress, PushOptions, PushProgress};
@@ -73,7 +74,7 @@ impl BaseImagesRequest {
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty())
             .collect();
-        let parallelism = raw.parallelism.unwrap_or(6);
+        let parallelism = raw.parallelism.unwrap_or(PUSH_PARALLELISM as i64);
         if !(1..=64).contains(&parallelism) {
             problems.push(Problem::new(
                 "Parallel uploads",
@@ -84,7 +85,7 @@ impl BaseImagesRequest {
             return Err(GkeError::Validation(problems));
         }
         let socket = match raw.docker_socket.trim() {
-            "" => "/var/run/docker.sock",
+            "" => DOCKER_SOCKET,
             s => s.trim_start_matches("unix://"),
         };
         Ok(Self {

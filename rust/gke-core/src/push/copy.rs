@@ -15,6 +15,8 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::auth::credentials::GoogleCredentials;
+use crate::config::params::{DOCKER_SOCKET, PUSH_PARALLELISM};
+use crate::config::settings::PluginSettings;
 use crate::error::{GkeError, Result};
 use crate::push::artifact_registry::{self, RepositoryRef, TOKEN_USER};
 use crate::push::blob_cache::{self, BlobCache, Compressed};
@@ -59,12 +61,29 @@ impl Default for PushOptions {
             google_key: String::new(),
             insecure: false,
             create_repository: false,
-            parallelism: 6,
+            parallelism: PUSH_PARALLELISM,
             compression_level: 1,
-            docker_socket: PathBuf::from("/var/run/docker.sock"),
+            docker_socket: PathBuf::from(DOCKER_SOCKET),
             api_endpoint: None,
             registry_endpoint: None,
             cache_file: blob_cache::default_path(),
+        }
+    }
+}
+
+impl PushOptions {
+    /// The defaults, with the endpoints given, else the environment's (as plugin settings
+    /// left blank resolve them).
+    pub fn notebook(api_endpoint: Option<String>, registry_endpoint: Option<String>) -> Self {
+        let settings = PluginSettings {
+            api_endpoint: api_endpoint.unwrap_or_default(),
+            registry_endpoint: registry_endpoint.unwrap_or_default(),
+            ..PluginSettings::default()
+        };
+        Self {
+            api_endpoint: settings.api_endpoint(),
+            registry_endpoint: settings.registry_endpoint(),
+            ..Self::default()
         }
     }
 }
