@@ -2,9 +2,11 @@
 
 use std::fmt::Write;
 
-/// How a report (or one row of it) came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a report (or one row of it) came out; serialised as its label (`OK`, `Warning`,
+/// `Failed`), as results show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Verdict {
+    #[serde(rename = "OK")]
     Ok,
     Warning,
     Failed,

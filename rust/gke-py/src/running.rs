@@ -147,7 +147,7 @@ result_class! {
         /// Why the Kubernetes API could not be read, or None.
         kubernetes_error: Option<String>,
         /// "OK", "Warning" or "Failed".
-        verdict: String,
+        verdict: String = |h: &CoreHealth| h.verdict.label().to_string(),
         /// Why, in one sentence.
         summary: String,
     }
@@ -183,7 +183,7 @@ result_class! {
         /// The pool changed (its generated name when the preset had none).
         pool: String,
         /// "added", "resized", "deleted", "autoscaling enabled" or "autoscaling disabled".
-        action: String,
+        action: String = |c: &CoreChange| c.action.label().to_string(),
         /// What it was before and what it is now, in one sentence.
         detail: String,
         /// How long it took, GKE's operation included.
@@ -210,7 +210,7 @@ result_class! {
         /// What the pod printed.
         output: String,
         /// "OK" or "Failed".
-        verdict: String,
+        verdict: String = |t: &CoreNetworkTest| t.verdict.label().to_string(),
         /// Why, in one sentence.
         summary: String,
         /// How long the test took.

@@ -35,7 +35,7 @@ pub struct Health {
     /// Why the Kubernetes API could not be read, when it could not.
     pub kubernetes_error: Option<String>,
     /// `OK`, `Warning` or `Failed`, and why.
-    pub verdict: String,
+    pub verdict: Verdict,
     pub summary: String,
 }
 
@@ -91,23 +91,15 @@ impl Health {
                 "running, every node Ready, no pod Pending".to_string(),
             )
         };
-        self.verdict = verdict.label().to_string();
+        self.verdict = verdict;
         self.summary = summary;
-    }
-
-    fn verdict_kind(&self) -> Verdict {
-        match self.verdict.as_str() {
-            "OK" => Verdict::Ok,
-            "Warning" => Verdict::Warning,
-            _ => Verdict::Failed,
-        }
     }
 }
 
 impl ToHtml for Health {
     fn to_html(&self) -> String {
         let mut report = Report::new(&format!("Health of {}", self.cluster))
-            .verdict(self.verdict_kind(), &self.summary)
+            .verdict(self.verdict, &self.summary)
             .table(
                 &["Status", "Version", "Location", "Autopilot"],
                 [vec![
@@ -188,7 +180,7 @@ pub async fn health(session: &Session, cluster: &ClusterRef) -> Result<Health> {
         pending_pods: pending,
         operations,
         kubernetes_error,
-        verdict: String::new(),
+        verdict: Verdict::Warning,
         summary: String::new(),
     };
     health.judge();
@@ -267,7 +259,7 @@ mod tests {
             pending_pods: pending.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             operations: vec![],
             kubernetes_error: None,
-            verdict: String::new(),
+            verdict: Verdict::Warning,
             summary: String::new(),
         };
         h.judge();
@@ -278,14 +270,14 @@ mod tests {
     fn verdicts_name_what_is_wrong() {
         let ok = health(vec![pool("cpu", 2, 2, 0)], &[]);
         assert!(ok.is_ready());
-        assert_eq!(ok.verdict, "OK");
+        assert_eq!(ok.verdict, Verdict::Ok);
         let bad = health(vec![pool("cpu", 2, 1, 1)], &[]);
         assert_eq!(
-            (bad.verdict.as_str(), bad.summary.as_str()),
-            ("Failed", "1 node(s) are not Ready")
+            (bad.verdict, bad.summary.as_str()),
+            (Verdict::Failed, "1 node(s) are not Ready")
         );
         let pending = health(vec![pool("cpu", 2, 2, 0)], &[("jobs", 3)]);
-        assert_eq!(pending.verdict, "Warning");
+        assert_eq!(pending.verdict, Verdict::Warning);
         assert!(pending.to_html().contains("<td>jobs</td><td>3</td>"));
         let registering = health(vec![pool("cpu", 3, 2, 0)], &[]);
         assert!(!registering.is_ready());

@@ -26,13 +26,39 @@ pub fn waiting_percent(waited: Duration) -> u32 {
     20 + (70.0 * share) as u32
 }
 
+/// What kind of change was made; serialised as people read it (`added`, `autoscaling enabled`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ChangeKind {
+    #[serde(rename = "added")]
+    Added,
+    #[serde(rename = "resized")]
+    Resized,
+    #[serde(rename = "deleted")]
+    Deleted,
+    #[serde(rename = "autoscaling enabled")]
+    AutoscalingEnabled,
+    #[serde(rename = "autoscaling disabled")]
+    AutoscalingDisabled,
+}
+
+impl ChangeKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Added => "added",
+            Self::Resized => "resized",
+            Self::Deleted => "deleted",
+            Self::AutoscalingEnabled => "autoscaling enabled",
+            Self::AutoscalingDisabled => "autoscaling disabled",
+        }
+    }
+}
+
 /// What a change did, for reports and notebooks.
 #[derive(Debug, Clone, Serialize)]
 pub struct Change {
     pub cluster: String,
     pub pool: String,
-    /// `added`, `resized`, `deleted`, `autoscaling enabled`, `autoscaling disabled`.
-    pub action: String,
+    pub action: ChangeKind,
     /// A sentence: what it was before and what it is now.
     pub detail: String,
     pub seconds: f64,
@@ -43,7 +69,9 @@ impl ToHtml for Change {
     fn to_html(&self) -> String {
         Report::new(&format!(
             "{}: node pool {} {}",
-            self.cluster, self.pool, self.action
+            self.cluster,
+            self.pool,
+            self.action.label()
         ))
         .verdict(
             Verdict::Ok,
@@ -191,7 +219,7 @@ pub async fn add(
             spec.node_count, spec.machine_type
         ),
         pool: name,
-        action: "added".into(),
+        action: ChangeKind::Added,
         seconds: start.elapsed().as_secs_f64(),
     })
 }
@@ -308,7 +336,7 @@ pub async fn resize(
         return Ok(Change {
             cluster: cluster.name.clone(),
             pool: name.clone(),
-            action: "deleted".into(),
+            action: ChangeKind::Deleted,
             detail: format!("{name} deleted (it had {before} node(s))"),
             seconds: start.elapsed().as_secs_f64(),
         });
@@ -329,7 +357,7 @@ pub async fn resize(
     Ok(Change {
         cluster: cluster.name.clone(),
         pool: name,
-        action: "resized".into(),
+        action: ChangeKind::Resized,
         detail,
         seconds: start.elapsed().as_secs_f64(),
     })
@@ -368,17 +396,17 @@ pub async fn set_autoscaling(
     .await?;
     let (action, now) = match limits {
         Some(l) => (
-            "autoscaling enabled",
+            ChangeKind::AutoscalingEnabled,
             format!("{}–{} per zone", l.min, l.max),
         ),
-        None => ("autoscaling disabled", "off".to_string()),
+        None => (ChangeKind::AutoscalingDisabled, "off".to_string()),
     };
-    tracing::info!("node pool {name} of {}: {action}", cluster.name);
+    tracing::info!("node pool {name} of {}: {}", cluster.name, action.label());
     Ok(Change {
         cluster: cluster.name.clone(),
         detail: format!("{name}: autoscaling was {was}, now {now}"),
         pool: name,
-        action: action.into(),
+        action,
         seconds: start.elapsed().as_secs_f64(),
     })
 }

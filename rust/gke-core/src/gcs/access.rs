@@ -22,13 +22,8 @@ pub const PERMISSIONS: [(&str, &str); 4] = [
 #[derive(Debug, Clone, Serialize)]
 pub struct AccessCheck {
     pub check: String,
-    #[serde(serialize_with = "verdict_label")]
     pub verdict: Verdict,
     pub detail: String,
-}
-
-fn verdict_label<S: serde::Serializer>(v: &Verdict, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(v.label())
 }
 
 #[derive(Debug, Clone, Serialize)]

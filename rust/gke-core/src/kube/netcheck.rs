@@ -27,14 +27,14 @@ pub struct NetworkTest {
     pub exit_code: Option<i32>,
     /// What the pod printed.
     pub output: String,
-    pub verdict: String,
+    pub verdict: Verdict,
     pub summary: String,
     pub seconds: f64,
 }
 
 impl NetworkTest {
     pub fn passed(&self) -> bool {
-        self.verdict == Verdict::Ok.label()
+        self.verdict == Verdict::Ok
     }
 }
 
@@ -263,7 +263,7 @@ pub async fn test_network(
         phase,
         exit_code,
         output,
-        verdict: verdict.label().to_string(),
+        verdict,
         summary,
         seconds: start.elapsed().as_secs_f64(),
     })
