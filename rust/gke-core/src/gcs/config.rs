@@ -14,7 +14,7 @@ use crate::error::{GkeError, Problem, Result};
 use crate::gcs::client::GcsOptions;
 use crate::gcs::location::GcsLocation;
 use crate::gcs::resumable;
-use crate::gcs::sync::{check_parallelism, Direction, Given, SyncOptions};
+use crate::gcs::sync::{check_parallelism, Direction, Given, SyncOptions, DEFAULT_PARALLELISM};
 
 const KEY_FIELD: &str = "GKE connection › Service-account key";
 
@@ -78,7 +78,7 @@ pub fn recipe_options(
     )
     .map_err(|e| collect(e, &mut problems))
     .ok();
-    let parallelism = raw.parallelism.unwrap_or(16);
+    let parallelism = raw.parallelism.unwrap_or(DEFAULT_PARALLELISM as i64);
     let parallelism = check_parallelism(
         Given::Whole(Some(parallelism)),
         &parallelism,

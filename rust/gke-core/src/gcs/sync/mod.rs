@@ -52,6 +52,9 @@ impl Direction {
 /// Transfers at once: at least one, and no more than a host's connections can serve.
 pub const PARALLELISM: std::ops::RangeInclusive<i64> = 1..=64;
 
+/// Transfers at once when a sync does not say (the recipe's default, and the notebook's).
+pub const DEFAULT_PARALLELISM: usize = 16;
+
 /// A number as a caller gave it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Given {
