@@ -311,14 +311,12 @@ impl GcsClient {
     }
 
     pub async fn get_bucket(&self, bucket: &str) -> Result<BucketInfo> {
+        let what = format!("reading bucket '{bucket}'");
+        let path = format!("b/{}", encode(bucket));
         let body = self
-            .call(
-                &format!("reading bucket '{bucket}'"),
-                reqwest::Method::GET,
-                &format!("b/{}", encode(bucket)),
-                &[],
-            )
-            .await?
+            .call(&what, reqwest::Method::GET, &path, &[])
+            .await
+            .map_err(|e| self.storage_error(&what, e))?
             .unwrap_or_default();
         serde_json::from_str(&body)
             .map_err(|e| GkeError::storage(format!("bucket '{bucket}': unexpected answer: {e}")))
@@ -360,14 +358,11 @@ impl GcsClient {
             if let Some(t) = &token {
                 query.push(("pageToken", t.clone()));
             }
+            let path = format!("b/{}/o", encode(bucket));
             let body = self
-                .call(
-                    &what,
-                    reqwest::Method::GET,
-                    &format!("b/{}/o", encode(bucket)),
-                    &query,
-                )
-                .await?
+                .call(&what, reqwest::Method::GET, &path, &query)
+                .await
+                .map_err(|e| self.storage_error(&what, e))?
                 .unwrap_or_default();
             let page: ListPage = serde_json::from_str(&body)
                 .map_err(|e| GkeError::storage(format!("{what}: unexpected answer: {e}")))?;
@@ -419,14 +414,12 @@ impl GcsClient {
             .iter()
             .map(|p| ("permissions", p.to_string()))
             .collect();
+        let what = format!("testing permissions on bucket '{bucket}'");
+        let path = format!("b/{}/iam/testPermissions", encode(bucket));
         let Some(body) = self
-            .call(
-                &format!("testing permissions on bucket '{bucket}'"),
-                reqwest::Method::GET,
-                &format!("b/{}/iam/testPermissions", encode(bucket)),
-                &query,
-            )
-            .await?
+            .call(&what, reqwest::Method::GET, &path, &query)
+            .await
+            .map_err(|e| self.storage_error(&what, e))?
         else {
             return Ok(None);
         };
