@@ -24,7 +24,8 @@ PLUGIN_SOURCES := plugin.json pyproject.toml tools/build_plugin.py \
 
 # Debian packages: command → package providing it.
 # docker-registry, skopeo and htpasswd: the image-push tests' registry and read-back.
-APT_NEEDS := readelf:binutils kubectl:kubernetes-client docker-registry:docker-registry \
+# openssl: the RSA key of the Rust lifecycle tests' service account.
+APT_NEEDS := readelf:binutils kubectl:kubernetes-client docker-registry:docker-registry openssl:openssl \
 	skopeo:skopeo htpasswd:apache2-utils
 
 .PHONY: help deps lint fmt cargo-test emulator build plugin test demo bench clean

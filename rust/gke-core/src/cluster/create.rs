@@ -66,6 +66,25 @@ async fn wait_creation(
     }
 }
 
+/// A cluster found under the planned name is taken as this plan's only when it has the same
+/// mode and node pools; else the name is taken by another configuration.
+fn same_configuration(c: &model::Cluster, plan: &Plan) -> Result<()> {
+    let wanted: BTreeSet<String> = plan.spec.pools.iter().map(|(n, _)| n.clone()).collect();
+    let autopilot = c.autopilot.as_ref().is_some_and(|a| a.enabled);
+    if autopilot == plan.spec.autopilot && (autopilot || pool_names(c) == wanted) {
+        return Ok(());
+    }
+    Err(GkeError::validation(
+        "GKE cluster name",
+        format!(
+            "a cluster named '{}' already runs in {} with another configuration (node pools {:?}, Autopilot {autopilot}): choose another name, or use \"Attach GKE cluster\"",
+            c.name,
+            plan.spec.location(&plan.context),
+            pool_names(c)
+        ),
+    ))
+}
+
 /// Creates the planned cluster, or resumes / adopts / replaces what already exists under its
 /// name; returns the running cluster and whether this call created it.
 pub async fn create_or_resume(gke: &GkeApi, plan: &Plan) -> Result<(model::Cluster, bool)> {
@@ -91,8 +110,11 @@ pub async fn create_or_resume(gke: &GkeApi, plan: &Plan) -> Result<(model::Clust
                         wait_creation(gke, &parent, &name, op, keep, timeout).await?;
                     }
                     // Someone (an earlier start, or this one whose answer was lost) created
-                    // it meanwhile: look again, a few times.
+                    // it meanwhile: look again, a few times. This call's POST may have made
+                    // it, so it counts as created here; another configuration is still
+                    // refused when it is seen.
                     Err(GkeError::Api(f)) if f.status == 409 => {
+                        created = true;
                         conflicts += 1;
                         if conflicts > MAX_CONFLICTS {
                             return Err(GkeError::Api(ApiFailure {
@@ -105,6 +127,9 @@ pub async fn create_or_resume(gke: &GkeApi, plan: &Plan) -> Result<(model::Clust
                 }
             }
             Some(c) if c.status == ClusterStatus::Provisioning => {
+                // Another configuration being made under the name is not ours to wait for (nor
+                // to delete if it fails).
+                same_configuration(&c, plan)?;
                 tracing::info!("{name} is already being created (an earlier start was interrupted): waiting for it");
                 created = true;
                 match running_operation(gke, &parent, &name).await? {
@@ -135,22 +160,8 @@ pub async fn create_or_resume(gke: &GkeApi, plan: &Plan) -> Result<(model::Clust
                 wait_running_operations(gke, &parent, &name, timeout).await?;
             }
             Some(c) => {
+                same_configuration(&c, plan)?;
                 if !created {
-                    let wanted: BTreeSet<String> =
-                        plan.spec.pools.iter().map(|(n, _)| n.clone()).collect();
-                    let autopilot = c.autopilot.as_ref().is_some_and(|a| a.enabled);
-                    let same =
-                        autopilot == plan.spec.autopilot && (autopilot || pool_names(&c) == wanted);
-                    if !same {
-                        return Err(GkeError::validation(
-                            "GKE cluster name",
-                            format!(
-                                "a cluster named '{name}' already runs in {} with another configuration (node pools {:?}, Autopilot {autopilot}): choose another name, or use \"Attach GKE cluster\"",
-                                plan.spec.location(&plan.context),
-                                pool_names(&c)
-                            ),
-                        ));
-                    }
                     tracing::info!("{name} already runs with the same configuration: adopting it");
                 }
                 return Ok((c, created));

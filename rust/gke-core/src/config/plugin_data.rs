@@ -30,7 +30,8 @@ pub struct PluginData {
     /// The Google identity made cluster-admin, when known.
     pub identity: Option<String>,
     pub admin_binding: Option<String>,
-    /// Whether start() created the cluster (stop() deletes only what "Create" clusters made).
+    /// Whether this start() created the cluster (reported; stop() of a "Create GKE cluster"
+    /// deletes the recorded cluster either way, as its form says).
     pub created_by_plugin: bool,
 }
 
