@@ -24,7 +24,8 @@ PLUGIN_SOURCES := plugin.json pyproject.toml tools/build_plugin.py \
 
 # Debian packages: command → package providing it.
 # docker-registry, skopeo and htpasswd: the image-push tests' registry and read-back.
-APT_NEEDS := readelf:binutils kubectl:kubernetes-client docker-registry:docker-registry \
+# openssl: the RSA key of the Rust lifecycle tests' service account.
+APT_NEEDS := readelf:binutils kubectl:kubernetes-client docker-registry:docker-registry openssl:openssl \
 	skopeo:skopeo htpasswd:apache2-utils
 
 .PHONY: help deps lint fmt cargo-test emulator build plugin test demo bench clean
@@ -54,6 +55,7 @@ lint: deps
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) tools/check_layers.py
 
 fmt: deps
 	cargo fmt --all
@@ -71,14 +73,18 @@ emulator: deps
 $(WHEEL): $(RUST_SOURCES) pyproject.toml $(shell find python-lib -type f -not -path '*/__pycache__/*') | deps
 	$(VENV)/bin/maturin build --release --zig --compatibility manylinux2014 \
 	  --interpreter $(PY) --out $(WHEEL_DIR) --quiet
-	$(PY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps $(WHEEL)
 
-build: deps $(WHEEL)
+# The wheel in the virtualenv (a new .venv beside an up-to-date wheel gets it too).
+$(VENV)/.wheel-stamp: $(WHEEL) $(VENV)/.deps-stamp
+	$(PY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps $(WHEEL)
+	@touch $@
+
+build: deps $(VENV)/.wheel-stamp
 
 $(ZIP): $(WHEEL) $(PLUGIN_SOURCES)
 	$(PY) tools/build_plugin.py --wheel $(WHEEL) --out $(ZIP)
 
-plugin: deps $(ZIP)
+plugin: deps $(ZIP) $(VENV)/.wheel-stamp
 
 test: lint cargo-test emulator plugin
 	$(PY) -m pytest -q
@@ -93,6 +99,8 @@ bench: deps plugin
 	@command -v rclone >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rclone; }
 	cargo build --release -p gke-emulator --quiet
+	@# SHA-256 by sha2 and by ring, the two linked (push/digest.rs uses the faster).
+	cargo run --release --quiet --manifest-path bench/sha256/Cargo.toml
 	GKE_EMULATOR_BIN=$(CARGO_TARGET_DIR)/release/gke-emulator $(PY) -m bench
 
 clean:

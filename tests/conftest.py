@@ -1,3 +1,7 @@
+"""Fixtures of the Python tests: the built plugin zip and its code env, a DSS host harness with
+the plugin installed, gke-emulator as the DSS host's Google Cloud, and loopback stand-ins
+(metadata server, fake-gcs-server, docker-registry, Docker Engine)."""
+
 import json
 import os
 import pathlib
@@ -99,7 +103,7 @@ def make_key(emulator):
         return json.dumps(
             {
                 "type": "service_account",
-                "project_id": "dss-prod-1234",
+                "project_id": HOST["projectId"],
                 "private_key_id": "0123456789abcdef",
                 "private_key": pem,
                 "client_email": email,

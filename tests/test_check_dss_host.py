@@ -1,5 +1,7 @@
 """The "Check DSS host" cluster action, through the DSS host harness."""
 
+from tests.support.html import table
+
 
 def test_on_a_gce_host(dss, metadata_server):
     run = dss.run_macro(
@@ -9,12 +11,16 @@ def test_on_a_gce_host(dss, metadata_server):
     )
     html = run.result
     assert "OK: Running on Google Cloud" in html
-    for fact in (
-        "dss-prod-1234",
-        "europe-west1-b",
-        "dss-host@dss-prod-1234.iam.gserviceaccount.com",
-    ):
-        assert f"<td>{fact}</td>" in html
+    facts = {row["Host fact"]: row["Value"] for row in table(html, ["Host fact", "Value"])}
+    assert facts == {
+        "Project": "dss-prod-1234",
+        "Zone": "europe-west1-b",
+        "Region": "europe-west1",
+        "Instance": "dss-host",
+        "Network": "projects/123456789/networks/dss-vpc",
+        "IP": "10.132.0.7",
+        "Service account": "dss-host@dss-prod-1234.iam.gserviceaccount.com",
+    }
     assert "{" not in html  # a table, not a JSON dump
     assert run.progress_target is None
 

@@ -10,40 +10,33 @@ import urllib.request
 import pytest
 
 from tests.dsshost import ComponentFailed
-
-CONTAINER = "/v1/projects/dss-prod-1234/locations/europe-west1-b/clusters"
-
-
-def connection(dss):
-    return dss.define_preset("connection-info", "prod", {})
-
-
-def pool(dss, name, **params):
-    return dss.define_preset("node-pool-request", name, {"name": name, **params})
-
-
-def start(dss, cluster_id, pools, **extra):
-    config = {"connection": connection(dss), "node_pools": pools, **extra}
-    return dss.start_cluster("create-gke-cluster", cluster_id, config).value[1]
-
-
-def cells(page: str) -> list:
-    """The table rows of an HTML report as lists of unescaped cell texts."""
-    rows = re.findall(r"<tr>(.*?)</tr>", page)
-    return [[html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", row)] for row in rows]
-
-
-def row_of(page: str, first: str) -> list:
-    [row] = [r for r in cells(page) if r and r[0] == first]
-    return row
+from tests.support.clusters import (
+    CLUSTERS,
+    HEALTH_POOLS,
+    NETWORK_TEST,
+    OPERATIONS,
+    PENDING,
+    PLAN_CLUSTER,
+    PLAN_WHERE,
+    POOLS,
+    PROJECT,
+    REGION,
+    ZONE,
+    action,
+    connection,
+    mutations,
+    plan_pool,
+    pool,
+    start,
+)
+from tests.support.discovery import enum_name
+from tests.support.html import keyed, table
+from tests.support.kube import kubectl
 
 
-def action(dss, name, cluster_id, **params):
-    return dss.run_macro(name, {"clusterId": cluster_id, **params})
-
-
-def mutations(emulator):
-    return [r for r in emulator.google_requests() if r["method"] != "GET"]
+def pools_in(page: str) -> dict:
+    """The node pools table of an inspect-node-pools report, by pool name."""
+    return keyed(table(page, POOLS), "Node pool")
 
 
 def test_inspect_shows_every_pool_with_sizes_and_nodes(gcp, emulator):
@@ -55,13 +48,18 @@ def test_inspect_shows_every_pool_with_sizes_and_nodes(gcp, emulator):
     run = action(gcp, "inspect-node-pools", "inspect")
     assert run.progress_target == [100, "NONE"] and run.progress[-1] == 100
     assert "<h3>Node pools of inspect</h3>" in run.result
-    cpu = row_of(run.result, "cpu")
-    assert cpu[1:6] == ["e2-standard-4", "2 / - / -", "off", "no", "none"]
-    assert cpu[7] == "RUNNING" and cpu[9] == "2 / 0"
-    assert re.fullmatch(r"\S+ \(2\)", cpu[8]), cpu[8]  # one zone's instance group, 2 VMs
-    gpu = row_of(run.result, "gpu")
-    assert gpu[2:6] == ["1 / 0 / 3", "on", "yes", "1 × nvidia-tesla-t4"]
-    assert gpu[9] == "1 / 0"
+    shown = pools_in(run.result)
+    assert list(shown) == ["cpu", "gpu"]
+    cpu, gpu = shown["cpu"], shown["gpu"]
+    assert cpu["Machine type"] == "e2-standard-4"
+    assert cpu["Nodes (current / min / max)"] == "2 / - / -"
+    assert (cpu["Autoscaling"], cpu["Spot"], cpu["GPU"]) == ("off", "no", "none")
+    assert (cpu["Status"], cpu["Ready / Not Ready"]) == ("RUNNING", "2 / 0")
+    # One zone's instance group, with its 2 VMs.
+    assert re.fullmatch(r"\S+ \(2\)", cpu["Instance groups"]), cpu["Instance groups"]
+    assert gpu["Nodes (current / min / max)"] == "1 / 0 / 3"
+    assert (gpu["Autoscaling"], gpu["Spot"], gpu["GPU"]) == ("on", "yes", "1 × nvidia-tesla-t4")
+    assert gpu["Ready / Not Ready"] == "1 / 0"
     assert "{" not in run.result  # a table, not a JSON dump
 
 
@@ -70,28 +68,31 @@ def test_add_resize_autoscale_and_delete_a_pool(gcp, emulator):
     gpu = gcp.define_preset("node-pool-request", "gpus", {"gpu": True, "node_count": 1})
     run = action(gcp, "add-node-pool", "pools", node_pool=gpu)
     assert "pool-1 added: 1 node(s) per zone of e2-standard-4" in run.result
-    assert row_of(run.result, "pool-1")[5] == "1 × nvidia-tesla-t4"
+    assert pools_in(run.result)["pool-1"]["GPU"] == "1 × nvidia-tesla-t4"
     [post] = [r for r in mutations(emulator) if r["path"].endswith("/nodePools")]
     accelerator = post["body"]["nodePool"]["config"]["accelerators"][0]
-    assert accelerator["gpuDriverInstallationConfig"]  # GKE installs the driver, as at creation
+    # GKE installs the driver, as at creation: the preset's default version.
+    driver = accelerator["gpuDriverInstallationConfig"]["gpuDriverVersion"]
+    assert enum_name("GPUDriverInstallationConfig", "gpuDriverVersion", driver) == "DEFAULT"
     assert run.progress[0] < run.progress[-1] == 100
 
     run = action(gcp, "resize-node-pool", "pools", pool="pool-1", node_count=3)
     assert "pool-1 resized from 1 to 3 node(s)" in run.result
-    assert row_of(run.result, "pool-1")[2] == "3 / - / -"
+    assert pools_in(run.result)["pool-1"]["Nodes (current / min / max)"] == "3 / - / -"
 
     run = action(gcp, "set-autoscaling", "pools", pool="pool-1", min_nodes=1, max_nodes=4)
     assert "pool-1: autoscaling was off, now 1–4 per zone" in run.result
-    assert row_of(run.result, "pool-1")[2:4] == ["3 / 1 / 4", "on"]
+    pool_1 = pools_in(run.result)["pool-1"]
+    assert (pool_1["Nodes (current / min / max)"], pool_1["Autoscaling"]) == ("3 / 1 / 4", "on")
     run = action(gcp, "set-autoscaling", "pools", pool="pool-1", enable=False)
     assert "autoscaling was 1–4 per zone, now off" in run.result
 
     # 0 keeps the pool unless deleting it is confirmed.
     run = action(gcp, "resize-node-pool", "pools", pool="pool-1", node_count=0)
-    assert row_of(run.result, "pool-1")[2] == "0 / - / -"
+    assert pools_in(run.result)["pool-1"]["Nodes (current / min / max)"] == "0 / - / -"
     run = action(gcp, "resize-node-pool", "pools", pool="pool-1", node_count=0, delete_pool=True)
     assert "pool-1 deleted" in run.result
-    assert [r[0] for r in cells(run.result)[1:]] == ["cpu"]
+    assert list(pools_in(run.result)) == ["cpu"]
     # One resize, request by request: nothing repeated without need.
     emulator.admin("DELETE", "requests")
     action(gcp, "resize-node-pool", "pools", node_count=2)
@@ -143,7 +144,7 @@ def test_an_operation_in_progress_is_waited_for(gcp, emulator):
     emulator.admin("POST", "operations/hold-next", {"count": 1})
     body = json.dumps({"nodeCount": 2}).encode()
     request = urllib.request.Request(
-        f"{emulator.url}{CONTAINER}/busy/nodePools/cpu:setSize", data=body, method="POST"
+        f"{emulator.url}{CLUSTERS}/busy/nodePools/cpu:setSize", data=body, method="POST"
     )
     urllib.request.urlopen(request).read()  # someone else's resize, held by GKE
     threading.Timer(1.5, lambda: emulator.admin("POST", "operations/release", {})).start()
@@ -175,12 +176,12 @@ def test_health_names_pending_pods_and_operations(gcp, emulator, tmp_path):
     start(gcp, "healthy", [pool(gcp, "cpu", node_count=2)])
     run = action(gcp, "cluster-health", "healthy")
     assert "OK: running, every node Ready, no pod Pending" in run.result
-    assert row_of(run.result, "cpu") == ["cpu", "RUNNING", "2", "2", "0"]
+    assert table(run.result, HEALTH_POOLS) == [
+        {"Node pool": "cpu", "Status": "RUNNING", "Nodes": "2", "Ready": "2", "Not Ready": "0"}
+    ]
     assert "No GKE operation in progress." in run.result
 
     # A pod no node can take, and a change GKE is still making.
-    from tests.test_cluster_lifecycle import kubectl
-
     env = emulator.env(tmp_path / "home")
     overrides = json.dumps({"spec": {"nodeSelector": {"pool": "none"}}})
     kubeconfig = gcp.cluster_dir("healthy") / "kubeconfig"
@@ -190,16 +191,17 @@ def test_health_names_pending_pods_and_operations(gcp, emulator, tmp_path):
     )
     emulator.admin("POST", "operations/hold-next", {"count": 1})
     request = urllib.request.Request(
-        f"{emulator.url}{CONTAINER}/healthy/nodePools/cpu:setSize",
+        f"{emulator.url}{CLUSTERS}/healthy/nodePools/cpu:setSize",
         data=json.dumps({"nodeCount": 3}).encode(),
         method="POST",
     )
     urllib.request.urlopen(request).read()
     run = action(gcp, "cluster-health", "healthy")
     assert "Warning: the cluster is " in run.result and "1 operation(s) in progress" in run.result
-    assert row_of(run.result, "jobs") == ["jobs", "1"]
-    [operation] = [r for r in cells(run.result) if len(r) == 4 and r[1] == "SET_NODE_POOL_SIZE"]
-    assert operation[3] == "healthy/nodePools/cpu"
+    assert table(run.result, PENDING) == [{"Namespace": "jobs", "Pending pods": "1"}]
+    [operation] = table(run.result, OPERATIONS)
+    assert operation["Type"] == "SET_NODE_POOL_SIZE"
+    assert operation["Target"] == "healthy/nodePools/cpu"
     emulator.admin("POST", "operations/release", {})
 
 
@@ -242,7 +244,9 @@ def test_network_test_failures_are_explained_and_the_pod_deleted(gcp, emulator):
     run = gcp.run_macro("test-network", params)
     assert "Failed: a pod in blocked could not reach dss.internal:11000" in run.result
     assert "check firewall rules" in run.result
-    assert row_of(run.result, "dss.internal")[3:5] == ["Failed", "3"]
+    [test] = table(run.result, NETWORK_TEST)
+    assert (test["DSS host"], test["Port"]) == ("dss.internal", "11000")
+    assert (test["Phase"], test["Exit code"]) == ("Failed", "3")
     created, deleted = pod_calls(emulator, "blocked")
     assert len(created) == 1 and deleted == created
 
@@ -272,6 +276,11 @@ def test_network_test_failures_are_explained_and_the_pod_deleted(gcp, emulator):
     assert len(pod_calls(emulator, "blocked")[0]) == 3
 
 
+def settings(page: str, headers: list) -> dict:
+    """A plan's table of settings: setting → value."""
+    return {row[headers[0]]: row["Value"] for row in table(page, headers)}
+
+
 def test_plan_shows_the_saved_cluster_with_its_presets_as_they_are_now(gcp, emulator):
     """Plan of a cluster as DSS keeps it: params under params.config, presets by name."""
     emulator.admin("PUT", "metadata", {"subnetwork": "dss-subnet"})  # what Compute knows
@@ -292,15 +301,17 @@ def test_plan_shows_the_saved_cluster_with_its_presets_as_they_are_now(gcp, emul
     pool(gcp, "mem", node_count=1, machine_type="n2-highmem-8")
     run = gcp.run_cluster_action("plan-cluster", "planned")
     assert "OK: the configuration is valid; nothing was created" in run.result
-    where = row_of(run.result, "projects/dss-prod-1234/locations/europe-west1-b")
-    assert where[2] == "cpu, mem"
+    [where] = table(run.result, PLAN_WHERE)
+    assert where["Project and location"] == f"projects/{PROJECT}/locations/{ZONE}"
+    assert where["Node pools"] == "cpu, mem"
     assert "<h3>Plan of GKE cluster team-a-batch</h3>" in run.result
-    rows = cells(run.result)
-    assert ["name", "team-a-batch"] in rows
-    assert ["network", "dss-vpc"] in rows and ["subnetwork", "dss-subnet"] in rows
-    assert ["resourceLabels.team", "data"] in rows
-    assert ["config.machineType", "n2-highmem-8"] in rows  # mem, as the preset is now
-    assert ["initialNodeCount", "2"] in rows  # cpu
+    cluster = settings(run.result, PLAN_CLUSTER)
+    assert cluster["name"] == "team-a-batch"
+    assert (cluster["network"], cluster["subnetwork"]) == ("dss-vpc", "dss-subnet")
+    assert cluster["resourceLabels.team"] == "data"
+    cpu, mem = settings(run.result, plan_pool("cpu")), settings(run.result, plan_pool("mem"))
+    assert (cpu["initialNodeCount"], cpu["config.machineType"]) == ("2", "e2-standard-4")
+    assert (mem["initialNodeCount"], mem["config.machineType"]) == ("1", "n2-highmem-8")
     assert mutations(emulator) == []
     # An attached cluster has no creation to plan.
     gcp.define_cluster(
@@ -338,13 +349,14 @@ def test_every_action_runs_every_way(way, gcp, emulator, fake_gcs, ar_registry, 
     expected = {
         "add-node-pool": ({"node_pool": extra}, "pool-1 added: 1 node(s) per zone"),
         "check-dss-host": ({}, "OK: Running on Google Cloud"),
-        "check-gcs-access": ({"buckets": ["bkt"]}, "<td>gs://bkt/</td><td>bucket exists</td>"),
+        # fake-gcs-server does not answer testIamPermissions: a warning, not a failure.
+        "check-gcs-access": ({"buckets": ["bkt"]}, "Warning: usable, with warnings below"),
         "cluster-health": ({}, "<h3>"),
         "inspect-node-pools": ({}, "<h3>Node pools of everywhere</h3>"),
         "plan-cluster": ({}, "OK: the configuration is valid; nothing was created"),
         "push-base-images": (
             {"docker_socket": engine.socket_path},
-            "image(s) pushed to europe-west1-docker.pkg.dev/dss-prod-1234/dss-images",
+            f"image(s) pushed to {REGION}-docker.pkg.dev/{PROJECT}/dss-images",
         ),
         "resize-node-pool": ({"pool": "cpu", "node_count": 2}, "cpu resized from 1 to 2"),
         "set-autoscaling": (
@@ -362,8 +374,8 @@ def test_every_action_runs_every_way(way, gcp, emulator, fake_gcs, ar_registry, 
 
 def test_actions_use_the_connection_preset_as_it_is_now(gcp, emulator, make_key):
     """A key rotated in the connection preset is what the next action uses, no restart."""
-    first = make_key("dss-runner@dss-prod-1234.iam.gserviceaccount.com")
-    rotated = make_key("dss-rotated@dss-prod-1234.iam.gserviceaccount.com")
+    first = make_key(f"dss-runner@{PROJECT}.iam.gserviceaccount.com")
+    rotated = make_key(f"dss-rotated@{PROJECT}.iam.gserviceaccount.com")
     conn = gcp.define_preset("connection-info", "keyed", {"service_account_key": first})
     config = {"connection": conn, "node_pools": [pool(gcp, "cpu", node_count=1)]}
     gcp.start_cluster("create-gke-cluster", "rotating", config)
@@ -372,7 +384,7 @@ def test_actions_use_the_connection_preset_as_it_is_now(gcp, emulator, make_key)
     run = gcp.run_cluster_action("inspect-node-pools", "rotating")
     assert "<h3>Node pools of rotating</h3>" in run.result
     callers = {r.get("identity") for r in emulator.requests() if r.get("cluster")}
-    assert callers == {"dss-rotated@dss-prod-1234.iam.gserviceaccount.com"}
+    assert callers == {f"dss-rotated@{PROJECT}.iam.gserviceaccount.com"}
 
 
 def test_data_of_the_previous_plugin_version_still_works(gcp, emulator):
@@ -383,7 +395,7 @@ def test_data_of_the_previous_plugin_version_still_works(gcp, emulator):
     old = {k: v for k, v in data.items() if k != "version"}
     old.update(
         key_file=None,
-        connection={"project_id": "dss-prod-1234", "zone": "europe-west1-b"},
+        connection={"project_id": PROJECT, "zone": ZONE},
         cluster={"status": "RUNNING", "resourceLabels": {}},
     )
     gcp.set_cluster_data("older", old)
@@ -399,5 +411,9 @@ def test_actions_on_a_cluster_that_is_not_running_say_so(gcp, emulator):
         gcp.run_cluster_action("inspect-node-pools", "idle")
     with pytest.raises(ComponentFailed, match="Cluster: DSS cannot read cluster 'nope'"):
         gcp.run_macro("inspect-node-pools", {"clusterId": "nope"})
-    with pytest.raises(ComponentFailed, match="Cluster: choose the DSS cluster"):
+    with pytest.raises(ComponentFailed, match="Cluster: choose the DSS cluster") as info:
         gcp.run_macro("inspect-node-pools", {})
+    assert info.value.type == "ValidationError"
+    assert info.value.attributes["problems"] == [
+        {"field": "Cluster", "message": "choose the DSS cluster to work on"}
+    ]

@@ -10,37 +10,19 @@ import urllib.request
 import pytest
 
 from tests.dsshost import ComponentFailed
-from tests.support.emulator import HOST
-
-CONTAINER = "/v1/projects/dss-prod-1234/locations"
-
-
-def connection(dss, **params):
-    return dss.define_preset("connection-info", "prod", params)
-
-
-def pool(dss, name, preset=None, **params):
-    return dss.define_preset("node-pool-request", preset or name, {"name": name, **params})
-
-
-def kubectl(kubeconfig, env, *args):
-    proc = subprocess.run(
-        ["kubectl", "--kubeconfig", str(kubeconfig), *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **{k: v for k, v in env.items() if v is not None}},
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
-def creates(emulator):
-    return [
-        r
-        for r in emulator.google_requests()
-        if r["method"] == "POST" and r["path"].endswith("/clusters")
-    ]
+from tests.support.clusters import (
+    LOCATIONS,
+    PROJECT,
+    REGION,
+    SERVICE_ACCOUNT,
+    ZONE,
+    connection,
+    creates,
+    mutations,
+    pool,
+)
+from tests.support.discovery import enum
+from tests.support.kube import kubectl
 
 
 def test_zonal_cluster_from_dss_to_kubectl_and_back(gcp, emulator, tmp_path):
@@ -52,24 +34,23 @@ def test_zonal_cluster_from_dss_to_kubectl_and_back(gcp, emulator, tmp_path):
     kubeconfig = workdir / "kubeconfig"
     overrides = settings["container"]["executionConfigsGenericOverrides"]
     assert overrides["kubeConfigPath"] == str(kubeconfig)
-    assert overrides["kubeCtlContext"] == "gke_dss-prod-1234_europe-west1-b_analytics-1"
+    assert overrides["kubeCtlContext"] == f"gke_{PROJECT}_{ZONE}_analytics-1"
     assert settings["spark"]["sparkEnabled"] is True
-    assert (data["project"], data["location"], data["name"]) == (
-        "dss-prod-1234",
-        "europe-west1-b",
-        "analytics-1",
-    )
+    assert (data["project"], data["location"], data["name"]) == (PROJECT, ZONE, "analytics-1")
     assert data["endpoint"]  # start() returns once the cluster runs
-    assert data["identity"] == HOST["serviceAccountEmail"]
+    assert data["identity"] == SERVICE_ACCOUNT
     assert oct(kubeconfig.stat().st_mode & 0o777) == "0o600"
 
-    # The create request: the DSS host's network inherited, as GKE's discovery document wants.
+    # The create request: the DSS host's network inherited, as the relative names GKE takes
+    # (`projects/P/global/networks/N`), from the host's instance as Compute describes it.
     [create] = creates(emulator)
-    body = create["body"]
-    assert (
-        body["cluster"]["network"].endswith("networks/" + "default") or body["cluster"]["network"]
+    cluster = create["body"]["cluster"]
+    host = emulator.admin("GET", "metadata")
+    assert cluster["network"] == f"projects/{PROJECT}/global/networks/{host['network']}"
+    assert cluster["subnetwork"] == (
+        f"projects/{PROJECT}/regions/{REGION}/subnetworks/{host['subnetwork']}"
     )
-    assert body["cluster"]["nodePools"][0]["name"] == "cpu"
+    assert [p["name"] for p in cluster["nodePools"]] == ["cpu"]
 
     # The real kubectl, through the kubeconfig's credential helper (no gcloud).
     env = emulator.env(tmp_path / "home")
@@ -80,13 +61,13 @@ def test_zonal_cluster_from_dss_to_kubectl_and_back(gcp, emulator, tmp_path):
         kubectl(kubeconfig, env, "get", "clusterrolebinding", data["admin_binding"], "-o", "json")
     )
     assert binding["roleRef"]["name"] == "cluster-admin"
-    assert binding["subjects"][0]["name"] == HOST["serviceAccountEmail"]
+    assert binding["subjects"][0]["name"] == SERVICE_ACCOUNT
     cache = workdir / ".gke-native-token.json"
     assert oct(cache.stat().st_mode & 0o777) == "0o600"
 
     gcp.stop_cluster("Analytics_1")
     deletes = [r for r in emulator.google_requests() if r["method"] == "DELETE"]
-    assert [r["path"] for r in deletes] == [f"{CONTAINER}/europe-west1-b/clusters/analytics-1"]
+    assert [r["path"] for r in deletes] == [f"{LOCATIONS}/{ZONE}/clusters/analytics-1"]
     state = emulator.admin("GET", "state")
     assert "analytics-1" not in json.dumps(state.get("clusters", {}))
 
@@ -101,6 +82,7 @@ def test_plan_is_exactly_what_start_sends(gcp, emulator, code_env):
         "pod_range": "10.40.0.0/14",
         "service_range": "10.48.0.0/20",
         "labels": {"team": "data"},
+        "release_channel": "REGULAR",
     }
     resolved = gcp.resolve(
         gcp.descriptor("python-clusters", "create-gke-cluster")["params"], config
@@ -129,51 +111,48 @@ def test_plan_is_exactly_what_start_sends(gcp, emulator, code_env):
     )
     assert proc.returncode == 0, proc.stderr
     plan = json.loads(proc.stdout)
-    assert emulator.google_requests() == [
-        r for r in emulator.google_requests() if r["method"] == "GET"
-    ]
+    assert mutations(emulator) == []
 
     gcp.start_cluster("create-gke-cluster", "planned", config)
     [create] = creates(emulator)
     sent = create["body"]
     assert create["path"] == f"/v1/{plan['parent']}/clusters"
-    assert normalize(sent["cluster"]) == normalize(plan["cluster"])
-    gpu = sent["cluster"]["nodePools"][0]["config"]["accelerators"][0]
-    assert normalize(gpu["gpuDriverInstallationConfig"]) == {"gpuDriverVersion": "LATEST"}
+    # The plan names the enums the form sets; the official client sends their numbers (Google's
+    # JSON mapping takes either). Everything else is the same value, byte for byte.
+    assert named(sent["cluster"]) == plan["cluster"]
+    assert plan["cluster"]["releaseChannel"] == {"channel": "REGULAR"}
+    gpu = plan["cluster"]["nodePools"][0]["config"]["accelerators"][0]
+    assert gpu["gpuDriverInstallationConfig"] == {"gpuDriverVersion": "LATEST"}
+    assert plan["cluster"]["nodePools"][0]["config"]["taints"][0]["effect"] == "NO_SCHEDULE"
 
 
-# The official client sends enums as numbers and int64 as strings, as Google's JSON mapping
-# allows; the plan shows names. Compare the meaning.
+# The enums the form sets, where the plan shows them (names from the discovery document; these
+# are numbered in the document's order).
 ENUMS = {
-    "gpuDriverVersion": [
-        "GPU_DRIVER_VERSION_UNSPECIFIED",
-        "INSTALLATION_DISABLED",
-        "DEFAULT",
-        "LATEST",
-    ],
-    "effect": ["EFFECT_UNSPECIFIED", "NO_SCHEDULE", "PREFER_NO_SCHEDULE", "NO_EXECUTE"],
-    "locationPolicy": ["LOCATION_POLICY_UNSPECIFIED", "BALANCED", "ANY"],
-    "channel": None,
+    ("releaseChannel", "channel"): enum("ReleaseChannel", "channel"),
+    ("gpuDriverInstallationConfig", "gpuDriverVersion"): enum(
+        "GPUDriverInstallationConfig", "gpuDriverVersion"
+    ),
+    ("taints", "effect"): enum("NodeTaint", "effect"),
+    ("autoscaling", "locationPolicy"): enum("NodePoolAutoscaling", "locationPolicy"),
 }
 
 
-def normalize(value, key=None):
-    """Google's JSON mapping omits defaults (false, 0, "", empty): so does the comparison."""
+def named(value, parent=None):
+    """`value` with the numbers of ENUMS' fields replaced by their names."""
     if isinstance(value, dict):
-        items = {k: normalize(v, k) for k, v in value.items()}
-        return {k: v for k, v in items.items() if v not in (None, [], {}, False, "", 0)}
+        return {
+            k: ENUMS[(parent, k)][v] if (parent, k) in ENUMS and isinstance(v, int) else named(v, k)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [normalize(v, key) for v in value]
-    if isinstance(value, int) and not isinstance(value, bool) and ENUMS.get(key):
-        return ENUMS[key][value]
-    if isinstance(value, str) and value.isdigit() and key not in ENUMS:
-        return int(value)
+        return [named(v, parent) for v in value]
     return value
 
 
 def test_every_mistake_at_once_and_nothing_created(gcp, emulator):
     config = {
-        "connection": connection(gcp, zone="europe-west1"),
+        "connection": connection(gcp, zone=REGION),
         "gke_name": "Analytics_Cluster",
         "node_pools": [
             pool(gcp, "a", autoscaling=True, min_nodes=5, max_nodes=2, taints=["x=y"]),
@@ -208,7 +187,7 @@ def test_every_mistake_at_once_and_nothing_created(gcp, emulator):
     ]
     assert "5 is above Max nodes (2)" in e.message and "has no effect" in e.message
     assert creates(emulator) == []
-    assert [r for r in emulator.google_requests() if r["method"] != "GET"] == []
+    assert mutations(emulator) == []
 
 
 def test_gpu_on_autopilot_is_refused(gcp, emulator):
@@ -226,9 +205,9 @@ def test_gpu_on_autopilot_is_refused(gcp, emulator):
 def test_regional_autopilot(gcp, emulator):
     config = {"connection": connection(gcp), "mode": "autopilot", "location_type": "regional"}
     _, data = gcp.start_cluster("create-gke-cluster", "auto", config).value
-    assert (data["location"], data["autopilot"], data["regional"]) == ("europe-west1", True, True)
+    assert (data["location"], data["autopilot"], data["regional"]) == (REGION, True, True)
     [create] = creates(emulator)
-    assert create["path"] == f"{CONTAINER}/europe-west1/clusters"
+    assert create["path"] == f"{LOCATIONS}/{REGION}/clusters"
     assert create["body"]["cluster"]["autopilot"] == {"enabled": True}
 
 
@@ -238,7 +217,7 @@ def test_explicit_network_security_and_valve(gcp, emulator):
         "connection": connection(gcp),
         "node_pools": [pool(gcp, "cpu")],
         "location_type": "regional",
-        "node_locations": ["europe-west1-b", "europe-west1-c"],
+        "node_locations": [f"{REGION}-b", f"{REGION}-c"],
         "network_mode": "explicit",
         "network": "dss-vpc",
         "subnetwork": "dss-subnet",
@@ -256,18 +235,16 @@ def test_explicit_network_security_and_valve(gcp, emulator):
     gcp.start_cluster("create-gke-cluster", "secure", config)
     cluster = creates(emulator)[0]["body"]["cluster"]
     assert (cluster["network"], cluster["subnetwork"]) == ("dss-vpc", "dss-subnet")
-    assert cluster["locations"] == ["europe-west1-b", "europe-west1-c"]
+    assert cluster["locations"] == [f"{REGION}-b", f"{REGION}-c"]
     assert cluster["ipAllocationPolicy"]["clusterSecondaryRangeName"] == "pods"
     assert cluster["ipAllocationPolicy"]["servicesIpv4CidrBlock"] == "/20"
     assert cluster["privateClusterConfig"]["enablePrivateNodes"] is True
     blocks = [b["cidrBlock"] for b in cluster["masterAuthorizedNetworksConfig"]["cidrBlocks"]]
     assert blocks[0] == "203.0.113.0/24" and blocks[1].endswith("/32")
-    assert cluster["workloadIdentityConfig"]["workloadPool"] == "dss-prod-1234.svc.id.goog"
+    assert cluster["workloadIdentityConfig"]["workloadPool"] == f"{PROJECT}.svc.id.goog"
     assert cluster["description"] == "made by DSS"
-    assert cluster["shieldedNodes"] == {} or cluster["shieldedNodes"].get("enabled") in (
-        False,
-        None,
-    )
+    # The valve's "enabled": false, which Google's JSON mapping leaves out.
+    assert cluster["shieldedNodes"] == {}
 
 
 def test_resume_after_dss_restarted_mid_creation(gcp, emulator):
@@ -296,7 +273,7 @@ def test_running_twin_is_adopted_and_different_one_refused(gcp, emulator):
     assert data["created_by_plugin"] is False
     assert len(creates(emulator)) == 1
     other = {"connection": connection(gcp), "node_pools": [pool(gcp, "other")]}
-    with pytest.raises(ComponentFailed, match="already runs in europe-west1-b with another"):
+    with pytest.raises(ComponentFailed, match=f"already runs in {ZONE} with another"):
         gcp.start_cluster("create-gke-cluster", "twin", other)
 
 
@@ -312,9 +289,8 @@ def test_failed_creation_is_deleted(gcp, emulator):
     assert info.value.type == "OperationFailed"
     assert "Quota 'CPUS' exceeded" in info.value.message
     assert "it was deleted, so it costs nothing" in info.value.message
-    assert [r["method"] for r in emulator.google_requests() if r["method"] == "DELETE"] == [
-        "DELETE"
-    ]
+    deletes = [r["path"] for r in emulator.google_requests() if r["method"] == "DELETE"]
+    assert deletes == [f"{LOCATIONS}/{ZONE}/clusters/failing"]
 
 
 def test_throttling_and_unavailability_are_survived(gcp, emulator):
@@ -341,7 +317,7 @@ def test_stop_waits_for_an_operation_in_progress(gcp, emulator):
     # Someone else's deletion is running (held by GKE): stop() must wait for it, not fail.
     emulator.admin("POST", "operations/hold-next", {"count": 1})
     request = urllib.request.Request(
-        f"{emulator.url}{CONTAINER}/europe-west1-b/clusters/busy", method="DELETE"
+        f"{emulator.url}{LOCATIONS}/{ZONE}/clusters/busy", method="DELETE"
     )
     urllib.request.urlopen(request).read()
 
@@ -360,9 +336,7 @@ def test_stop_of_a_cluster_already_gone_succeeds(gcp, emulator):
     config = {"connection": connection(gcp), "node_pools": [pool(gcp, "cpu")]}
     gcp.start_cluster("create-gke-cluster", "gone", config)
     gcp.stop_cluster("gone")
-    gcp.set_cluster_data(
-        "gone", {"project": "dss-prod-1234", "location": "europe-west1-b", "name": "gone"}
-    )
+    gcp.set_cluster_data("gone", {"project": PROJECT, "location": ZONE, "name": "gone"})
     gcp.stop_cluster("gone")
 
 
@@ -379,8 +353,10 @@ def test_attach_leaves_the_cluster_running(gcp, emulator, tmp_path):
     assert len(nodes["items"]) == 3
     gcp.stop_cluster("attached")
     assert [r for r in emulator.google_requests() if r["method"] == "DELETE"] == []
-    with pytest.raises(ComponentFailed, match="no cluster 'nope' in europe-west1-b"):
+    with pytest.raises(ComponentFailed, match=f"no cluster 'nope' in {ZONE}") as info:
         gcp.start_cluster("attach-gke-cluster", "x", {**attach, "cluster_name": "nope"})
+    assert info.value.type == "NotFoundError"
+    assert (info.value.attributes["status"], info.value.attributes["code"]) == (404, "NOT_FOUND")
 
 
 def test_gke_gcloud_auth_plugin_can_be_chosen(gcp, emulator):
@@ -418,7 +394,7 @@ def test_the_connections_image_repository_becomes_dss_registry(gcp, emulator):
     config = {"connection": conn, "node_pools": [pool(gcp, "cpu")]}
     settings, _ = gcp.start_cluster("create-gke-cluster", "pushing", config).value
     overrides = settings["container"]["executionConfigsGenericOverrides"]
-    assert overrides["repositoryURL"] == "europe-west1-docker.pkg.dev/dss-prod-1234/dss-images"
+    assert overrides["repositoryURL"] == f"{REGION}-docker.pkg.dev/{PROJECT}/dss-images"
     assert gcp.cluster_overrides("pushing") == settings
     # Without one, DSS's own container settings decide.
     plain = {"connection": connection(gcp), "node_pools": [pool(gcp, "cpu")]}

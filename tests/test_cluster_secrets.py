@@ -8,8 +8,9 @@ import subprocess
 import pytest
 
 from tests.dsshost import ComponentFailed
+from tests.support.clusters import PROJECT, ZONE
 
-KEY_EMAIL = "dss-runner@dss-prod-1234.iam.gserviceaccount.com"
+KEY_EMAIL = f"dss-runner@{PROJECT}.iam.gserviceaccount.com"
 
 
 @pytest.fixture
@@ -96,7 +97,7 @@ def test_actions_and_notebooks_act_with_the_key(gcp, emulator, key_json, tmp_pat
             monkeypatch.delenv(key, raising=False)
         else:
             monkeypatch.setenv(key, value)
-    gke = dss_gke.Gke("dss-prod-1234", "europe-west1-b", credentials=json.loads(key_json))
+    gke = dss_gke.Gke(PROJECT, ZONE, credentials=json.loads(key_json))
     cluster = gke.cluster("acts")
     emulator.admin("DELETE", "requests")
     assert cluster.node_pools()["cpu"].ready == 1

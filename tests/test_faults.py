@@ -4,16 +4,16 @@ Through the DSS host harness, against gke-emulator's fault admin API."""
 
 import json
 import threading
+import time
 import urllib.request
 
 import pytest
 
 import dss_gke
 from tests.dsshost import ComponentFailed
+from tests.support.clusters import CLUSTERS, PROJECT, REGION
 from tests.support.proxy import ConnectProxy
 from tests.support.registry import TOKEN, TOKEN_USER
-
-CONTAINER = "/v1/projects/dss-prod-1234/locations/europe-west1-b/clusters"
 
 
 def connection(dss):
@@ -35,7 +35,7 @@ def test_one_reset_of_the_metadata_server_is_retried_not_read_as_no_server(gcp, 
         "POST", "faults", {"method": "GET", "path": "/project/project-id", "kind": "reset"}
     )
     _, data = start(gcp, "reset").value
-    assert data["project"] == "dss-prod-1234"
+    assert data["project"] == PROJECT
     asked = [r for r in emulator.requests() if r["path"].endswith("/project/project-id")]
     assert [r["fault"] for r in asked[:2]] == ["reset", None]
 
@@ -78,18 +78,38 @@ def test_a_node_pool_made_differently_meanwhile_is_not_adopted(gcp, emulator):
     start(gcp, "taken")
     # Our POST is held; meanwhile someone else makes a one-node pool of the same name.
     emulator.admin(
-        "POST", "faults", {"method": "POST", "path": "/nodePools", "kind": "delay", "delayMs": 1500}
+        "POST", "faults", {"method": "POST", "path": "/nodePools", "kind": "delay", "delayMs": 3000}
     )
     other = json.dumps({"nodePool": {"name": "more", "initialNodeCount": 1}}).encode()
     request = urllib.request.Request(
-        f"{emulator.url}{CONTAINER}/taken/nodePools", data=other, method="POST"
+        f"{emulator.url}{CLUSTERS}/taken/nodePools", data=other, method="POST"
     )
-    threading.Timer(0.5, lambda: urllib.request.urlopen(request).read()).start()
+    cluster_reads = len(cluster_gets(emulator, "taken"))
+
+    def meanwhile():
+        # The action reads the cluster (what a new pool inherits, which names are taken), then
+        # posts at once: the other pool is made while our POST is held, not before it.
+        for _ in range(300):
+            if len(cluster_gets(emulator, "taken")) >= cluster_reads + 2:
+                break
+            time.sleep(0.02)
+        time.sleep(0.3)
+        urllib.request.urlopen(request).read()
+
+    threading.Thread(target=meanwhile, daemon=True).start()
     preset = gcp.define_preset("node-pool-request", "more", {"name": "more", "node_count": 2})
     with pytest.raises(ComponentFailed) as failed:
         gcp.run_macro("add-node-pool", {"clusterId": "taken", "node_pool": preset})
     assert failed.value.type == "ValidationError"
     assert "'more' was created in taken meanwhile with another configuration" in str(failed.value)
+
+
+def cluster_gets(emulator, name):
+    return [
+        r
+        for r in emulator.google_requests()
+        if r["method"] == "GET" and r["path"] == f"{CLUSTERS}/{name}"
+    ]
 
 
 def test_an_artifact_registry_repository_whose_creation_answer_was_lost_is_adopted(
@@ -108,7 +128,7 @@ def test_an_artifact_registry_repository_whose_creation_answer_was_lost_is_adopt
     )
     report = dss_gke.push_image(
         f"oci:{tmp_path / 'layout'}:v1",
-        "europe-west1-docker.pkg.dev/dss-prod-1234/fresh/img:v1",
+        f"{REGION}-docker.pkg.dev/{PROJECT}/fresh/img:v1",
         api_endpoint=emulator.url,
         registry_endpoint=ar_registry.url,
         create_repository=True,
@@ -122,8 +142,8 @@ def test_an_artifact_registry_repository_whose_creation_answer_was_lost_is_adopt
     ]
     assert posts[0] == (200, "actThenReset") and posts[-1][0] == 409 and len(posts) <= 6, posts
     repositories = emulator.admin("GET", "state")["repositories"]
-    assert "projects/dss-prod-1234/locations/europe-west1/repositories/fresh" in repositories
-    pushed = ar_registry.inspect("dss-prod-1234/fresh/img:v1", creds=(TOKEN_USER, TOKEN))
+    assert f"projects/{PROJECT}/locations/{REGION}/repositories/fresh" in repositories
+    pushed = ar_registry.inspect(f"{PROJECT}/fresh/img:v1", creds=(TOKEN_USER, TOKEN))
     assert pushed["Digest"] == report.digest
 
 

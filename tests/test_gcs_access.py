@@ -7,6 +7,9 @@ import pytest
 
 import dss_gke
 from tests.support.gcs import GcsProxy
+from tests.support.html import table
+
+CHECKS = ["bucket", "check", "result", "detail"]
 
 
 def rows(report) -> dict:
@@ -27,13 +30,14 @@ def test_action_checks_every_bucket(dss, fake_gcs):
     run = dss.run_cluster_action("check-gcs-access", "lake", buckets=buckets)
     html = run.result
     assert "Failed: some checks failed" in html
+    result = {(r["bucket"], r["check"]): r["result"] for r in table(html, CHECKS)}
     for check in ("bucket exists", "list objects", "write probe object", "read probe back"):
-        assert f"<td>gs://bkt/</td><td>{check}</td><td>OK</td>" in html
-    assert "<td>gs://bkt/some/prefix/</td><td>delete probe object</td><td>OK</td>" in html
+        assert result[("gs://bkt/", check)] == "OK", check
+    assert result[("gs://bkt/some/prefix/", "delete probe object")] == "OK"
     assert "location US-CENTRAL1 (region), storage class STANDARD" in html
     assert "CRC32C matches" in html
     assert "does not answer testIamPermissions" in html
-    assert "<td>gs://missing-bucket/</td><td>bucket exists</td><td>Failed</td>" in html
+    assert result[("gs://missing-bucket/", "bucket exists")] == "Failed"
     assert "check the bucket name" in html
     assert fake_gcs.objects("bkt") == {}, "probe objects are deleted"
 

@@ -195,8 +195,9 @@ def test_a_file_changing_during_the_upload_is_detected(fake_gcs, tmp_path, size)
 
 
 def test_bad_bucket_is_a_clear_storage_error(fake_gcs, tmp_path):
-    with pytest.raises(dss_gke.StorageError, match=r"404 .*check the bucket name"):
+    with pytest.raises(dss_gke.StorageError, match=r"404 .*check the bucket name") as info:
         dss_gke.gcs_sync(tmp_path, "gs://no-such-bucket/x", endpoint=fake_gcs.url)
+    assert info.value.status == 404
     with pytest.raises(dss_gke.ValidationError, match="bucket name"):
         dss_gke.gcs_sync(tmp_path, "gs://No_Such", endpoint=fake_gcs.url)
     with pytest.raises(dss_gke.ValidationError, match="one must be a gs://"):
@@ -206,8 +207,13 @@ def test_bad_bucket_is_a_clear_storage_error(fake_gcs, tmp_path):
 def test_refused_credentials_are_a_clear_storage_error(fake_gcs, tmp_path):
     with GcsProxy(fake_gcs) as proxy:
         proxy.status_for_all = 401
-        with pytest.raises(dss_gke.StorageError, match="credentials were not accepted"):
+        with pytest.raises(dss_gke.StorageError, match="credentials were not accepted") as info:
             dss_gke.gcs_sync(tmp_path, "gs://bkt/x", endpoint=proxy.url)
+        assert info.value.status == 401
+        proxy.status_for_all = 403
+        with pytest.raises(dss_gke.StorageError, match="lacks a permission") as info:
+            dss_gke.gcs_sync(tmp_path, "gs://bkt/x", endpoint=proxy.url)
+        assert (info.value.status, info.value.code) == (403, "PERMISSION_DENIED")
     with pytest.raises(dss_gke.ValidationError, match="not a service-account key"):
         dss_gke.gcs_sync(tmp_path, "gs://bkt/x", endpoint=fake_gcs.url, key='{"type": "user"}')
 

@@ -10,10 +10,16 @@ import pytest
 
 import dss_gke
 from tests.dsshost import ComponentFailed
-from tests.test_cluster_actions import connection, pool
-from tests.test_notebook_api import PROJECT, ZONE, create
-
-CLUSTERS = f"/v1/projects/{PROJECT}/locations/{ZONE}/clusters"
+from tests.support.clusters import (
+    CLUSTERS,
+    PROJECT,
+    REGION,
+    ZONE,
+    connection,
+    pool,
+    start,
+    start_here,
+)
 
 
 def posts(emulator):
@@ -181,7 +187,7 @@ def test_what_google_does_not_offer_is_refused_with_read_only_calls(gcp, emulato
     config = {
         "connection": connection(gcp),
         "location_type": "regional",
-        "node_locations": ["europe-west1-c", "europe-west1-d"],
+        "node_locations": [f"{REGION}-c", f"{REGION}-d"],
         "kubernetes_version": "1.29",
         "node_pools": [
             pool(gcp, "cpu", machine_type="e2-standard-3"),
@@ -195,7 +201,7 @@ def test_what_google_does_not_offer_is_refused_with_read_only_calls(gcp, emulato
         "'e2-standard-3' does not exist in Compute Engine"
         in found["node pool 'cpu' › Machine type"]
     )
-    assert "'nvidia-l4' is not offered in europe-west1-d" in found["node pool 'gpu' › GPU type"]
+    assert f"'nvidia-l4' is not offered in {REGION}-d" in found["node pool 'gpu' › GPU type"]
     assert "GKE offers no version '1.29'" in found["Kubernetes version"]
     assert "1.33" in found["Kubernetes version"]
     assert [r["method"] for r in emulator.google_requests()] == ["GET"] * len(
@@ -205,15 +211,13 @@ def test_what_google_does_not_offer_is_refused_with_read_only_calls(gcp, emulato
 
 
 def test_node_locations_outside_the_resolved_region_are_refused(gcp, emulator):
-    # The connection is blank: the region comes from the DSS host (europe-west1).
+    # The connection is blank: the region comes from the DSS host.
     config = {
         "connection": connection(gcp),
         "node_locations": ["us-east1-b"],
         "node_pools": [pool(gcp, "cpu")],
     }
-    with pytest.raises(
-        ComponentFailed, match="'us-east1-b' not in the cluster's region europe-west1"
-    ):
+    with pytest.raises(ComponentFailed, match=f"'us-east1-b' not in the cluster's region {REGION}"):
         gcp.start_cluster("create-gke-cluster", "far", config)
     assert posts(emulator) == []
 
@@ -234,7 +238,7 @@ def test_notebook_numbers_and_blanks_are_validation_errors(on_dss_host, tmp_path
     with pytest.raises(dss_gke.ValidationError) as info:
         dss_gke.Gke("", "")
     assert {p["field"] for p in info.value.problems} == {"project", "location"}
-    create("edges", tmp_path, [{"name": "cpu", "node_count": 1}])
+    start_here("edges", tmp_path, [{"name": "cpu", "node_count": 1}])
     cluster = dss_gke.Gke(PROJECT, ZONE).cluster("edges")
     for nodes in (2**31, 2**64, -1):
         with pytest.raises(dss_gke.ValidationError, match="nodes"):
@@ -284,12 +288,11 @@ def test_the_command_line_says_what_is_wrong_with_a_file(tmp_path):
         assert proc.returncode in (1, 2), args
         assert says in proc.stderr, (args, proc.stderr)
         assert "Traceback" not in proc.stderr, (args, proc.stderr)
-    assert os.listdir(tmp_path)  # nothing of the user's removed
+    # Nothing of the user's removed, nothing left behind.
+    assert sorted(os.listdir(tmp_path)) == ["broken.json", "deep.json", "empty.json", "good.json"]
 
 
 def test_action_type_mistakes_name_the_forms_label(gcp, emulator):
-    from tests.test_cluster_actions import start
-
     start(gcp, "typed", [pool(gcp, "cpu", node_count=1)])
     with pytest.raises(ComponentFailed, match="Number of nodes: has the wrong type"):
         gcp.run_cluster_action("resize-node-pool", "typed", pool="cpu", node_count="three")

@@ -13,6 +13,7 @@ import time
 import pytest
 
 import dss_gke
+from tests.support.html import table
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -27,16 +28,29 @@ def test_exception_hierarchy():
     for name in (
         "ValidationError",
         "ApiError",
+        "NotFoundError",
         "OperationFailed",
         "OperationTimeout",
         "AuthError",
         "RegistryError",
         "StorageError",
+        "FileError",
     ):
         cls = getattr(dss_gke, name)
         assert issubclass(cls, dss_gke.GkeError), name
         assert cls.__module__ == "dss_gke._native", name
+    assert issubclass(dss_gke.NotFoundError, dss_gke.ApiError)
     assert issubclass(dss_gke.GkeError, Exception)
+
+
+def test_python_raises_validation_errors_with_problems():
+    e = dss_gke._native.validation_error("Cluster", "choose the DSS cluster to work on")
+    assert type(e) is dss_gke.ValidationError
+    assert e.problems == [{"field": "Cluster", "message": "choose the DSS cluster to work on"}]
+    assert str(e) == (
+        "The configuration has 1 problem; nothing was changed:\n"
+        "  - Cluster: choose the DSS cluster to work on"
+    )
 
 
 def test_validation_error_names_the_field_and_calls_nothing(metadata_server):
@@ -88,7 +102,8 @@ def test_report_of_a_gce_host(metadata_server):
         "service_account": "dss-host@dss-prod-1234.iam.gserviceaccount.com",
     }
     assert data["tls"] == "rustls"
-    assert "<td>dss-prod-1234</td>" in report._repr_html_()
+    facts = table(report._repr_html_(), ["Host fact", "Value"])
+    assert {"Host fact": "Project", "Value": "dss-prod-1234"} in facts
 
 
 def test_off_google_cloud_nothing_answers():
@@ -101,9 +116,9 @@ def test_off_google_cloud_nothing_answers():
 def test_rust_events_reach_python_logging(metadata_server, caplog):
     caplog.set_level(logging.DEBUG, logger="dss_gke")
     dss_gke.environment_report(metadata_host=metadata_server.host)
-    ours = [(r.name, r.levelname) for r in caplog.records if r.name == "dss_gke.metadata"]
-    assert ("dss_gke.metadata", "DEBUG") in ours
-    assert ("dss_gke.metadata", "INFO") in ours
+    ours = [(r.name, r.levelname) for r in caplog.records if r.name == "dss_gke.google.metadata"]
+    assert ("dss_gke.google.metadata", "DEBUG") in ours
+    assert ("dss_gke.google.metadata", "INFO") in ours
     info = [r.getMessage() for r in caplog.records if r.levelname == "INFO"]
     assert any("DSS host is GCE instance dss-host in project dss-prod-1234" in m for m in info)
     assert all(r.name.startswith("dss_gke") for r in caplog.records if r.name != "root")

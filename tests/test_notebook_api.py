@@ -1,6 +1,7 @@
 """The notebook API end to end, against gke-emulator: `dss_gke.Gke`, its clusters, typed results
 with tables, kubeconfig for kubectl, waits that release the GIL and yield to Ctrl-C."""
 
+import html
 import json
 import os
 import signal
@@ -13,42 +14,46 @@ import time
 import pytest
 
 import dss_gke
-from tests.support.emulator import HOST
-from tests.test_cluster_actions import pool, start
-from tests.test_cluster_lifecycle import kubectl
-
-PROJECT, ZONE = "dss-prod-1234", "europe-west1-b"
-
-
-def create(name, workdir, pools):
-    lib = os.path.dirname(os.path.dirname(dss_gke.__file__))
-    config = {"connection": {}, "node_pools": pools}
-    return dss_gke._native.start_cluster(config, {}, name, str(workdir), sys.executable, lib)[1]
+from tests.support.clusters import (
+    POOLS,
+    PROJECT,
+    SERVICE_ACCOUNT,
+    SUMMARY,
+    ZONE,
+    pool,
+    start,
+    start_here,
+)
+from tests.support.html import table
+from tests.support.kube import kubectl
 
 
 def test_a_notebook_drives_a_cluster_end_to_end(on_dss_host, tmp_path):
     gke = dss_gke.Gke(project=PROJECT, location=ZONE)
     assert gke.clusters() == []
-    create("nb", tmp_path, [{"name": "cpu", "node_count": 1}])
+    start_here("nb", tmp_path, [{"name": "cpu", "node_count": 1}])
     [summary] = gke.clusters()
     assert (summary.name, summary.status, summary.node_pools) == ("nb", "RUNNING", ["cpu"])
-    assert "<table" in summary._repr_html_()
+    [shown] = table(summary._repr_html_(), SUMMARY)
+    assert (shown["Location"], shown["Status"], shown["Node pools"]) == (ZONE, "RUNNING", "cpu")
 
     cluster = gke.cluster("nb")
     pools = cluster.node_pools()
     assert len(pools) == 1 and pools["cpu"].nodes == 1 and pools[0].ready == 1
     assert [p.name for p in pools] == ["cpu"]
     assert pools.to_dict()["pools"][0]["machine_type"] == "e2-standard-4"
-    assert "<td>cpu</td>" in pools._repr_html_()
+    [shown] = table(pools._repr_html_(), POOLS)
+    assert (shown["Node pool"], shown["Machine type"]) == ("cpu", "e2-standard-4")
 
     change = cluster.add_node_pool({"gpu": True, "node_count": 1})
     assert (change.pool, change.action) == ("pool-1", "added")
     [post] = [r for r in on_dss_host.google_requests() if r["path"].endswith("/nodePools")]
-    assert post["body"]["nodePool"]["config"]["serviceAccount"] == HOST["serviceAccountEmail"]
+    assert post["body"]["nodePool"]["config"]["serviceAccount"] == SERVICE_ACCOUNT
     assert cluster.resize("pool-1", 2).detail.startswith("pool-1 resized from 1 to 2 node(s)")
     change = cluster.set_autoscaling("pool-1", 1, 3)
     assert change.to_dict()["detail"] == "pool-1: autoscaling was off, now 1–3 per zone"
-    assert "OK" in change._repr_html_()
+    shown = html.unescape(change._repr_html_())
+    assert "OK: pool-1: autoscaling was off, now 1–3 per zone in " in shown
     pool_1 = cluster.node_pools()["pool-1"]
     assert (pool_1.autoscaling, pool_1.min_nodes, pool_1.max_nodes) == (True, 1, 3)
     assert pool_1.gpu == "1 × nvidia-tesla-t4"
@@ -66,8 +71,37 @@ def test_a_notebook_drives_a_cluster_end_to_end(on_dss_host, tmp_path):
         cluster.resize("gpu", 1)
     cluster.delete()
     assert gke.clusters() == []
-    with pytest.raises(dss_gke.ValidationError, match="GKE cluster nb no longer exists"):
+    with pytest.raises(dss_gke.NotFoundError, match="GKE cluster nb no longer exists") as info:
         cluster.health()
+    gone = info.value
+    assert isinstance(gone, dss_gke.ApiError)
+    assert (gone.status, gone.code) == (404, "NOT_FOUND")
+    assert gone.request == f"GET /v1/projects/{PROJECT}/locations/{ZONE}/clusters/nb"
+    assert gone.message == str(gone)
+    assert str(gone).endswith("start the DSS cluster again")
+
+
+def test_a_missing_cluster_is_not_found(on_dss_host):
+    with pytest.raises(dss_gke.NotFoundError) as info:
+        dss_gke.Gke(project=PROJECT, location=ZONE).cluster("nope")
+    assert (info.value.status, info.value.code) == (404, "NOT_FOUND")
+    assert "GKE cluster nope" in str(info.value)
+
+
+def test_a_failed_operation_says_which_and_why(on_dss_host, tmp_path):
+    on_dss_host.admin(
+        "POST",
+        "operations/fail-next",
+        {"code": "RESOURCE_EXHAUSTED", "message": "Quota 'CPUS' exceeded"},
+    )
+    with pytest.raises(dss_gke.OperationFailed) as info:
+        start_here("failing", tmp_path, [{"name": "cpu", "node_count": 1}])
+    e = info.value
+    assert e.operation == "creation of failing"
+    assert e.message.startswith("GKE said: Quota 'CPUS' exceeded")
+    assert "it was deleted, so it costs nothing" in e.message
+    assert e.code == "RESOURCE_EXHAUSTED"
+    assert str(e) == f"GKE operation {e.operation} failed: {e.message}"
 
 
 def test_every_public_name_has_a_docstring():
@@ -112,7 +146,7 @@ def test_from_dss_cluster_in_a_dss_notebook(gcp, emulator):
 
 
 def test_ctrl_c_interrupts_a_wait_and_other_threads_run(on_dss_host, tmp_path):
-    create("slow", tmp_path, [{"name": "cpu", "node_count": 1}])
+    start_here("slow", tmp_path, [{"name": "cpu", "node_count": 1}])
     # Nodes that cannot be read never get ready: the wait goes on until interrupted.
     on_dss_host.admin(
         "POST", "faults", {"path": "/api/v1/nodes", "count": 10000, "kind": "error", "status": 503}
@@ -156,7 +190,7 @@ def test_ctrl_c_interrupts_a_wait_and_other_threads_run(on_dss_host, tmp_path):
 
 
 def test_waits_run_beside_other_threads(on_dss_host, tmp_path):
-    create("pair", tmp_path, [{"name": "cpu", "node_count": 1}])
+    start_here("pair", tmp_path, [{"name": "cpu", "node_count": 1}])
     cluster = dss_gke.Gke(PROJECT, ZONE).cluster("pair")
     results = {}
     on_dss_host.admin("PUT", "settings", {"operationMs": 1500})

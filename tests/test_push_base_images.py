@@ -5,15 +5,33 @@ endpoint setting) for `REGION-docker.pkg.dev`, a fake Docker Engine for the host
 import pytest
 
 from tests.dsshost import ComponentFailed
+from tests.support.clusters import LOCATIONS, PROJECT, REGION, pool, start
+from tests.support.html import keyed, table
 from tests.support.registry import TOKEN, TOKEN_USER
 
-REPOSITORIES = "/v1/projects/dss-prod-1234/locations/europe-west1/repositories"
+REPOSITORIES = f"{LOCATIONS}/{REGION}/repositories"
+IMAGES = [
+    "image",
+    "destination",
+    "result",
+    "digest",
+    "layers pushed / already there / mounted",
+    "uploaded",
+    "seconds",
+]
+EXEC, SPARK = "dku-exec-base-abc123:13.2.0", "dku-spark-base-abc123:13.2.0"
 
 
 def start_cluster(gcp):
-    connection = gcp.define_preset("connection-info", "prod", {})
-    pool = gcp.define_preset("node-pool-request", "cpu", {"name": "cpu", "node_count": 1})
-    gcp.start_cluster("create-gke-cluster", "c1", {"connection": connection, "node_pools": [pool]})
+    start(gcp, "c1", [pool(gcp, "cpu", node_count=1)])
+
+
+def layers(page: str) -> dict:
+    """Image → its "layers pushed / already there / mounted" cell in a push report."""
+    return {
+        image: row["layers pushed / already there / mounted"]
+        for image, row in keyed(table(page, IMAGES), "image").items()
+    }
 
 
 def test_base_images_go_to_the_clusters_project_and_region(gcp, emulator, ar_registry, engine):
@@ -25,7 +43,7 @@ def test_base_images_go_to_the_clusters_project_and_region(gcp, emulator, ar_reg
         env=env,
     )
     html = run.result
-    assert "OK: 2 image(s) pushed to europe-west1-docker.pkg.dev/dss-prod-1234/dss-images" in html
+    assert f"OK: 2 image(s) pushed to {REGION}-docker.pkg.dev/{PROJECT}/dss-images" in html
     assert "Created the Artifact Registry repository" in html
     assert "postgres" not in html
     creates = [
@@ -34,17 +52,13 @@ def test_base_images_go_to_the_clusters_project_and_region(gcp, emulator, ar_reg
     assert len(creates) == 1, creates
     assert "dss-images" in str(creates[0]), creates[0]
     creds = (TOKEN_USER, TOKEN)
-    exec_image = ar_registry.inspect(
-        "dss-prod-1234/dss-images/dku-exec-base-abc123:13.2.0", creds=creds
-    )
-    spark_image = ar_registry.inspect(
-        "dss-prod-1234/dss-images/dku-spark-base-abc123:13.2.0", creds=creds
-    )
+    exec_image = ar_registry.inspect(f"{PROJECT}/dss-images/{EXEC}", creds=creds)
+    spark_image = ar_registry.inspect(f"{PROJECT}/dss-images/{SPARK}", creds=creds)
     assert len(exec_image["Layers"]) == 2 and len(spark_image["Layers"]) == 1
     assert exec_image["Layers"][0] == spark_image["Layers"][0]
-    assert exec_image["Digest"] in html
+    assert keyed(table(html, IMAGES), "image")[EXEC]["digest"] == exec_image["Digest"]
     # The Spark image's layer is the exec image's first: mounted, not uploaded again.
-    assert "<td>2 / 0 / 0</td>" in html and "<td>0 / 0 / 1</td>" in html
+    assert layers(html) == {EXEC: "2 / 0 / 0", SPARK: "0 / 0 / 1"}
     assert run.progress and run.progress == sorted(run.progress)
 
     # Again: the repository exists, every layer is there.
@@ -54,7 +68,7 @@ def test_base_images_go_to_the_clusters_project_and_region(gcp, emulator, ar_reg
         env=env,
     )
     assert "Created the Artifact Registry repository" not in again.result
-    assert "<td>0 / 2 / 0</td>" in again.result and "<td>0 / 1 / 0</td>" in again.result
+    assert layers(again.result) == {EXEC: "0 / 2 / 0", SPARK: "0 / 1 / 0"}
     creates_after = [
         r for r in emulator.google_requests() if r["method"] == "POST" and r["path"] == REPOSITORIES
     ]

@@ -168,12 +168,14 @@ def test_refused_credentials_and_unreachable_registries(registry, tmp_path):
         dss_gke.push_image(source, f"{registry.host}/dss/x:1", username=USER, password="wrong")
     message = str(info.value)
     assert "401" in message and "check the username and password" in message
+    assert (info.value.status, info.value.code) == (401, "UNAUTHORIZED")
     assert "wrong" not in message and source in message
     with pytest.raises(dss_gke.RegistryError, match="requires credentials"):
         dss_gke.push_image(source, f"{registry.host}/dss/x:1")
     with pytest.raises(dss_gke.RegistryError, match="unreachable") as info:
         dss_gke.push_image(source, "127.0.0.1:9/dss/x:1", **CREDS)
     assert PASSWORD not in str(info.value)
+    assert (info.value.status, info.value.code) == (None, None)
     with pytest.raises(dss_gke.RegistryError, match=r"unknown image.*tags are \[latest\]"):
         push(f"{source}:v9", f"{registry.host}/dss/x:1", tmp_path)
     with pytest.raises(dss_gke.ValidationError, match="no known transport"):

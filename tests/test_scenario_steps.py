@@ -4,20 +4,26 @@ and back, autoscaling, waiting for a ready cluster; a failure fails the step wit
 import pytest
 
 from tests.dsshost import ComponentFailed
-from tests.test_cluster_actions import action, pool, row_of, start
+from tests.support.clusters import POOLS, action, pool, start
+from tests.support.html import keyed, table
+
+
+def pools_in(dss, cluster_id) -> dict:
+    """The node pools an admin sees in the cluster's inspect-node-pools report, by name."""
+    page = action(dss, "inspect-node-pools", cluster_id).result
+    return keyed(table(page, POOLS), "Node pool")
 
 
 def test_scale_to_zero_after_a_batch_and_back(gcp, emulator):
     start(gcp, "batch", [pool(gcp, "cpu", node_count=1), pool(gcp, "spark", node_count=2)])
     run = gcp.run_step("resize-node-pool", {"cluster": "batch", "pool": "spark", "node_count": 0})
     assert "spark resized from 2 to 0 node(s)" in run.log
-    page = action(gcp, "inspect-node-pools", "batch").result
-    assert row_of(page, "spark")[2] == "0 / - / -"  # kept, with no nodes
+    spark = pools_in(gcp, "batch")["spark"]
+    assert spark["Nodes (current / min / max)"] == "0 / - / -"  # kept, with no nodes
     gcp.run_step("resize-node-pool", {"cluster": "batch", "pool": "spark", "node_count": 2})
     run = gcp.run_step("wait-cluster-ready", {"cluster": "batch", "timeout_minutes": 1})
     assert "batch is ready: running, every node Ready" in run.log
-    page = action(gcp, "inspect-node-pools", "batch").result
-    assert row_of(page, "spark")[9] == "2 / 0"
+    assert pools_in(gcp, "batch")["spark"]["Ready / Not Ready"] == "2 / 0"
 
 
 def test_autoscaling_step(gcp, emulator):
@@ -27,8 +33,7 @@ def test_autoscaling_step(gcp, emulator):
     assert call["body"]["autoscaling"]["enabled"] is True
     assert int(call["body"]["autoscaling"]["maxNodeCount"]) == 5
     gcp.run_step("set-autoscaling", {"cluster": "elastic", "enable": False})
-    page = action(gcp, "inspect-node-pools", "elastic").result
-    assert row_of(page, "cpu")[3] == "off"
+    assert pools_in(gcp, "elastic")["cpu"]["Autoscaling"] == "off"
 
 
 def test_failing_steps_say_why(gcp, emulator):

@@ -11,6 +11,7 @@ from dss_gke._native import (
     Cluster,
     ClusterSummary,
     EnvironmentReport,
+    FileError,
     GcsAccessReport,
     GcsSyncReport,
     Gke,
@@ -19,6 +20,7 @@ from dss_gke._native import (
     NetworkTest,
     NodePool,
     NodePools,
+    NotFoundError,
     OperationFailed,
     OperationTimeout,
     PushBatchReport,
@@ -29,13 +31,12 @@ from dss_gke._native import (
     __version__,
     environment_report,
     gcs_check_access,
-    gcs_check_access_action,
     gcs_sync,
     gcs_sync_recipe,
     plan_cluster,
-    push_base_images_action,
     push_image,
 )
+from dss_gke.dss import gcs_check_access_action, push_base_images_action
 
 __all__ = [
     "ApiError",
@@ -44,6 +45,7 @@ __all__ = [
     "Cluster",
     "ClusterSummary",
     "EnvironmentReport",
+    "FileError",
     "GcsAccessReport",
     "GcsSyncReport",
     "Gke",
@@ -52,6 +54,7 @@ __all__ = [
     "NetworkTest",
     "NodePool",
     "NodePools",
+    "NotFoundError",
     "OperationFailed",
     "OperationTimeout",
     "PushBatchReport",

@@ -12,6 +12,7 @@ __all__ = [
     "Cluster",
     "ClusterSummary",
     "EnvironmentReport",
+    "FileError",
     "GcsAccessReport",
     "GcsSyncReport",
     "Gke",
@@ -20,6 +21,7 @@ __all__ = [
     "NetworkTest",
     "NodePool",
     "NodePools",
+    "NotFoundError",
     "OperationFailed",
     "OperationTimeout",
     "PushBatchReport",
@@ -42,10 +44,15 @@ __all__ = [
     "push_image",
     "start_cluster",
     "stop_cluster",
+    "validation_error",
 ]
 
 class GkeError(Exception):
-    """Every error gke-native raises."""
+    """Every error gke-native raises.
+
+    Raised as itself (not a subclass) when a client, its TLS or a cluster's CA certificate or
+    endpoint cannot be set up: nothing was called.
+    """
 
 class ValidationError(GkeError):
     """The configuration is wrong; nothing was called.
@@ -67,20 +74,62 @@ class ApiError(GkeError):
     message: str
     request: str
 
+class NotFoundError(ApiError):
+    """What the work needs is not there (``status`` 404), e.g. the GKE cluster was deleted or
+    the name is wrong; ``message`` says what is missing and what to do."""
+
 class OperationFailed(GkeError):
-    """A GKE operation ended in error; the message is GKE's."""
+    """A GKE operation ended in error.
+
+    ``operation`` names it (e.g. ``CREATE_CLUSTER operation-123``), ``message`` is why (GKE's
+    message when GKE gave one), ``code`` Google's status name of the error, when known.
+    """
+
+    operation: str
+    message: str
+    code: str | None
 
 class OperationTimeout(GkeError):
-    """A GKE operation did not finish in time; it goes on in GKE."""
+    """A GKE operation did not finish in time; it goes on in GKE.
+
+    ``operation`` names it, ``waited`` is how long it was waited for, in seconds.
+    """
+
+    operation: str
+    waited: float
 
 class AuthError(GkeError):
     """Credentials are missing, invalid or refused."""
 
 class RegistryError(GkeError):
-    """An image push or registry call failed."""
+    """An image push or registry call failed.
+
+    ``status`` is the HTTP status when the registry refused (``None`` otherwise: unreachable,
+    a bad source image), ``code`` the registry's error code (e.g. ``DENIED``) when it gave one.
+    """
+
+    status: int | None
+    code: str | None
 
 class StorageError(GkeError):
-    """A GCS call or transfer failed."""
+    """A GCS call or transfer failed.
+
+    ``status`` is the HTTP status when GCS refused (``None`` otherwise: unreachable, a local
+    file, a checksum mismatch), ``code`` Google's status name (e.g. ``PERMISSION_DENIED``).
+    """
+
+    status: int | None
+    code: str | None
+
+class FileError(GkeError):
+    """A local file or folder (a kubeconfig, a key file, a working directory) could not be
+    written or created; ``path`` is which."""
+
+    path: str
+
+def validation_error(field: str, message: str) -> ValidationError:
+    """A ``ValidationError`` naming ``field``, as gke-native raises them (with ``problems``),
+    for checks made in Python: ``raise validation_error("Cluster", "choose a cluster")``."""
 
 @final
 class EnvironmentReport:
@@ -210,10 +259,12 @@ def gcs_check_access(
     credentials against an emulator); ``endpoint`` defaults to ``STORAGE_EMULATOR_HOST``, else GCS.
     """
 
-def gcs_check_access_action(config: dict[str, Any], cluster_id: str | None) -> GcsAccessReport:
+def gcs_check_access_action(config: dict[str, Any], record: dict[str, Any]) -> GcsAccessReport:
     """The "Check GCS access" cluster action: its DSS config (the buckets, the "GKE connection"
-    preset as DSS resolved it) and the DSS cluster it runs on (whose connection preset and
-    plugin settings apply when the action names no preset); the report out."""
+    preset as DSS resolved it) and the DSS cluster it runs on, as ``dss_gke.dss.dss_cluster``
+    returns it (whose connection preset and plugin settings apply when the action names no
+    preset); the report out. ``dss_gke.gcs_check_access_action(config, cluster_id)`` reads the
+    record."""
 
 def gcs_sync(
     src: str | PathLike[str] | Any,
@@ -652,20 +703,22 @@ class Cluster:
     def health(self) -> Health:
         """Status, nodes Ready / not Ready, pods Pending, operations in progress, and a verdict."""
 
-    def wait_ready(self, timeout: float = 600.0) -> Health:
+    def wait_ready(self, timeout: float | None = None) -> Health:
         """Waits until the cluster is RUNNING with every pool's nodes Ready (``OperationTimeout``
-        after ``timeout`` seconds)."""
+        after ``timeout`` seconds, default 600)."""
 
     def test_network(
         self,
         host: str | None = None,
         port: int | None = None,
-        image: str = "busybox:1.36",
-        namespace: str = "default",
-        timeout: float = 120.0,
+        image: str | None = None,
+        namespace: str | None = None,
+        timeout: float | None = None,
     ) -> NetworkTest:
         """Runs a short-lived pod that resolves ``host`` and connects to ``port`` (default: DSS's
-        DKU_BACKEND_EXT_HOST or host name, and DKU_BACKEND_PORT); the pod is always deleted."""
+        DKU_BACKEND_EXT_HOST or host name, and DKU_BACKEND_PORT) from ``image`` (default
+        busybox:1.36) in ``namespace`` (default "default"), for up to ``timeout`` seconds (default
+        120); the pod is always deleted."""
 
     def kubeconfig(self, path: str | PathLike[str] | None = None) -> str:
         """A kubeconfig for the cluster whose credential helper is ``python -m dss_gke`` (no
@@ -678,16 +731,17 @@ class Cluster:
 def cluster_action(
     name: str,
     params: dict[str, Any],
-    cluster_id: str | None,
+    record: dict[str, Any],
     progress: Callable[[int], object] | None = None,
 ) -> str:
     """Runs the cluster action ``name`` (its folder under cluster-actions/) with the action's
-    ``params`` on the DSS cluster ``cluster_id``, as DSS resolves it now; returns HTML.
-    ``progress`` (optional) is called with a percentage."""
+    ``params`` on the DSS cluster of ``record`` (what ``dss_gke.dss.dss_cluster`` returns);
+    returns HTML. ``progress`` (optional) is called with a percentage."""
 
-def cluster_step(name: str, params: dict[str, Any], cluster_id: str | None) -> str:
-    """Runs the scenario step ``name`` (its folder under python-steps/) on the DSS cluster
-    ``cluster_id``; returns a one-line summary, raises with the reason when the step must fail."""
+def cluster_step(name: str, params: dict[str, Any], record: dict[str, Any]) -> str:
+    """Runs the scenario step ``name`` (its folder under python-steps/) on the DSS cluster of
+    ``record`` (what ``dss_gke.dss.dss_cluster`` returns); returns a one-line summary, raises
+    with the reason when the step must fail."""
 
 @final
 class PushBatchReport:
@@ -715,9 +769,9 @@ def push_image(
     key: str = "",
     insecure: bool = False,
     create_repository: bool = False,
-    parallelism: int = 6,
-    compression_level: int = 1,
-    docker_socket: str | PathLike[str] = ...,
+    parallelism: int | None = None,
+    compression_level: int | None = None,
+    docker_socket: str | PathLike[str] | None = None,
     api_endpoint: str | None = None,
     registry_endpoint: str | None = None,
     cache_file: str | PathLike[str] | None = None,
@@ -732,9 +786,10 @@ def push_image(
     HTTPS. For Artifact Registry hosts (``REGION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE``) the
     credentials are ``oauth2accesstoken`` and an access token of ``key`` (a service-account key,
     JSON text or path; blank: the default chain), and the repository is created when missing if
-    ``create_repository``. ``api_endpoint`` / ``registry_endpoint`` default to
+    ``create_repository``. ``parallelism`` (default 6) blobs are in flight at once.
+    ``api_endpoint`` / ``registry_endpoint`` default to
     ``GKE_NATIVE_API_ENDPOINT`` / ``GKE_NATIVE_REGISTRY_ENDPOINT``. Layers stored uncompressed
-    are gzipped at ``compression_level`` on every core. ``cache_file`` (default
+    are gzipped at ``compression_level`` (default 1) on every core. ``cache_file`` (default
     ``~/.cache/gke-native/blob-info.json``) remembers compressed digests and blob locations for
     faster re-pushes and cross-repository mounts. ``progress`` is called with ``(bytes_done,
     bytes_total, layers_done, layers_total)``. Raises ``RegistryError`` naming the image and
@@ -743,8 +798,9 @@ def push_image(
 
 def push_base_images_action(
     config: dict[str, Any],
-    cluster_id: str | None,
+    record: dict[str, Any],
     progress: Callable[[int, int, int, int], object] | None = None,
 ) -> PushBatchReport:
-    """The "Push base images" cluster action: its DSS config and the DSS cluster it runs on (as
-    DSS resolves it now); ``progress(bytes_done, bytes_total, layers_done, layers_total)``."""
+    """The "Push base images" cluster action: its DSS config and the DSS cluster it runs on, as
+    ``dss_gke.dss.dss_cluster`` returns it; ``progress(bytes_done, bytes_total, layers_done,
+    layers_total)``. ``dss_gke.push_base_images_action(config, cluster_id)`` reads the record."""

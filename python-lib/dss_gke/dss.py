@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import sys
+from typing import Optional
 
 from dss_gke import _native
 
@@ -40,7 +41,7 @@ def stop_created_cluster(config: dict, plugin_config: dict, data: dict) -> None:
     _native.stop_cluster(config, plugin_config or {}, data or {})
 
 
-def dss_cluster(cluster_id: str) -> dict:
+def dss_cluster(cluster_id: Optional[str]) -> dict:
     """A DSS cluster as DSS resolves it now, as Dataiku's own cluster plugins read it: its
     definition through DSS's public API (``get_raw()`` is the whole definition, its params under
     ``["params"]["config"]`` with presets as references) and its presets and the plugin settings
@@ -49,12 +50,12 @@ def dss_cluster(cluster_id: str) -> dict:
     from dataiku.core import intercom
 
     if not isinstance(cluster_id, str) or not cluster_id.strip():
-        raise _native.ValidationError("Cluster: choose the DSS cluster to work on")
+        raise _native.validation_error("Cluster", "choose the DSS cluster to work on")
     try:
         settings = dataiku.api_client().get_cluster(cluster_id.strip()).get_settings()
     except Exception as e:  # DSS's answer (unknown cluster, no permission) says why
-        raise _native.ValidationError(
-            f"Cluster: DSS cannot read cluster {cluster_id.strip()!r}: {e}"
+        raise _native.validation_error(
+            "Cluster", f"DSS cannot read cluster {cluster_id.strip()!r}: {e}"
         ) from None
     raw = settings.get_raw() or {}
     params = (raw.get("params") or {}).get("config") or {}
@@ -76,9 +77,8 @@ def run_cluster_action(action: str, config: dict, progress_callback) -> str:
     ``clusterId`` param (the Actions tab fills it; a scenario's "Run macro" step and the Macros
     menu let the user pick it): the HTML DSS shows."""
     _apply_log_level(config)
-    return _native.cluster_action(
-        action, config, (config or {}).get("clusterId"), progress_callback
-    )
+    record = dss_cluster((config or {}).get("clusterId"))
+    return _native.cluster_action(action, config, record, progress_callback)
 
 
 def run_cluster_step(step: str) -> str:
@@ -88,13 +88,28 @@ def run_cluster_step(step: str) -> str:
 
     config = get_step_config()
     _apply_log_level(config)
-    return _native.cluster_step(step, config, config.get("cluster"))
+    return _native.cluster_step(step, config, dss_cluster(config.get("cluster")))
+
+
+def gcs_check_access_action(config: dict, cluster_id: Optional[str]) -> _native.GcsAccessReport:
+    """The "Check GCS access" cluster action: its DSS config (the buckets, the "GKE connection"
+    preset as DSS resolved it) and the DSS cluster ``cluster_id`` as DSS resolves it now (whose
+    connection preset and plugin settings apply when the action names no preset)."""
+    return _native.gcs_check_access_action(config, dss_cluster(cluster_id))
+
+
+def push_base_images_action(
+    config: dict, cluster_id: Optional[str], progress=None
+) -> _native.PushBatchReport:
+    """The "Push base images" cluster action: its DSS config and the DSS cluster ``cluster_id``
+    as DSS resolves it now; ``progress(bytes_done, bytes_total, layers_done, layers_total)``."""
+    return _native.push_base_images_action(config, dss_cluster(cluster_id), progress)
 
 
 def check_gcs_access(config: dict) -> str:
     """ "Check GCS access": the buckets with the action's connection preset, else the cluster's."""
     _apply_log_level(config)
-    return _native.gcs_check_access_action(config, (config or {}).get("clusterId")).to_html()
+    return gcs_check_access_action(config, (config or {}).get("clusterId")).to_html()
 
 
 def push_base_images(config: dict, progress_callback=None) -> str:
@@ -106,5 +121,5 @@ def push_base_images(config: dict, progress_callback=None) -> str:
         if progress_callback is not None:
             progress_callback(bytes_done)
 
-    report = _native.push_base_images_action(config, (config or {}).get("clusterId"), progress)
+    report = push_base_images_action(config, (config or {}).get("clusterId"), progress)
     return report.to_html()

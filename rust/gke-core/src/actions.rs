@@ -1,175 +1,59 @@
 //! The cluster actions and scenario steps of the plugin: their parameters read (typed, as the
-//! descriptors declare them) and checked, the work done on the DSS cluster they name, the HTML
-//! (actions) or one-line summary (steps).
+//! descriptors declare them), the work done on the DSS cluster they name, the HTML (actions) or
+//! one-line summary (steps).
 
-use std::time::Duration;
-
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::dss_cluster::{ClusterType, DssCluster};
-use crate::dss_config::parse_form;
+use crate::cluster::handle::{ClusterRef, Session};
+use crate::cluster::node_pool_changes::{self as changes, Change};
+use crate::cluster::{health, inventory, plan};
+use crate::config::params::{
+    forms, in_range, params, AddPoolParams, AutoscalingParams, NetworkParams, ResizeParams,
+    WaitParams, NETWORK_TEST_IMAGE, NETWORK_TEST_NAMESPACE, TIMEOUT,
+};
+use crate::config::record::{ClusterType, DssCluster};
 use crate::error::{GkeError, Result};
-use crate::lifecycle;
-use crate::netcheck;
-use crate::node_pools::{self, Change};
-use crate::report::{Report, Verdict};
-use crate::running::{self, Session};
-
-/// How long a change may take before `OperationTimeout` (it goes on in GKE).
-pub const TIMEOUT: Duration = Duration::from_secs(30 * 60);
-
-/// The test pod's image when the action leaves it blank.
-pub const NETWORK_TEST_IMAGE: &str = "busybox:1.36";
-
-/// The longest wait a step or action accepts: a day.
-const MAX_WAIT_MINUTES: f64 = 24.0 * 60.0;
+use crate::html::ToHtml;
+use crate::kube::netcheck;
 
 fn no_progress(_: u32) {}
 
-/// What a change did, as an action's report.
-pub fn change_html(c: &Change) -> String {
-    Report::new(&format!("{}: node pool {} {}", c.cluster, c.pool, c.action))
-        .verdict(Verdict::Ok, &format!("{} in {:.1} s", c.detail, c.seconds))
-        .finish()
+/// A change of the running cluster's node pools, as an action or a step asks for it.
+enum ChangeRequest {
+    Add(AddPoolParams),
+    Resize(ResizeParams),
+    Autoscaling(AutoscalingParams),
 }
 
-/// The forms of the actions and steps: their labels name the fields in problems.
-mod forms {
-    pub const TEST_NETWORK: &str =
-        include_str!("../../../cluster-actions/test-network/runnable.json");
-    pub const ADD_POOL: &str = include_str!("../../../cluster-actions/add-node-pool/runnable.json");
-    pub const RESIZE: &str =
-        include_str!("../../../cluster-actions/resize-node-pool/runnable.json");
-    pub const AUTOSCALING: &str =
-        include_str!("../../../cluster-actions/set-autoscaling/runnable.json");
-    pub const RESIZE_STEP: &str = include_str!("../../../python-steps/resize-node-pool/step.json");
-    pub const AUTOSCALING_STEP: &str =
-        include_str!("../../../python-steps/set-autoscaling/step.json");
-    pub const WAIT_STEP: &str = include_str!("../../../python-steps/wait-cluster-ready/step.json");
-}
-
-/// An action's or step's params from its form (`descriptor`), a wrong type named by its label.
-fn params<T: DeserializeOwned>(value: &Value, descriptor: &str) -> Result<T> {
-    parse_form(value, None, descriptor).map_err(|p| GkeError::Validation(vec![p]))
-}
-
-fn required(value: Option<i64>, field: &str) -> Result<i64> {
-    value.ok_or_else(|| GkeError::validation(field, "is required"))
-}
-
-fn in_range(value: i64, range: std::ops::RangeInclusive<i64>, field: &str) -> Result<i32> {
-    if range.contains(&value) {
-        Ok(value as i32)
-    } else {
-        Err(GkeError::validation(
-            field,
-            format!(
-                "{value} is not between {} and {}",
-                range.start(),
-                range.end()
-            ),
-        ))
-    }
-}
-
-/// "Resize node pool" (action and step).
-#[derive(Debug, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct ResizeParams {
-    pub pool: String,
-    pub node_count: Option<i64>,
-    pub delete_pool: bool,
-}
-
-/// "Set autoscaling" (action and step).
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(default)]
-pub struct AutoscalingParams {
-    pub pool: String,
-    pub enable: bool,
-    pub min_nodes: Option<i64>,
-    pub max_nodes: Option<i64>,
-}
-
-impl Default for AutoscalingParams {
-    fn default() -> Self {
-        Self {
-            pool: String::new(),
-            enable: true,
-            min_nodes: None,
-            max_nodes: None,
+/// Makes the change on the DSS cluster's GKE cluster; a step may not delete a pool.
+async fn run_change(
+    request: ChangeRequest,
+    session: &Session,
+    target: &ClusterRef,
+    cluster: &DssCluster,
+    progress: &(dyn Fn(u32) + Send + Sync),
+) -> Result<Change> {
+    match request {
+        ChangeRequest::Add(p) => {
+            let ctx = inventory::pool_context(session, target, cluster.data.as_ref()).await?;
+            changes::add(session, target, &p.node_pool, &ctx, TIMEOUT, progress).await
         }
-    }
-}
-
-impl AutoscalingParams {
-    /// The limits (checked by `node_pools::set_autoscaling`), or None to turn it off.
-    pub fn limits(&self) -> Result<Option<(i64, i64)>> {
-        if !self.enable {
-            return Ok(None);
+        ChangeRequest::Resize(p) => {
+            let count = p.count()?;
+            changes::resize(
+                session,
+                target,
+                &p.pool,
+                count,
+                p.delete_pool,
+                TIMEOUT,
+                progress,
+            )
+            .await
         }
-        Ok(Some((
-            required(self.min_nodes, "Min nodes")?,
-            required(self.max_nodes, "Max nodes")?,
-        )))
-    }
-}
-
-/// "Test network connectivity".
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(default)]
-pub struct NetworkParams {
-    pub host: String,
-    pub port: Option<i64>,
-    pub image: String,
-    pub timeout_seconds: i64,
-}
-
-impl Default for NetworkParams {
-    fn default() -> Self {
-        Self {
-            host: String::new(),
-            port: None,
-            image: NETWORK_TEST_IMAGE.into(),
-            timeout_seconds: 120,
+        ChangeRequest::Autoscaling(p) => {
+            changes::set_autoscaling(session, target, &p.pool, p.limits()?, TIMEOUT, progress).await
         }
-    }
-}
-
-/// "Add node pool".
-#[derive(Debug, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct AddPoolParams {
-    pub node_pool: Value,
-}
-
-/// "Wait for GKE cluster ready" (step).
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(default)]
-pub struct WaitParams {
-    pub timeout_minutes: f64,
-}
-
-impl Default for WaitParams {
-    fn default() -> Self {
-        Self {
-            timeout_minutes: 20.0,
-        }
-    }
-}
-
-impl WaitParams {
-    pub fn timeout(&self) -> Result<Duration> {
-        let minutes = self.timeout_minutes;
-        if !(minutes.is_finite() && minutes > 0.0 && minutes <= MAX_WAIT_MINUTES) {
-            return Err(GkeError::validation(
-                "Timeout",
-                format!("{minutes:?} minutes is not between 0 and {MAX_WAIT_MINUTES} (a day)"),
-            ));
-        }
-        Ok(Duration::from_secs_f64(minutes * 60.0))
     }
 }
 
@@ -191,19 +75,30 @@ pub async fn run_action(
                 ),
             ));
         }
-        let plan = lifecycle::plan(&cluster.config, &cluster.settings, &cluster.id).await?;
+        let plan = plan::plan(&cluster.config, &cluster.settings, &cluster.id).await?;
         progress(100);
-        return Ok(lifecycle::plan_html(&plan));
+        return Ok(plan::plan_html(&plan));
     }
-    let (session, target) = Session::for_cluster(cluster).await?;
+    let change = match name {
+        "add-node-pool" => Some(ChangeRequest::Add(params(raw_params, forms::ADD_POOL)?)),
+        "resize-node-pool" => Some(ChangeRequest::Resize(params(raw_params, forms::RESIZE)?)),
+        "set-autoscaling" => Some(ChangeRequest::Autoscaling(params(
+            raw_params,
+            forms::AUTOSCALING,
+        )?)),
+        _ => None,
+    };
+    let (session, target) = Session::for_record(cluster).await?;
     progress(5);
-    let html = match name {
-        "inspect-node-pools" => {
-            let (pools, error) = running::node_pools(&session, &target).await?;
-            running::pools_html(&target.name, target.autopilot, &pools, error.as_deref())
+    let html = match (name, change) {
+        (_, Some(request)) => {
+            let change = run_change(request, &session, &target, cluster, progress).await?;
+            let pools = inventory::node_pools(&session, &target).await?;
+            format!("{}{}", change.to_html(), pools.to_html())
         }
-        "cluster-health" => running::health(&session, &target).await?.to_html(),
-        "test-network" => {
+        ("inspect-node-pools", None) => inventory::node_pools(&session, &target).await?.to_html(),
+        ("cluster-health", None) => health::health(&session, &target).await?.to_html(),
+        ("test-network", None) => {
             let p: NetworkParams = params(raw_params, forms::TEST_NETWORK)?;
             let target_host = netcheck::backend_target(&p.host, p.port)?;
             let image = match p.image.trim() {
@@ -212,59 +107,17 @@ pub async fn run_action(
             };
             let timeout = in_range(p.timeout_seconds, 1..=3600, "Timeout")?;
             netcheck::test_network(
-                &session,
-                &target,
+                session.kube_client(&target).await?,
+                &target.name,
                 target_host,
                 image,
-                "default",
-                Duration::from_secs(timeout as u64),
+                NETWORK_TEST_NAMESPACE,
+                std::time::Duration::from_secs(timeout as u64),
             )
             .await?
             .to_html()
         }
-        "add-node-pool" | "resize-node-pool" | "set-autoscaling" => {
-            let change = match name {
-                "add-node-pool" => {
-                    let p: AddPoolParams = params(raw_params, forms::ADD_POOL)?;
-                    let ctx = cluster.pool_context(&session, &target).await?;
-                    node_pools::add(&session, &target, &p.node_pool, &ctx, TIMEOUT, progress)
-                        .await?
-                }
-                "resize-node-pool" => {
-                    let p: ResizeParams = params(raw_params, forms::RESIZE)?;
-                    let count = required(p.node_count, "Number of nodes")?;
-                    node_pools::resize(
-                        &session,
-                        &target,
-                        &p.pool,
-                        count,
-                        p.delete_pool,
-                        TIMEOUT,
-                        progress,
-                    )
-                    .await?
-                }
-                _ => {
-                    let p: AutoscalingParams = params(raw_params, forms::AUTOSCALING)?;
-                    node_pools::set_autoscaling(
-                        &session,
-                        &target,
-                        &p.pool,
-                        p.limits()?,
-                        TIMEOUT,
-                        progress,
-                    )
-                    .await?
-                }
-            };
-            let (pools, error) = running::node_pools(&session, &target).await?;
-            format!(
-                "{}{}",
-                change_html(&change),
-                running::pools_html(&target.name, target.autopilot, &pools, error.as_deref())
-            )
-        }
-        other => {
+        (other, None) => {
             return Err(GkeError::validation(
                 "action",
                 format!("'{other}' is not a gke-native cluster action"),
@@ -278,156 +131,36 @@ pub async fn run_action(
 /// Runs the scenario step `name` (its folder under python-steps/) on `cluster`; a one-line
 /// summary, or the error that fails the step.
 pub async fn run_step(name: &str, raw_params: &Value, cluster: &DssCluster) -> Result<String> {
-    let (session, target) = Session::for_cluster(cluster).await?;
     let summary = match name {
-        "resize-node-pool" => {
-            let p: ResizeParams = params(raw_params, forms::RESIZE_STEP)?;
-            let count = required(p.node_count, "Number of nodes")?;
-            node_pools::resize(
-                &session,
-                &target,
-                &p.pool,
-                count,
-                false,
-                TIMEOUT,
-                &no_progress,
-            )
-            .await?
-            .detail
-        }
-        "set-autoscaling" => {
-            let p: AutoscalingParams = params(raw_params, forms::AUTOSCALING_STEP)?;
-            node_pools::set_autoscaling(
-                &session,
-                &target,
-                &p.pool,
-                p.limits()?,
-                TIMEOUT,
-                &no_progress,
-            )
-            .await?
-            .detail
-        }
         "wait-cluster-ready" => {
-            let p: WaitParams = params(raw_params, forms::WAIT_STEP)?;
-            let health = running::wait_ready(&session, &target, p.timeout()?).await?;
+            let timeout = params::<WaitParams>(raw_params, forms::WAIT_STEP)?.timeout()?;
+            let (session, target) = Session::for_record(cluster).await?;
+            let health = health::wait_ready(&session, &target, timeout).await?;
             format!("{} is ready: {}", health.cluster, health.summary)
         }
-        other => {
-            return Err(GkeError::validation(
-                "step",
-                format!("'{other}' is not a gke-native scenario step"),
-            ))
+        _ => {
+            let request = match name {
+                "resize-node-pool" => ChangeRequest::Resize(ResizeParams {
+                    // A step never deletes a pool.
+                    delete_pool: false,
+                    ..params(raw_params, forms::RESIZE_STEP)?
+                }),
+                "set-autoscaling" => {
+                    ChangeRequest::Autoscaling(params(raw_params, forms::AUTOSCALING_STEP)?)
+                }
+                other => {
+                    return Err(GkeError::validation(
+                        "step",
+                        format!("'{other}' is not a gke-native scenario step"),
+                    ))
+                }
+            };
+            let (session, target) = Session::for_record(cluster).await?;
+            run_change(request, &session, &target, cluster, &no_progress)
+                .await?
+                .detail
         }
     };
     tracing::info!("{summary}");
     Ok(summary)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn numbers_are_whole_bounded_and_named() {
-        let p: ResizeParams = params(&json!({"node_count": 3.0}), forms::RESIZE).unwrap();
-        assert_eq!(p.node_count, Some(3));
-        let e = params::<ResizeParams>(&json!({"node_count": 2.5}), forms::RESIZE).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("Number of nodes: has the wrong type"),
-            "{e}"
-        );
-        let e = required(None, "Number of nodes").unwrap_err();
-        assert!(
-            e.to_string().contains("Number of nodes: is required"),
-            "{e}"
-        );
-        let e = in_range(1i64 << 31, 1..=65535, "DSS port").unwrap_err();
-        assert!(e
-            .to_string()
-            .contains("2147483648 is not between 1 and 65535"));
-        let off: AutoscalingParams = params(&json!({"enable": false}), forms::AUTOSCALING).unwrap();
-        assert_eq!(off.limits().unwrap(), None);
-        let on: AutoscalingParams = params(
-            &json!({"min_nodes": 0, "max_nodes": 4.0}),
-            forms::AUTOSCALING,
-        )
-        .unwrap();
-        assert_eq!(on.limits().unwrap(), Some((0, 4)));
-        for minutes in [1e300, f64::NAN, -1.0, 0.0] {
-            let e = WaitParams {
-                timeout_minutes: minutes,
-            }
-            .timeout()
-            .unwrap_err();
-            assert!(
-                matches!(&e, GkeError::Validation(ps) if ps[0].field == "Timeout"),
-                "{e}"
-            );
-            assert!(e.to_string().len() < 200, "{e}");
-        }
-    }
-}
-
-#[cfg(test)]
-mod descriptor_tests {
-    //! Each action's and step's form and the struct reading it agree on names and defaults.
-    use super::*;
-
-    fn form(descriptor: &str) -> (Vec<String>, serde_json::Map<String, Value>) {
-        let d: Value = serde_json::from_str(descriptor).unwrap();
-        let mut names = Vec::new();
-        let mut defaults = serde_json::Map::new();
-        for p in d["params"].as_array().unwrap() {
-            let name = p["name"].as_str().unwrap().to_string();
-            if name == "clusterId" || name == "cluster" {
-                continue; // which DSS cluster: read by the shim, not an action param
-            }
-            if let Some(v) = p.get("defaultValue") {
-                defaults.insert(name.clone(), v.clone());
-            }
-            names.push(name);
-        }
-        names.sort();
-        (names, defaults)
-    }
-
-    fn check<T: DeserializeOwned + Default + Serialize>(descriptor: &str, mandatory: &[&str]) {
-        let (names, mut defaults) = form(descriptor);
-        for m in mandatory {
-            defaults.remove(*m); // no Rust default: "is required" when DSS sends none
-        }
-        let from_form: Value =
-            serde_json::to_value(params::<T>(&Value::Object(defaults), descriptor).unwrap())
-                .unwrap();
-        let rust: Value = serde_json::to_value(T::default()).unwrap();
-        assert_eq!(from_form, rust, "defaults differ: {descriptor}");
-        let fields: Vec<&String> = rust.as_object().unwrap().keys().collect();
-        let mut fields: Vec<String> = fields.into_iter().cloned().collect();
-        fields.sort();
-        assert_eq!(fields, names);
-    }
-
-    #[test]
-    fn forms_and_structs_agree() {
-        let root = "../../";
-        let read = |p: &str| std::fs::read_to_string(format!("{root}{p}")).unwrap();
-        check::<ResizeParams>(
-            &read("cluster-actions/resize-node-pool/runnable.json"),
-            &["node_count"],
-        );
-        check::<AutoscalingParams>(
-            &read("cluster-actions/set-autoscaling/runnable.json"),
-            &["min_nodes", "max_nodes"],
-        );
-        check::<NetworkParams>(&read("cluster-actions/test-network/runnable.json"), &[]);
-        check::<AddPoolParams>(&read("cluster-actions/add-node-pool/runnable.json"), &[]);
-        check::<WaitParams>(&read("python-steps/wait-cluster-ready/step.json"), &[]);
-        check::<AutoscalingParams>(
-            &read("python-steps/set-autoscaling/step.json"),
-            &["min_nodes", "max_nodes"],
-        );
-    }
 }

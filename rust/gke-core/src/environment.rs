@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::metadata::{HostFacts, MetadataServer};
-use crate::report::{Report, Verdict};
+use crate::google::metadata::{HostFacts, MetadataServer};
+use crate::html::{Report, ToHtml, Verdict};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvironmentReport {
@@ -29,8 +29,8 @@ pub async fn check(metadata: &MetadataServer) -> Result<EnvironmentReport> {
     })
 }
 
-impl EnvironmentReport {
-    pub fn to_html(&self) -> String {
+impl ToHtml for EnvironmentReport {
+    fn to_html(&self) -> String {
         let plugin = vec![
             row("Plugin version", &self.version),
             row("Native module", &self.platform),

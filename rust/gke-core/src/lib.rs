@@ -3,38 +3,22 @@
 //! Callers hand in typed configuration (deserialized from DSS's JSON) and get typed results or a
 //! [`GkeError`] whose message a DSS admin can act on.
 
-pub mod actions;
-pub mod catalogue;
-pub mod cidr;
-pub mod cluster;
-pub mod compute;
-pub mod connection;
-pub mod credentials;
-pub mod dss_cluster;
-pub mod dss_config;
-pub mod environment;
 pub mod error;
-pub mod gcs;
-pub mod gke;
-pub mod http;
-pub mod kubeconfig;
-pub mod kubernetes;
-pub mod lifecycle;
-pub mod metadata;
-pub mod names;
-pub mod netcheck;
-pub mod node_pool;
-pub mod node_pools;
-pub mod operation;
-pub mod push;
-pub mod report;
-pub mod retry;
-pub mod running;
-pub mod settings;
-pub mod taint;
-pub mod token_cache;
+pub mod html;
 
-pub use error::{ApiFailure, GkeError, Problem, Result};
+pub mod auth;
+pub mod cluster;
+pub mod config;
+pub mod gcs;
+pub mod google;
+pub mod kube;
+pub mod net;
+pub mod push;
+
+pub mod actions;
+pub mod environment;
+
+pub use error::{ApiFailure, Failure, GkeError, Problem, Result};
 
 /// The plugin's version, shared by the native module, the zip and `plugin.json`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,14 +1,12 @@
 //! The checksums GCS keeps for every object, for gke-emulator's Cloud Storage surface. A crate of
 //! its own so that it can be optimized in debug builds (see the workspace's `Cargo.toml`): the
-//! hashing code of `crc32c` and `md-5` is inlined into its caller, and unoptimized it would cost
+//! hashing code of `crc32c` and `md5` is inlined into its caller, and unoptimized it would cost
 //! the emulator more CPU than the clients it serves.
-
-use md5::{Digest, Md5};
 
 /// CRC32C (Castagnoli) and MD5 of `data`.
 #[inline(never)]
 pub fn crc32c_md5(data: &[u8]) -> (u32, [u8; 16]) {
-    (crc32c::crc32c(data), Md5::digest(data).into())
+    (crc32c::crc32c(data), md5::compute(data).0)
 }
 
 /// Position of `needle` in `haystack` (multipart bodies are searched for their boundary).

@@ -1,7 +1,6 @@
 //! Artifact Registry v1: repositories get, list and create (a `google.longrunning` operation that
 //! creates the repository when done).
 
-use axum::http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -51,18 +50,24 @@ pub fn owns_operation(state: &State, name: &str) -> bool {
     state.repository_operations.contains_key(name)
 }
 
-/// Routes `/v1/projects/{project}/locations/{location}/{rest…}` for repositories and their operations.
+/// Routes an Artifact Registry method, by its discovery id, to its handler; `params` are the
+/// values of its path's variables (project, location, then repository or operation).
 pub fn route(
     call: &mut Call,
-    method: &Method,
-    (project, location): (&str, &str),
-    rest: &[&str],
+    id: &str,
+    params: &[String],
     query: &[(String, String)],
     body: Value,
 ) -> ApiResult {
+    let (Some(method), [project, location, rest @ ..]) = (
+        id.strip_prefix("artifactregistry.projects.locations."),
+        params,
+    ) else {
+        return Err(unimplemented(id));
+    };
     let parent = format!("projects/{project}/locations/{location}");
-    match (method.as_str(), rest) {
-        ("GET", ["repositories"]) => {
+    match (method, rest) {
+        ("repositories.list", []) => {
             let prefix = format!("{parent}/repositories/");
             let repositories: Vec<&Value> = call
                 .state
@@ -73,7 +78,7 @@ pub fn route(
                 .collect();
             Ok(json!({"repositories": repositories}))
         }
-        ("POST", ["repositories"]) => {
+        ("repositories.create", []) => {
             let id = query
                 .iter()
                 .find(|(k, _)| k == "repositoryId")
@@ -81,13 +86,13 @@ pub fn route(
                 .unwrap_or_default();
             create(call, &parent, id, body)
         }
-        ("GET", ["repositories", id]) => {
+        ("repositories.get", [id]) => {
             let name = format!("{parent}/repositories/{id}");
             call.state.repositories.get(&name).cloned().ok_or_else(|| {
                 ApiError::not_found(format!("Requested entity was not found: {name}"))
             })
         }
-        ("GET", ["operations", id]) => {
+        ("operations.get", [id]) => {
             let name = format!("{parent}/operations/{id}");
             call.state
                 .repository_operations
@@ -97,11 +102,14 @@ pub fn route(
                     ApiError::not_found(format!("Requested entity was not found: {name}"))
                 })
         }
-        _ => Err(ApiError::unimplemented(format!(
-            "{method} {} is part of the Artifact Registry API but not emulated by gke-emulator.",
-            rest.join("/")
-        ))),
+        _ => Err(unimplemented(id)),
     }
+}
+
+fn unimplemented(id: &str) -> ApiError {
+    ApiError::unimplemented(format!(
+        "{id} is part of the Artifact Registry API but not emulated by gke-emulator."
+    ))
 }
 
 fn create(call: &mut Call, parent: &str, id: &str, mut repository: Value) -> ApiResult {

@@ -52,17 +52,9 @@ fn instance(state: &State, project: &str, zone: &str, name: &str) -> Option<Valu
     if host.project_id == project && host.zone == zone && host.instance_name == name {
         return Some(host_json(host));
     }
-    state
-        .clusters
-        .values()
-        .filter(|c| c.project == project)
-        .find_map(|cluster| {
-            instance_groups(cluster)
-                .into_iter()
-                .filter(|g| g.zone == zone)
-                .find(|g| g.node_names().iter().any(|n| n == name))
-                .map(|g| node_json(state, cluster, &g, name))
-        })
+    groups(state, project)
+        .find(|(_, g)| g.zone == zone && g.node_names().iter().any(|n| n == name))
+        .map(|(cluster, g)| node_json(state, cluster, &g, name))
 }
 
 /// The host's subnetwork is the one subnetwork the emulator knows.
@@ -86,14 +78,24 @@ fn subnetwork(host: &InstanceMetadata, project: &str, region: &str, name: &str) 
 }
 
 fn group(state: &State, project: &str, zone: &str, name: &str) -> Option<InstanceGroup> {
+    groups(state, project)
+        .find(|(_, g)| g.zone == zone && g.name == name)
+        .map(|(_, g)| g)
+}
+
+/// The instance groups of the project's clusters, each with its cluster.
+fn groups<'a>(
+    state: &'a State,
+    project: &'a str,
+) -> impl Iterator<Item = (&'a ClusterRecord, InstanceGroup)> {
     state
         .clusters
         .values()
-        .filter(|c| c.project == project)
-        .find_map(|cluster| {
+        .filter(move |c| c.project == project)
+        .flat_map(|cluster| {
             instance_groups(cluster)
                 .into_iter()
-                .find(|g| g.zone == zone && g.name == name)
+                .map(move |g| (cluster, g))
         })
 }
 

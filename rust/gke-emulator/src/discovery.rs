@@ -1,5 +1,6 @@
-//! Google discovery documents: which API method a request calls, and whether its query and body
-//! fit that method's schema (unknown names, wrong JSON types, values outside an enum).
+//! Google discovery documents: which API method a request calls (by its JSON API path, or by the
+//! media upload or download path of a method that has one), and whether its query and body fit
+//! that method's schema (unknown names, wrong JSON types, values outside an enum).
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -8,8 +9,12 @@ use serde_json::{Map, Value};
 
 use crate::errors::{ApiError, ApiResult};
 
-/// The discovery documents the emulator serves; every request body is checked against them.
-pub const DOCUMENTS: [&str; 2] = ["container.v1.json", "artifactregistry.v1.json"];
+/// The discovery documents of the APIs the emulator serves.
+pub const DOCUMENTS: [&str; 3] = [
+    "container.v1.json",
+    "artifactregistry.v1.json",
+    "storage.v1.json",
+];
 
 /// Parameters Google's front end accepts on every method of every API.
 const SYSTEM_PARAMETERS: [&str; 3] = ["$alt", "$fields", "$prettyPrint"];
@@ -28,10 +33,25 @@ struct Api {
 }
 
 struct Method {
+    /// The method's discovery id (`container.projects.locations.clusters.create`), which routes it.
+    id: String,
     http_method: String,
     template: Vec<Segment>,
+    endpoint: Endpoint,
     request: Option<String>,
     query_parameters: HashSet<String>,
+}
+
+/// Which of a method's paths a request used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The JSON API path (`path`, under the API's `servicePath`).
+    Api,
+    /// The media upload path (`mediaUpload.protocols.simple.path`), which also takes a resumable
+    /// session's chunks (PUT) and its cancellation (DELETE).
+    MediaUpload,
+    /// The media download path (`/download/` + the JSON API path, `useMediaDownloadService`).
+    MediaDownload,
 }
 
 enum Segment {
@@ -39,10 +59,11 @@ enum Segment {
     Variable,
 }
 
-/// A method a request resolved to.
+/// A method a request resolved to, with the values of its path's variables in template order.
 pub struct MethodRef<'a> {
     api: &'a Api,
     method: &'a Method,
+    pub params: Vec<String>,
 }
 
 impl Discovery {
@@ -64,10 +85,17 @@ impl Discovery {
     pub fn find(&self, http_method: &str, path: &str) -> Option<MethodRef<'_>> {
         let path = path.strip_prefix('/').unwrap_or(path);
         self.apis.iter().find_map(|api| {
-            api.methods
-                .iter()
-                .find(|m| m.http_method == http_method && matches(&m.template, path))
-                .map(|method| MethodRef { api, method })
+            api.methods.iter().find_map(|method| {
+                if method.http_method != http_method {
+                    return None;
+                }
+                let params = capture(&method.template, path)?;
+                Some(MethodRef {
+                    api,
+                    method,
+                    params,
+                })
+            })
         })
     }
 }
@@ -79,7 +107,8 @@ impl Api {
             name => format!("google.{name}.v1"),
         };
         let mut methods = Vec::new();
-        collect_methods(doc, &mut methods);
+        let service_path = doc["servicePath"].as_str().unwrap_or_default();
+        collect_methods(doc, service_path, &mut methods);
         let common_parameters = doc["parameters"]
             .as_object()
             .map(|p| p.keys().cloned().collect())
@@ -93,14 +122,15 @@ impl Api {
     }
 }
 
-fn collect_methods(resource: &Value, out: &mut Vec<Method>) {
+fn collect_methods(resource: &Value, service_path: &str, out: &mut Vec<Method>) {
     if let Some(methods) = resource["methods"].as_object() {
         for method in methods.values() {
             let path = method["flatPath"]
                 .as_str()
                 .or_else(|| method["path"].as_str())
                 .unwrap_or_default();
-            let query_parameters = method["parameters"]
+            let path = format!("{service_path}{path}");
+            let query_parameters: HashSet<String> = method["parameters"]
                 .as_object()
                 .map(|params| {
                     params
@@ -110,17 +140,36 @@ fn collect_methods(resource: &Value, out: &mut Vec<Method>) {
                         .collect()
                 })
                 .unwrap_or_default();
-            out.push(Method {
-                http_method: method["httpMethod"].as_str().unwrap_or("GET").to_string(),
-                template: parse_template(path),
-                request: method["request"]["$ref"].as_str().map(str::to_string),
-                query_parameters,
-            });
+            let http_method = method["httpMethod"].as_str().unwrap_or("GET");
+            let mut paths = vec![(http_method, path.clone(), Endpoint::Api)];
+            if let Some(upload) = method["mediaUpload"]["protocols"]["simple"]["path"].as_str() {
+                let upload = upload.trim_start_matches('/');
+                for verb in [http_method, "PUT", "DELETE"] {
+                    paths.push((verb, upload.to_string(), Endpoint::MediaUpload));
+                }
+            }
+            if method["useMediaDownloadService"] == true {
+                paths.push((
+                    http_method,
+                    format!("download/{path}"),
+                    Endpoint::MediaDownload,
+                ));
+            }
+            for (verb, path, endpoint) in paths {
+                out.push(Method {
+                    id: method["id"].as_str().unwrap_or_default().to_string(),
+                    http_method: verb.to_string(),
+                    template: parse_template(&path),
+                    endpoint,
+                    request: method["request"]["$ref"].as_str().map(str::to_string),
+                    query_parameters: query_parameters.clone(),
+                });
+            }
         }
     }
     if let Some(resources) = resource["resources"].as_object() {
         for child in resources.values() {
-            collect_methods(child, out);
+            collect_methods(child, service_path, out);
         }
     }
 }
@@ -142,28 +191,37 @@ fn parse_template(path: &str) -> Vec<Segment> {
     segments
 }
 
-/// A variable is one non-empty path segment up to a `/` or a `:verb`, as in Google's flat paths.
-fn matches(template: &[Segment], path: &str) -> bool {
+/// The values of the template's variables in `path`, if it matches. A variable is one non-empty
+/// path segment up to a `/` or a `:verb`, as in Google's flat paths.
+fn capture(template: &[Segment], path: &str) -> Option<Vec<String>> {
     let mut rest = path;
+    let mut values = Vec::new();
     for segment in template {
         match segment {
-            Segment::Literal(literal) => match rest.strip_prefix(literal.as_str()) {
-                Some(after) => rest = after,
-                None => return false,
-            },
+            Segment::Literal(literal) => rest = rest.strip_prefix(literal.as_str())?,
             Segment::Variable => {
                 let end = rest.find(['/', ':']).unwrap_or(rest.len());
                 if end == 0 {
-                    return false;
+                    return None;
                 }
+                values.push(rest[..end].to_string());
                 rest = &rest[end..];
             }
         }
     }
-    rest.is_empty()
+    rest.is_empty().then_some(values)
 }
 
 impl MethodRef<'_> {
+    /// The method's discovery id, e.g. `container.projects.locations.clusters.create`.
+    pub fn id(&self) -> &str {
+        &self.method.id
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        self.method.endpoint
+    }
+
     /// Refuses query parameters the method does not bind, as Google's front end does.
     pub fn check_query(&self, query: &[(String, String)]) -> ApiResult<()> {
         for (name, _) in query {
@@ -416,20 +474,72 @@ mod tests {
     #[test]
     fn templates_match_one_segment_per_variable() {
         let template = parse_template("v1/projects/{p}/locations/{l}/clusters/{c}:setSize");
-        assert!(matches(
-            &template,
-            "v1/projects/a/locations/b/clusters/c:setSize"
-        ));
-        assert!(!matches(&template, "v1/projects/a/locations/b/clusters/c"));
-        assert!(!matches(
-            &template,
-            "v1/projects/a/locations/b/clusters/c/x:setSize"
-        ));
+        assert_eq!(
+            capture(&template, "v1/projects/a/locations/b/clusters/c:setSize"),
+            Some(vec!["a".into(), "b".into(), "c".into()])
+        );
+        assert_eq!(
+            capture(&template, "v1/projects/a/locations/b/clusters/c"),
+            None
+        );
+        assert_eq!(
+            capture(&template, "v1/projects/a/locations/b/clusters/c/x:setSize"),
+            None
+        );
         let plain = parse_template("v1/projects/{p}/locations/{l}/clusters/{c}");
-        assert!(!matches(
-            &plain,
-            "v1/projects/a/locations/b/clusters/c:setSize"
+        assert_eq!(
+            capture(&plain, "v1/projects/a/locations/b/clusters/c:setSize"),
+            None
+        );
+    }
+
+    #[test]
+    fn media_paths_resolve_to_their_method() {
+        let doc = serde_json::json!({
+            "name": "storage",
+            "servicePath": "storage/v1/",
+            "resources": {"objects": {"methods": {
+                "get": {
+                    "id": "storage.objects.get", "httpMethod": "GET",
+                    "path": "b/{bucket}/o/{object}", "useMediaDownloadService": true,
+                },
+                "insert": {
+                    "id": "storage.objects.insert", "httpMethod": "POST", "path": "b/{bucket}/o",
+                    "mediaUpload": {"protocols": {"simple": {"path": "/upload/storage/v1/b/{bucket}/o"}}},
+                },
+            }}},
+        });
+        let discovery = Discovery {
+            apis: vec![Api::from_document(&doc)],
+        };
+        let found = |verb: &str, path: &str| {
+            discovery
+                .find(verb, path)
+                .map(|m| (m.id().to_string(), m.endpoint(), m.params.join(" ")))
+        };
+        let get = |endpoint, params: &str| {
+            Some((
+                "storage.objects.get".to_string(),
+                endpoint,
+                params.to_string(),
+            ))
+        };
+        assert_eq!(
+            found("GET", "/storage/v1/b/d/o/a%2Fb"),
+            get(Endpoint::Api, "d a%2Fb")
+        );
+        assert_eq!(
+            found("GET", "/download/storage/v1/b/d/o/x"),
+            get(Endpoint::MediaDownload, "d x")
+        );
+        let insert = Some((
+            "storage.objects.insert".to_string(),
+            Endpoint::MediaUpload,
+            "d".to_string(),
         ));
+        assert_eq!(found("POST", "/upload/storage/v1/b/d/o"), insert);
+        assert_eq!(found("PUT", "/upload/storage/v1/b/d/o"), insert);
+        assert_eq!(found("PUT", "/storage/v1/b/d/o"), None);
     }
 
     #[test]

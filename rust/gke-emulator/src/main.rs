@@ -10,9 +10,10 @@
 //! ```
 //!
 //! - `--discovery-dir DIR` (or env `GKE_EMULATOR_DISCOVERY_DIR`): folder holding Google's discovery
-//!   documents `container.v1.json` and `artifactregistry.v1.json` (PyPI `google-api-python-client`
-//!   ships them in `googleapiclient/discovery_cache/documents/`). Every request body is checked
-//!   against them.
+//!   documents `container.v1.json`, `artifactregistry.v1.json` and `storage.v1.json` (PyPI
+//!   `google-api-python-client` ships them in `googleapiclient/discovery_cache/documents/`). Every
+//!   request is routed by the method they resolve it to; GKE and Artifact Registry request bodies
+//!   are checked against them.
 //! - `--port N`: port on 127.0.0.1; `0` (default) picks a free one.
 //! - `--state-file FILE`: state is read from FILE at start (if it exists) and written after every
 //!   call, so a restarted emulator resumes clusters and running operations.
@@ -157,6 +158,7 @@ mod json_path;
 mod kubernetes;
 mod metadata;
 mod oauth;
+mod observe;
 mod plans;
 mod request_log;
 mod server;
@@ -174,7 +176,7 @@ use clap::Parser;
 #[derive(Parser)]
 #[command(name = "gke-emulator", version)]
 struct Args {
-    /// Folder with Google's discovery documents (container.v1.json, artifactregistry.v1.json).
+    /// Folder with Google's discovery documents (container.v1, artifactregistry.v1, storage.v1).
     #[arg(long, env = "GKE_EMULATOR_DISCOVERY_DIR")]
     discovery_dir: PathBuf,
     /// Port on 127.0.0.1; 0 picks a free one.

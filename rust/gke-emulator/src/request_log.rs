@@ -4,9 +4,13 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
+use axum::body::Bytes;
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use serde::Serialize;
 use serde_json::Value;
+
+use crate::timeline::{now_ms, rfc3339};
 
 /// What stands for a secret in the log.
 pub const REDACTED: &str = "[redacted]";
@@ -70,6 +74,33 @@ pub struct LoggedRequest {
     /// For a cluster's Kubernetes API: who the bearer token stands for (null when unknown).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity: Option<String>,
+}
+
+impl LoggedRequest {
+    /// The entry for a request received now, not yet answered.
+    pub fn new(parts: &Parts, body: Value) -> Self {
+        LoggedRequest {
+            time: rfc3339(now_ms()),
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_string(),
+            query: parts.uri.query().unwrap_or_default().to_string(),
+            headers: logged_headers(&parts.headers),
+            body,
+            status: None,
+            fault: None,
+            cluster: None,
+            identity: None,
+        }
+    }
+}
+
+/// A body as logged: JSON when it parses, else text; null when empty.
+pub fn logged_body(bytes: &Bytes) -> Value {
+    if bytes.is_empty() {
+        return Value::Null;
+    }
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::from(String::from_utf8_lossy(bytes).into_owned()))
 }
 
 #[derive(Default)]

@@ -4,14 +4,13 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, Request, State as AxumState};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
@@ -21,14 +20,14 @@ use tower::ServiceExt;
 
 use crate::connection::Connection;
 use crate::container::{self, Call};
-use crate::discovery::Discovery;
+use crate::discovery::{Discovery, MethodRef};
 use crate::errors::{ApiError, ApiResult};
-use crate::faults::{Action, Faults};
+use crate::faults::Faults;
 use crate::kubernetes::Servers;
-use crate::request_log::{logged_headers, redact_form, LoggedRequest, RequestLog};
+use crate::request_log::{logged_body, redact_form, LoggedRequest, RequestLog};
 use crate::state::State;
-use crate::timeline::{now_ms, rfc3339};
-use crate::{admin, artifact_registry, compute, metadata, oauth, storage};
+use crate::timeline::now_ms;
+use crate::{admin, artifact_registry, compute, metadata, oauth, observe, storage};
 
 /// Largest request body accepted (GKE requests are a few kilobytes).
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -109,11 +108,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/computeMetadata/v1/{*path}", get(metadata_server))
         .route("/compute/v1/{*path}", get(compute_api).post(compute_api))
         .route("/token", post(token))
-        .route("/storage/v1/{*path}", any(storage_api))
-        .route("/upload/storage/v1/{*path}", any(storage_api))
-        .route("/download/storage/v1/{*path}", any(storage_api))
         .fallback(google_api)
-        .layer(middleware::from_fn_with_state(app.clone(), observe))
+        .layer(middleware::from_fn_with_state(app.clone(), log_and_fault))
         .with_state(app)
 }
 
@@ -146,7 +142,11 @@ pub async fn serve(listener: TcpListener, router: Router) {
 }
 
 /// Logs every non-admin request and applies the first injected fault that matches it.
-async fn observe(AxumState(app): AxumState<Arc<App>>, request: Request, next: Next) -> Response {
+async fn log_and_fault(
+    AxumState(app): AxumState<Arc<App>>,
+    request: Request,
+    next: Next,
+) -> Response {
     if request.uri().path().starts_with("/_emulator") {
         return next.run(request).await;
     }
@@ -161,60 +161,18 @@ async fn observe(AxumState(app): AxumState<Arc<App>>, request: Request, next: Ne
         };
         (bytes.clone(), Body::from(bytes))
     };
-    let index = app.log.push(LoggedRequest {
-        time: rfc3339(now_ms()),
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_string(),
-        query: parts.uri.query().unwrap_or_default().to_string(),
-        headers: logged_headers(&parts.headers),
-        body: if parts.uri.path() == "/token" {
-            Value::from(redact_form(&String::from_utf8_lossy(&logged)))
-        } else {
-            logged_body(&logged)
-        },
-        status: None,
-        fault: None,
-        cluster: None,
-        identity: None,
-    });
-    let fault = app.faults.take(parts.method.as_str(), parts.uri.path());
-    let kind = fault.as_ref().map(Action::kind);
-    let response = match fault {
-        Some(Action::Error { status }) => ApiError::injected(status).into_response(),
-        Some(Action::Reset) => {
-            app.log.answered(index, None, kind);
-            if let Some(connection) = parts.extensions.get::<Arc<Connection>>() {
-                connection.reset();
-            }
-            return std::future::pending().await;
-        }
-        Some(Action::Delay { delay_ms }) => {
-            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-            next.run(Request::from_parts(parts, body)).await
-        }
-        Some(Action::ActThenReset) => {
-            let connection = parts.extensions.get::<Arc<Connection>>().cloned();
-            let response = next.run(Request::from_parts(parts, body)).await;
-            app.log
-                .answered(index, Some(response.status().as_u16()), kind);
-            if let Some(connection) = connection {
-                connection.reset();
-            }
-            return std::future::pending().await;
-        }
-        None => next.run(Request::from_parts(parts, body)).await,
+    let logged = if parts.uri.path() == "/token" {
+        Value::from(redact_form(&String::from_utf8_lossy(&logged)))
+    } else {
+        logged_body(&logged)
     };
-    app.log
-        .answered(index, Some(response.status().as_u16()), kind);
-    response
-}
-
-fn logged_body(bytes: &Bytes) -> Value {
-    if bytes.is_empty() {
-        return Value::Null;
-    }
-    serde_json::from_slice(bytes)
-        .unwrap_or_else(|_| Value::from(String::from_utf8_lossy(bytes).into_owned()))
+    let entry = LoggedRequest::new(&parts, logged);
+    let connection = parts.extensions.get::<Arc<Connection>>().cloned();
+    let injected = |status| ApiError::injected(status).into_response();
+    observe::observe(&app, entry, connection, injected, || {
+        next.run(Request::from_parts(parts, body))
+    })
+    .await
 }
 
 async fn metadata_server(
@@ -251,32 +209,45 @@ async fn compute_api(
     app.with_state(|state, _| compute::serve(state, method.as_str(), path, &query))
 }
 
-/// GKE and Artifact Registry, which share `/v1/projects/{p}/locations/{l}/…`.
-async fn google_api(
-    AxumState(app): AxumState<Arc<App>>,
-    method: Method,
-    uri: Uri,
-    Query(query): Query<Vec<(String, String)>>,
-    body: Bytes,
-) -> Response {
-    match call_google_api(&app, &method, uri.path(), &query, &body) {
-        Ok(value) => Json(value).into_response(),
-        Err(error) => error.into_response(),
+/// The APIs with a discovery document (GKE, Artifact Registry, Cloud Storage): a request is
+/// resolved to its method, whose id routes it.
+async fn google_api(AxumState(app): AxumState<Arc<App>>, request: Request) -> Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
+    let called = app.discovery.find(method.as_str(), &path);
+    match called {
+        Some(called) if called.id().starts_with("storage.") => {
+            let (id, endpoint) = (called.id(), called.endpoint());
+            storage::serve(&app.storage, id, endpoint, &called.params, request).await
+        }
+        None if storage::owns(&path) => storage::not_emulated(&method, &path),
+        None => ApiError::not_found(format!(
+            "The requested URL {path} was not found on this server."
+        ))
+        .into_response(),
+        Some(called) => {
+            let query = match Query::<Vec<(String, String)>>::try_from_uri(request.uri()) {
+                Ok(Query(query)) => query,
+                Err(rejection) => return rejection.into_response(),
+            };
+            let Ok(body) = axum::body::to_bytes(request.into_body(), MAX_BODY).await else {
+                return ApiError::invalid_argument("Request body too large or unreadable.")
+                    .into_response();
+            };
+            match call_google_api(&app, &called, &query, &body) {
+                Ok(value) => Json(value).into_response(),
+                Err(error) => error.into_response(),
+            }
+        }
     }
 }
 
+/// GKE and Artifact Registry, which share `/v1/projects/{p}/locations/{l}/…`.
 fn call_google_api(
     app: &App,
-    method: &Method,
-    path: &str,
+    called: &MethodRef,
     query: &[(String, String)],
     body: &Bytes,
 ) -> ApiResult {
-    let Some(called) = app.discovery.find(method.as_str(), path) else {
-        return Err(ApiError::not_found(format!(
-            "The requested URL {path} was not found on this server."
-        )));
-    };
     called.check_query(query)?;
     let body: Value = if body.is_empty() {
         Value::Null
@@ -286,35 +257,39 @@ fn call_google_api(
         })?
     };
     let body = called.check_body(body)?;
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let ["v1", "projects", project, "locations", location, rest @ ..] = segments.as_slice() else {
-        return Err(ApiError::unimplemented(format!(
-            "{method} {path} is not emulated by gke-emulator."
-        )));
-    };
     let operation_ms = app.operation_ms.load(Ordering::Relaxed);
     app.with_state(|state, now_ms| {
-        let registry = match rest {
-            ["repositories", ..] => true,
-            ["operations", op] => artifact_registry::owns_operation(
-                state,
-                &format!("projects/{project}/locations/{location}/operations/{op}"),
-            ),
-            _ => false,
-        };
+        let id = owner_api(state, called.id(), &called.params);
         let mut call = Call {
             state,
             now_ms,
             operation_ms,
         };
-        if registry {
-            artifact_registry::route(&mut call, method, (project, location), rest, query, body)
-        } else {
-            container::route(&mut call, method, project, location, rest, body)
+        match id.split_once('.') {
+            Some(("artifactregistry", _)) => {
+                artifact_registry::route(&mut call, &id, &called.params, query, body)
+            }
+            _ => container::route(&mut call, &id, &called.params, body),
         }
     })
 }
 
-async fn storage_api(AxumState(app): AxumState<Arc<App>>, request: Request) -> Response {
-    storage::serve(&app.storage, request).await
+/// The id of the method that answers: GKE and Artifact Registry share
+/// `…/locations/{l}/operations/{op}`, which discovery resolves to GKE's method, so an Artifact
+/// Registry operation's id is rewritten to its API's.
+fn owner_api(state: &State, id: &str, params: &[String]) -> String {
+    match (
+        id.strip_prefix("container.projects.locations.operations."),
+        params,
+    ) {
+        (Some(verb), [project, location, op])
+            if artifact_registry::owns_operation(
+                state,
+                &format!("projects/{project}/locations/{location}/operations/{op}"),
+            ) =>
+        {
+            format!("artifactregistry.projects.locations.operations.{verb}")
+        }
+        _ => id.to_string(),
+    }
 }

@@ -19,6 +19,7 @@ use futures_util::StreamExt;
 use gke_emulator_hash::find;
 use serde_json::{json, Map, Value};
 
+use crate::discovery::Endpoint;
 use crate::timeline::{now_ms, rfc3339};
 
 /// Whether `path` belongs to this surface (its requests are logged without their bodies).
@@ -370,81 +371,76 @@ fn generation_param(query: &Query, key: &str) -> Result<Option<i64>, GcsError> {
         .transpose()
 }
 
-/// Serves one request of the surface.
-pub async fn serve(storage: &Storage, request: Request) -> Response {
+/// Serves one request of the surface, resolved to its discovery method `id` (at `endpoint`, with
+/// the values of its path's variables `params`, still percent-encoded).
+pub async fn serve(
+    storage: &Storage,
+    id: &str,
+    endpoint: Endpoint,
+    params: &[String],
+    request: Request,
+) -> Response {
     let (parts, body) = request.into_parts();
-    let path = parts.uri.path();
     let query = parse_query(parts.uri.query());
-    let (kind, rest) = if let Some(rest) = path.strip_prefix("/upload/storage/v1/") {
-        ("upload", rest)
-    } else if let Some(rest) = path.strip_prefix("/download/storage/v1/") {
-        ("download", rest)
-    } else {
-        ("api", path.strip_prefix("/storage/v1/").unwrap_or_default())
-    };
-    // b/{bucket}[/o[/{object}]]: the object name is the rest of the path, decoded.
-    let mut split = rest.splitn(4, '/');
-    let (b, bucket, o, object) = (split.next(), split.next(), split.next(), split.next());
-    let bucket = bucket.map(|b| decode(b, false));
-    let object = object.map(|o| decode(o, false));
+    let params: Vec<String> = params.iter().map(|p| decode(p, false)).collect();
     let method = &parts.method;
-    match (kind, method, b, bucket, o, object) {
-        ("upload", &Method::POST, Some("b"), Some(bucket), Some("o"), None)
-            if param(&query, "upload_id").is_none() =>
-        {
-            upload(storage, &bucket, &query, &parts.headers, body).await
-        }
-        ("upload", &Method::PUT | &Method::POST, Some("b"), Some(_), Some("o"), None) => {
-            match param(&query, "upload_id") {
-                Some(id) => resumable_put(storage, id, &parts.headers, body).await,
-                None => bad_request("Missing upload_id.").into_response(),
+    match (id, endpoint, params.as_slice()) {
+        ("storage.objects.insert", Endpoint::MediaUpload, [bucket]) => {
+            match (method, param(&query, "upload_id")) {
+                (&Method::POST, None) => {
+                    upload(storage, bucket, &query, &parts.headers, body).await
+                }
+                (&Method::DELETE, id) => cancel_session(storage, id.unwrap_or_default()),
+                (_, Some(id)) => resumable_put(storage, id, &parts.headers, body).await,
+                (_, None) => bad_request("Missing upload_id.").into_response(),
             }
         }
-        ("upload", &Method::DELETE, Some("b"), Some(_), Some("o"), None) => {
-            let id = param(&query, "upload_id").unwrap_or_default();
-            let gone = storage
-                .sessions
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(id);
-            match gone {
-                Some(_) => StatusCode::from_u16(499)
-                    .unwrap_or(StatusCode::OK)
-                    .into_response(),
-                None => not_found("No such upload session.").into_response(),
-            }
-        }
-        ("api", &Method::GET, Some("b"), None, None, None) => list_buckets(storage),
-        ("api", &Method::POST, Some("b"), None, None, None) => {
+        ("storage.buckets.list", Endpoint::Api, []) => list_buckets(storage),
+        ("storage.buckets.insert", Endpoint::Api, []) => {
             let body = match axum::body::to_bytes(body, 1 << 20).await {
                 Ok(b) => b,
                 Err(e) => return bad_request(format!("Unreadable body: {e}")).into_response(),
             };
             create_bucket(storage, &body)
         }
-        ("api", &Method::GET, Some("b"), Some(bucket), None, None) => {
-            match storage.bucket(&bucket) {
-                Some(b) => json_response(StatusCode::OK, &b.resource()),
-                None => not_found("The specified bucket does not exist.").into_response(),
-            }
+        ("storage.buckets.get", Endpoint::Api, [bucket]) => match storage.bucket(bucket) {
+            Some(b) => json_response(StatusCode::OK, &b.resource()),
+            None => not_found("The specified bucket does not exist.").into_response(),
+        },
+        ("storage.buckets.delete", Endpoint::Api, [bucket]) => delete_bucket(storage, bucket),
+        ("storage.objects.list", Endpoint::Api, [bucket]) => list(storage, bucket, &query),
+        ("storage.objects.get", _, [bucket, name]) => {
+            let media =
+                endpoint == Endpoint::MediaDownload || param(&query, "alt") == Some("media");
+            get_object(storage, bucket, name, &query, &parts.headers, media)
         }
-        ("api", &Method::DELETE, Some("b"), Some(bucket), None, None) => {
-            delete_bucket(storage, &bucket)
+        ("storage.objects.delete", Endpoint::Api, [bucket, name]) => {
+            delete_object(storage, bucket, name, &query)
         }
-        ("api", &Method::GET, Some("b"), Some(bucket), Some("o"), None) => {
-            list(storage, &bucket, &query)
-        }
-        ("api" | "download", &Method::GET, Some("b"), Some(bucket), Some("o"), Some(name)) => {
-            let media = kind == "download" || param(&query, "alt") == Some("media");
-            get_object(storage, &bucket, &name, &query, &parts.headers, media)
-        }
-        ("api", &Method::DELETE, Some("b"), Some(bucket), Some("o"), Some(name)) => {
-            delete_object(storage, &bucket, &name, &query)
-        }
-        _ => not_found(format!(
-            "{method} {path} is not emulated by gke-emulator's Cloud Storage."
-        ))
-        .into_response(),
+        _ => not_emulated(method, parts.uri.path()),
+    }
+}
+
+/// The answer to a request of the surface that is not emulated.
+pub fn not_emulated(method: &Method, path: &str) -> Response {
+    not_found(format!(
+        "{method} {path} is not emulated by gke-emulator's Cloud Storage."
+    ))
+    .into_response()
+}
+
+/// Cancels a resumable upload session (GCS answers 499).
+fn cancel_session(storage: &Storage, id: &str) -> Response {
+    let gone = storage
+        .sessions
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(id);
+    match gone {
+        Some(_) => StatusCode::from_u16(499)
+            .unwrap_or(StatusCode::OK)
+            .into_response(),
+        None => not_found("No such upload session.").into_response(),
     }
 }
 

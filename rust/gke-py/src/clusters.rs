@@ -3,111 +3,23 @@
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
-use pythonize::{depythonize, pythonize};
 use serde_json::Value;
 
-use gke_core::credentials::GoogleCredentials;
-use gke_core::lifecycle::{self, Host};
-use gke_core::settings::PluginSettings;
-use gke_core::token_cache;
+use gke_core::auth::credentials::GoogleCredentials;
+use gke_core::auth::token_cache;
+use gke_core::cluster::{delete, plan, start};
+use gke_core::config::host::Host;
+use gke_core::config::settings::PluginSettings;
 
-use crate::{errors, logging, runtime};
-
-/// How deep a config from Python may nest: DSS's own are a few levels; far deeper is a
-/// mistake (and unbounded depth would exhaust the stack).
-const MAX_DEPTH: usize = 64;
-
-/// Refuses what JSON cannot hold before converting: nesting deeper than [`MAX_DEPTH`], a
-/// container inside itself, a float that is not finite. `path` names where, e.g. `config.a[2]`.
-fn check_shape(
-    value: &Bound<'_, PyAny>,
-    path: &mut String,
-    ancestors: &mut Vec<usize>,
-) -> Result<(), String> {
-    use pyo3::types::{PyDict, PyFloat, PyList, PyTuple};
-    let is_container = value.is_instance_of::<PyDict>()
-        || value.is_instance_of::<PyList>()
-        || value.is_instance_of::<PyTuple>();
-    if !is_container {
-        if let Ok(f) = value.cast::<PyFloat>() {
-            if !f.value().is_finite() {
-                return Err(format!(
-                    "{path}: {} is not a number JSON can hold",
-                    f.value()
-                ));
-            }
-        }
-        let huge = value.is_instance_of::<pyo3::types::PyInt>()
-            && value.extract::<i64>().is_err()
-            && value.extract::<u64>().is_err();
-        if huge {
-            return Err(format!("{path}: {value} is far out of range"));
-        }
-        return Ok(());
-    }
-    let id = value.as_ptr() as usize;
-    if ancestors.contains(&id) {
-        return Err(format!(
-            "{path}: contains itself; a configuration is plain data"
-        ));
-    }
-    if ancestors.len() >= MAX_DEPTH {
-        return Err(format!("{path}: nested more than {MAX_DEPTH} levels deep"));
-    }
-    ancestors.push(id);
-    let len = path.len();
-    let outcome = (|| {
-        if let Ok(dict) = value.cast::<PyDict>() {
-            for (k, v) in dict.iter() {
-                path.push_str(&format!(
-                    ".{}",
-                    k.str().map(|s| s.to_string()).unwrap_or_default()
-                ));
-                check_shape(&v, path, ancestors)?;
-                path.truncate(len);
-            }
-        } else {
-            for (i, v) in value.try_iter().map_err(|e| e.to_string())?.enumerate() {
-                let v = v.map_err(|e| e.to_string())?;
-                path.push_str(&format!("[{i}]"));
-                check_shape(&v, path, ancestors)?;
-                path.truncate(len);
-            }
-        }
-        Ok(())
-    })();
-    path.truncate(len);
-    ancestors.pop();
-    outcome
-}
-
-pub(crate) fn to_json(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
-    let mut path = what.to_string();
-    if let Err(problem) = check_shape(value, &mut path, &mut Vec::new()) {
-        let (field, message) = problem.split_once(": ").unwrap_or((what, &problem));
-        return Err(errors::to_py(gke_core::GkeError::validation(
-            field, message,
-        )));
-    }
-    depythonize(value).map_err(|e| {
-        errors::to_py(gke_core::GkeError::validation(
-            what,
-            format!("is not JSON-like data: {e}"),
-        ))
-    })
-}
+use crate::{convert, errors, logging, runtime};
 
 /// The plugin settings (DSS's `plugin_config`); `None` is "all defaults".
 pub(crate) fn settings(plugin_config: Option<&Bound<'_, PyAny>>) -> PyResult<PluginSettings> {
     let value = match plugin_config {
-        Some(v) => to_json(v, "plugin_config")?,
+        Some(v) => convert::from_python(v, "plugin_config")?,
         None => Value::Null,
     };
     PluginSettings::from_dss(&value).map_err(errors::to_py)
-}
-
-fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
-    Ok(pythonize(py, value)?)
 }
 
 /// The create request `start_cluster` would send: `{"parent": ..., "cluster": {...}}`.
@@ -123,77 +35,57 @@ pub fn plan_cluster<'py>(
     dss_cluster_id: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
     logging::refresh_level(py);
-    let config = to_json(config, "config")?;
+    let config = convert::from_python(config, "config")?;
     let settings = settings(plugin_config)?;
     let id = dss_cluster_id.to_string();
     let request = runtime::block_on(py, async move {
-        lifecycle::plan(&config, &settings, &id)
+        plan::plan(&config, &settings, &id)
             .await
-            .map(|p| p.request)
+            .map(|p| gke_core::config::create_request::readable(&p.request))
     })?;
-    to_py(py, &request)
+    convert::to_python(py, &request)
 }
 
-fn host(dss_cluster_id: String, workdir: PathBuf, python: String, python_path: String) -> Host {
-    Host {
-        dss_cluster_id,
-        workdir,
-        python,
-        python_path,
-    }
+/// A start of the cluster lifecycle (start, attach): the component's config, the plugin
+/// settings and what only the component's process knows; `[settings, data]` for DSS.
+macro_rules! start_function {
+    ($(#[$doc:meta])* $name:ident => $run:path) => {
+        $(#[$doc])*
+        #[pyfunction]
+        pub fn $name<'py>(
+            py: Python<'py>,
+            config: &Bound<'py, PyAny>,
+            plugin_config: &Bound<'py, PyAny>,
+            dss_cluster_id: String,
+            workdir: PathBuf,
+            python: String,
+            python_path: String,
+        ) -> PyResult<Bound<'py, PyAny>> {
+            logging::refresh_level(py);
+            let config = convert::from_python(config, "config")?;
+            let plugin = settings(Some(plugin_config))?;
+            let host = Host {
+                dss_cluster_id,
+                workdir,
+                python,
+                python_path,
+            };
+            let (settings, data) = runtime::block_on(py, async move {
+                $run(&config, &plugin, &host).await
+            })?;
+            convert::to_python(py, &Value::Array(vec![settings, data]))
+        }
+    };
 }
 
-/// Runs start or attach with what both take; `[settings, data]` for DSS.
-fn start_like<'py, F, Fut>(
-    py: Python<'py>,
-    config: &Bound<'py, PyAny>,
-    plugin_config: &Bound<'py, PyAny>,
-    host: Host,
-    run: F,
-) -> PyResult<Bound<'py, PyAny>>
-where
-    F: FnOnce(Value, PluginSettings, Host) -> Fut + Send,
-    Fut: std::future::Future<Output = gke_core::Result<(Value, Value)>> + Send,
-{
-    logging::refresh_level(py);
-    let config = to_json(config, "config")?;
-    let plugin = settings(Some(plugin_config))?;
-    let (settings, data) = runtime::block_on(py, run(config, plugin, host))?;
-    to_py(py, &Value::Array(vec![settings, data]))
+start_function! {
+    /// Creates (or resumes, or adopts) the cluster; returns `[settings, data]` for DSS.
+    start_cluster => start::start
 }
 
-/// Creates (or resumes, or adopts) the cluster; returns `[settings, data]` for DSS.
-#[pyfunction]
-pub fn start_cluster<'py>(
-    py: Python<'py>,
-    config: &Bound<'py, PyAny>,
-    plugin_config: &Bound<'py, PyAny>,
-    dss_cluster_id: String,
-    workdir: PathBuf,
-    python: String,
-    python_path: String,
-) -> PyResult<Bound<'py, PyAny>> {
-    let host = host(dss_cluster_id, workdir, python, python_path);
-    start_like(py, config, plugin_config, host, |c, p, h| async move {
-        lifecycle::start(&c, &p, &h).await
-    })
-}
-
-/// Attaches an existing cluster; returns `[settings, data]` for DSS. Creates nothing.
-#[pyfunction]
-pub fn attach_cluster<'py>(
-    py: Python<'py>,
-    config: &Bound<'py, PyAny>,
-    plugin_config: &Bound<'py, PyAny>,
-    dss_cluster_id: String,
-    workdir: PathBuf,
-    python: String,
-    python_path: String,
-) -> PyResult<Bound<'py, PyAny>> {
-    let host = host(dss_cluster_id, workdir, python, python_path);
-    start_like(py, config, plugin_config, host, |c, p, h| async move {
-        lifecycle::attach(&c, &p, &h).await
-    })
+start_function! {
+    /// Attaches an existing cluster; returns `[settings, data]` for DSS. Creates nothing.
+    attach_cluster => start::attach
 }
 
 /// Deletes the cluster recorded in `data` and waits; a cluster already gone is success.
@@ -205,12 +97,12 @@ pub fn stop_cluster(
     data: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
     logging::refresh_level(py);
-    let config = to_json(config, "config")?;
+    let config = convert::from_python(config, "config")?;
     let plugin = settings(Some(plugin_config))?;
-    let data = to_json(data, "data")?;
+    let data = convert::from_python(data, "data")?;
     runtime::block_on(
         py,
-        async move { lifecycle::stop(&config, &plugin, &data).await },
+        async move { delete::stop(&config, &plugin, &data).await },
     )
 }
 
@@ -232,7 +124,7 @@ pub fn exec_credential<'py>(
         let (token, expires) = token_cache::token(&credentials, &cache_file).await?;
         Ok(token_cache::exec_credential(&token, expires))
     })?;
-    to_py(py, &credential)
+    convert::to_python(py, &credential)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -11,7 +11,7 @@ create_exception!(
     dss_gke._native,
     GkeError,
     PyException,
-    "Every error gke-native raises."
+    "Every error gke-native raises. Raised as itself when a client, its TLS or a cluster's CA or endpoint cannot be set up."
 );
 create_exception!(
     dss_gke._native,
@@ -27,15 +27,21 @@ create_exception!(
 );
 create_exception!(
     dss_gke._native,
+    NotFoundError,
+    ApiError,
+    "What the work needs is not there (HTTP 404), e.g. the cluster was deleted: the message says what to do."
+);
+create_exception!(
+    dss_gke._native,
     OperationFailed,
     GkeError,
-    "A GKE operation ended in error."
+    "A GKE operation ended in error: `.operation`, `.message`, `.code`."
 );
 create_exception!(
     dss_gke._native,
     OperationTimeout,
     GkeError,
-    "A GKE operation did not finish in time; it goes on in GKE."
+    "A GKE operation did not finish in time; it goes on in GKE: `.operation`, `.waited` (seconds)."
 );
 create_exception!(
     dss_gke._native,
@@ -47,13 +53,19 @@ create_exception!(
     dss_gke._native,
     RegistryError,
     GkeError,
-    "An image push or registry call failed."
+    "An image push or registry call failed: `.status` and `.code` when the registry refused."
 );
 create_exception!(
     dss_gke._native,
     StorageError,
     GkeError,
-    "A GCS call or transfer failed."
+    "A GCS call or transfer failed: `.status` and `.code` when GCS refused."
+);
+create_exception!(
+    dss_gke._native,
+    FileError,
+    GkeError,
+    "A local file or folder could not be written or created: `.path`."
 );
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -61,12 +73,22 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("GkeError", py.get_type::<GkeError>())?;
     m.add("ValidationError", py.get_type::<ValidationError>())?;
     m.add("ApiError", py.get_type::<ApiError>())?;
+    m.add("NotFoundError", py.get_type::<NotFoundError>())?;
     m.add("OperationFailed", py.get_type::<OperationFailed>())?;
     m.add("OperationTimeout", py.get_type::<OperationTimeout>())?;
     m.add("AuthError", py.get_type::<AuthError>())?;
     m.add("RegistryError", py.get_type::<RegistryError>())?;
     m.add("StorageError", py.get_type::<StorageError>())?;
+    m.add("FileError", py.get_type::<FileError>())?;
+    m.add_function(wrap_pyfunction!(validation_error, m)?)?;
     Ok(())
+}
+
+/// A ValidationError naming `field`, as gke-native raises them (with `.problems`), for the
+/// checks Python makes itself.
+#[pyfunction]
+fn validation_error(field: &str, message: &str) -> PyErr {
+    to_py(CoreError::validation(field, message))
 }
 
 /// The Python exception for a core error, with its structured fields as attributes.
@@ -76,11 +98,14 @@ pub fn to_py(error: CoreError) -> PyErr {
         let err = match &error {
             CoreError::Validation(_) => ValidationError::new_err(message),
             CoreError::Api(_) => ApiError::new_err(message),
+            CoreError::NotFound(_) => NotFoundError::new_err(message),
             CoreError::OperationFailed { .. } => OperationFailed::new_err(message),
             CoreError::OperationTimeout { .. } => OperationTimeout::new_err(message),
             CoreError::Auth(_) => AuthError::new_err(message),
             CoreError::Registry(_) => RegistryError::new_err(message),
             CoreError::Storage(_) => StorageError::new_err(message),
+            CoreError::File { .. } => FileError::new_err(message),
+            CoreError::Setup(_) => GkeError::new_err(message),
             CoreError::Interrupted => PyKeyboardInterrupt::new_err(message),
         };
         match set_fields(err.value(py), &error) {
@@ -102,12 +127,30 @@ fn set_fields(value: &Bound<'_, PyBaseException>, error: &CoreError) -> PyResult
             }
             value.setattr("problems", list)
         }
-        CoreError::Api(f) => {
+        CoreError::Api(f) | CoreError::NotFound(f) => {
             value.setattr("status", f.status)?;
             value.setattr("code", &f.code)?;
             value.setattr("message", &f.message)?;
             value.setattr("request", &f.request)
         }
-        _ => Ok(()),
+        CoreError::OperationFailed {
+            operation,
+            message,
+            code,
+        } => {
+            value.setattr("operation", operation)?;
+            value.setattr("message", message)?;
+            value.setattr("code", code)
+        }
+        CoreError::OperationTimeout { operation, waited } => {
+            value.setattr("operation", operation)?;
+            value.setattr("waited", waited.as_secs_f64())
+        }
+        CoreError::Registry(f) | CoreError::Storage(f) => {
+            value.setattr("status", f.status)?;
+            value.setattr("code", &f.code)
+        }
+        CoreError::File { path, .. } => value.setattr("path", path.to_string_lossy().as_ref()),
+        CoreError::Auth(_) | CoreError::Setup(_) | CoreError::Interrupted => Ok(()),
     }
 }

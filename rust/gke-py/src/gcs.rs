@@ -14,14 +14,13 @@ use gke_core::gcs::access::AccessReport;
 use gke_core::gcs::config::{self, FolderRole};
 use gke_core::gcs::folder::{FolderIo, Listing, LocalDir, LocalFile, Unlisted};
 use gke_core::gcs::sync::{
-    check_parallelism, Direction, Progress, SyncOptions, SyncReport, PARALLELISM,
+    check_parallelism, Given, Progress, SyncOptions, SyncReport, SyncRequest,
 };
 use gke_core::gcs::{check_access, GcsClient, GcsLocation, GcsOptions};
 use gke_core::GkeError as CoreError;
 
-use gke_core::settings::PluginSettings;
-
-use crate::{clusters, errors, logging, runtime};
+use crate::results::result_class;
+use crate::{clusters, convert, errors, logging, runtime};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<GcsAccessReport>()?;
@@ -33,96 +32,46 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-fn to_python<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
-    let json = serde_json::to_value(value)
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
-    Ok(pythonize::pythonize(py, &json)?)
-}
-
-/// What "Check GCS access" found, one row per bucket and check.
-#[pyclass(module = "dss_gke._native", frozen)]
-struct GcsAccessReport {
-    inner: AccessReport,
-}
-
-#[pymethods]
-impl GcsAccessReport {
-    /// "OK", "Warning" or "Failed": the worst of all rows.
-    #[getter]
-    fn verdict(&self) -> &'static str {
-        self.inner.verdict().label()
-    }
-
-    /// The report as plain data (JSON types only).
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner)
-    }
-
-    /// The report as an HTML table, as the DSS action shows it.
-    fn to_html(&self) -> String {
-        self.inner.to_html()
-    }
-
-    fn _repr_html_(&self) -> String {
-        self.inner.to_html()
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "GcsAccessReport(verdict={:?}, buckets={})",
-            self.inner.verdict().label(),
-            self.inner.buckets.len()
-        )
+result_class! {
+    /// What "Check GCS access" found, one row per bucket and check.
+    GcsAccessReport wraps AccessReport, repr = access_repr,
+    fields {
+        /// "OK", "Warning" or "Failed": the worst of all rows.
+        verdict: &'static str = |r: &AccessReport| r.verdict().label(),
     }
 }
 
-/// What a sync did (or, in a dry run, would do) to every file.
-#[pyclass(module = "dss_gke._native", frozen)]
-struct GcsSyncReport {
-    inner: SyncReport,
+fn access_repr(r: &AccessReport) -> String {
+    format!(
+        "GcsAccessReport(verdict={:?}, buckets={})",
+        r.verdict().label(),
+        r.buckets.len()
+    )
 }
 
-#[pymethods]
-impl GcsSyncReport {
-    /// One line: files and bytes per action, and the time taken.
-    #[getter]
-    fn summary(&self) -> String {
-        self.inner.summary()
-    }
-
-    /// Number of files that failed to sync.
-    #[getter]
-    fn failed(&self) -> usize {
-        self.inner.failures().len()
+result_class! {
+    /// What a sync did (or, in a dry run, would do) to every file.
+    GcsSyncReport wraps SyncReport, repr = sync_repr,
+    fields {
+        /// One line: files and bytes per action, and the time taken.
+        summary: String = SyncReport::summary,
+        /// Number of files that failed to sync.
+        failed: usize = |r: &SyncReport| r.failures().len(),
     }
 
     /// Every file as ``{"path", "action", "bytes", "reason"}``, sorted by path.
     fn entries<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner.entries)
+        convert::to_python(py, &self.inner.entries)
     }
 
     /// Raises StorageError naming the failed files, if any failed.
     fn check(&self) -> PyResult<()> {
         self.inner.check().map_err(errors::to_py)
     }
+}
 
-    /// The report as plain data (JSON types only).
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner)
-    }
-
-    /// The report as an HTML fragment.
-    fn to_html(&self) -> String {
-        self.inner.to_html()
-    }
-
-    fn _repr_html_(&self) -> String {
-        self.inner.to_html()
-    }
-
-    fn __repr__(&self) -> String {
-        format!("GcsSyncReport({:?})", self.inner.summary())
-    }
+fn sync_repr(r: &SyncReport) -> String {
+    format!("GcsSyncReport({:?})", r.summary())
 }
 
 /// Checks, for each bucket (``"bucket"``, ``"bucket/prefix"`` or ``"gs://bucket/prefix"``), that
@@ -139,37 +88,35 @@ fn gcs_check_access(
     key: &str,
     endpoint: Option<String>,
 ) -> PyResult<GcsAccessReport> {
-    let config = serde_json::json!({
-        "buckets": buckets, "connection": {"service_account_key": key}
-    });
-    let (locations, mut options) =
-        config::access_options(&config, &PluginSettings::default()).map_err(errors::to_py)?;
-    options.endpoint = endpoint;
-    options.key_field = "key".to_string();
-    access(py, locations, options)
+    access(
+        py,
+        config::access_options_for(&buckets, key, endpoint).map_err(errors::to_py)?,
+    )
 }
 
 /// The "Check GCS access" cluster action: its DSS config (the buckets, the "GKE connection"
-/// preset as DSS resolved it) and the DSS cluster it runs on (whose connection preset and
-/// plugin settings apply when the action names no preset); the report out.
+/// preset as DSS resolved it) and the DSS cluster it runs on, as ``dss_gke.dss.dss_cluster``
+/// reads it (its connection preset and plugin settings apply when the action names no preset);
+/// the report out.
 #[pyfunction]
-#[pyo3(signature = (config, cluster_id))]
+#[pyo3(signature = (config, record))]
 fn gcs_check_access_action(
     py: Python<'_>,
     config: &Bound<'_, PyAny>,
-    cluster_id: Option<&str>,
+    record: &Bound<'_, PyAny>,
 ) -> PyResult<GcsAccessReport> {
     let config: serde_json::Value = pythonize::depythonize(config)?;
-    let cluster = crate::running::dss_cluster(py, cluster_id)?;
-    let (locations, options) =
-        config::access_options_on(&config, &cluster).map_err(errors::to_py)?;
-    access(py, locations, options)
+    let cluster = convert::dss_cluster(record)?;
+    access(
+        py,
+        config::access_options_on(&config, &cluster).map_err(errors::to_py)?,
+    )
 }
 
+/// Checks `locations` with a client of `options`.
 fn access(
     py: Python<'_>,
-    locations: Vec<GcsLocation>,
-    options: GcsOptions,
+    (locations, options): (Vec<GcsLocation>, GcsOptions),
 ) -> PyResult<GcsAccessReport> {
     logging::refresh_level(py);
     let inner = runtime::block_on(py, async move {
@@ -198,7 +145,7 @@ fn access(
 /// what GCS holds under it. Downloads are written as ``.NAME.PID-RANDOM.gke-native-part`` and
 /// renamed once verified; listings skip such files and never delete them.
 #[pyfunction]
-#[pyo3(signature = (src, dst, *, delete_extra=false, dry_run=false, parallelism=16, key="", endpoint=None, progress=None))]
+#[pyo3(signature = (src, dst, *, delete_extra=false, dry_run=false, parallelism=gke_core::gcs::sync::DEFAULT_PARALLELISM, key="", endpoint=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn gcs_sync(
     py: Python<'_>,
@@ -212,41 +159,18 @@ fn gcs_sync(
     progress: Option<Py<PyAny>>,
 ) -> PyResult<GcsSyncReport> {
     logging::refresh_level(py);
-    let gs_url = |v: &Bound<'_, PyAny>| {
-        v.extract::<String>()
-            .ok()
-            .filter(|s| s.trim_start().starts_with("gs://"))
-    };
-    let (url, folder, direction) = match (gs_url(src), gs_url(dst)) {
-        (None, Some(url)) => (url, src, Direction::ToGcs),
-        (Some(url), None) => (url, dst, Direction::FromGcs),
-        _ => {
-            return Err(errors::to_py(CoreError::validation(
-                "src, dst",
-                "one must be a gs://bucket/prefix URL and the other a folder",
-            )))
-        }
-    };
-    let field = if direction == Direction::ToGcs {
-        "dst"
-    } else {
-        "src"
-    };
-    let location = GcsLocation::parse(&url, field).map_err(errors::to_py)?;
-    let options = SyncOptions {
-        location,
-        direction,
-        delete_extra,
-        dry_run,
-        parallelism,
-        state_dir: gke_core::gcs::resumable::default_state_dir(),
-    };
+    let text = |v: &Bound<'_, PyAny>| v.extract::<String>().ok();
+    let (src_text, dst_text) = (text(src), text(dst));
+    let request =
+        SyncRequest::between(src_text.as_deref(), dst_text.as_deref()).map_err(errors::to_py)?;
+    let field = request.folder_field();
+    let folder = folder_io(if field == "src" { src } else { dst }, field)?;
+    let options = request.options(delete_extra, dry_run, parallelism);
     let gcs = GcsOptions {
         endpoint,
         key: key.to_string(),
         key_field: "key".to_string(),
     };
-    let folder = folder_io(folder, if field == "dst" { "src" } else { "dst" })?;
     run_sync(py, folder, options, gcs, progress)
 }
 
@@ -254,17 +178,12 @@ fn gcs_sync(
 /// ValidationError naming the argument, never an OverflowError.
 fn parallelism_arg(value: &Bound<'_, PyAny>) -> PyResult<usize> {
     let shown = value.repr()?.to_string();
-    if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
-        return Err(errors::to_py(CoreError::validation(
-            "parallelism",
-            format!(
-                "{shown} is not a whole number: use {} to {}",
-                PARALLELISM.start(),
-                PARALLELISM.end()
-            ),
-        )));
-    }
-    check_parallelism(value.extract::<i64>().ok(), &shown, "parallelism")
+    let given = if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
+        Given::NotWhole
+    } else {
+        Given::Whole(value.extract::<i64>().ok())
+    };
+    check_parallelism(given, &shown, "parallelism")
         .map_err(|p| errors::to_py(CoreError::Validation(vec![p])))
 }
 
@@ -307,16 +226,8 @@ fn run_sync(
     gcs: GcsOptions,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<GcsSyncReport> {
-    let progress: Option<Progress> = progress.map(|callback| {
-        Arc::new(move |done: u64, total: u64| {
-            // Only the call itself holds the GIL; a failing callback must not stop the sync.
-            Python::attach(|py| {
-                if let Err(e) = callback.call1(py, (done, total)) {
-                    tracing::warn!("the progress callback failed: {e}");
-                }
-            })
-        }) as Progress
-    });
+    let progress = convert::callback(progress)
+        .map(|call| Arc::new(move |done: u64, total: u64| call((done, total))) as Progress);
     let inner = runtime::block_on(py, async move {
         let client = GcsClient::connect(&gcs).await?;
         gke_core::gcs::sync(&client, folder, &options, progress).await
@@ -354,7 +265,7 @@ struct PyFolder {
 
 impl PyFolder {
     fn fail(&self, what: &str, path: &str, e: PyErr) -> CoreError {
-        CoreError::Storage(format!(
+        CoreError::storage(format!(
             "managed folder '{}': {what} {path}: {e}",
             self.name
         ))

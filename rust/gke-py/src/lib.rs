@@ -1,10 +1,12 @@
 //! `dss_gke._native`: the PyO3 face of gke-core. Conversions only — no product logic lives here.
 
 mod clusters;
+mod convert;
 mod errors;
 mod gcs;
 mod logging;
 mod push;
+mod results;
 mod running;
 mod runtime;
 
@@ -13,53 +15,28 @@ use std::time::Duration;
 use pyo3::prelude::*;
 
 use gke_core::environment::{self, EnvironmentReport as CoreEnvironmentReport};
-use gke_core::metadata::MetadataServer;
+use gke_core::google::metadata::MetadataServer;
 
-/// What the plugin sees of the host it runs on (see `environment_report`).
-#[pyclass(module = "dss_gke._native", frozen)]
-struct EnvironmentReport {
-    inner: CoreEnvironmentReport,
+use crate::results::result_class;
+
+result_class! {
+    /// What the plugin sees of the host it runs on (see `environment_report`).
+    EnvironmentReport wraps CoreEnvironmentReport, repr = environment_repr,
+    fields {
+        /// The plugin's version.
+        version: String,
+        /// `True` when a GCE metadata server answered: the host is a Google Cloud VM.
+        on_gce: bool = |r: &CoreEnvironmentReport| r.gce.is_some(),
+    }
 }
 
-#[pymethods]
-impl EnvironmentReport {
-    /// The plugin's version.
-    #[getter]
-    fn version(&self) -> &str {
-        &self.inner.version
-    }
-
-    /// `True` when a GCE metadata server answered: the host is a Google Cloud VM.
-    #[getter]
-    fn on_gce(&self) -> bool {
-        self.inner.gce.is_some()
-    }
-
-    /// The report as plain data (JSON types only).
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner)
-    }
-
-    /// The report as an HTML fragment, as the DSS macro shows it.
-    fn to_html(&self) -> String {
-        self.inner.to_html()
-    }
-
-    fn _repr_html_(&self) -> String {
-        self.inner.to_html()
-    }
-
-    fn __repr__(&self) -> String {
-        match &self.inner.gce {
-            Some(gce) => format!(
-                "EnvironmentReport(version={:?}, project={:?}, zone={:?})",
-                self.inner.version, gce.project_id, gce.zone
-            ),
-            None => format!(
-                "EnvironmentReport(version={:?}, on_gce=False)",
-                self.inner.version
-            ),
-        }
+fn environment_repr(r: &CoreEnvironmentReport) -> String {
+    match &r.gce {
+        Some(gce) => format!(
+            "EnvironmentReport(version={:?}, project={:?}, zone={:?})",
+            r.version, gce.project_id, gce.zone
+        ),
+        None => format!("EnvironmentReport(version={:?}, on_gce=False)", r.version),
     }
 }
 
@@ -109,12 +86,6 @@ fn whole(field: &str, value: &Bound<'_, PyAny>) -> PyResult<i64> {
     value
         .extract::<i64>()
         .map_err(|_| problem(format!("{value} is far out of range")))
-}
-
-fn to_python<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
-    let json = serde_json::to_value(value)
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
-    Ok(pythonize::pythonize(py, &json)?)
 }
 
 #[pymodule]

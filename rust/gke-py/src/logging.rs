@@ -26,7 +26,7 @@ const fn logging_level(level: Level) -> u32 {
     }
 }
 
-/// Python logger name for a tracing target: `gke_core::metadata` → `dss_gke.metadata`,
+/// Python logger name for a tracing target: `gke_core::google::metadata` → `dss_gke.google.metadata`,
 /// dependencies under `dss_gke.lib`, e.g. `hyper_util::client` → `dss_gke.lib.hyper_util.client`.
 fn logger_name(target: &str) -> String {
     let dotted = target.replace("::", ".");

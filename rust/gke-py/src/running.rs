@@ -2,88 +2,35 @@
 //! entry points of cluster actions and scenario steps. Conversions only; logic is in gke-core.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
 use gke_core::actions;
-use gke_core::credentials::GoogleCredentials;
-use gke_core::dss_cluster::DssCluster;
-use gke_core::netcheck::{self, NetworkTest as CoreNetworkTest};
-use gke_core::node_pools::{self, Change as CoreChange, ClusterRef};
-use gke_core::report::Report;
-use gke_core::running::{
-    self, ClusterSummary as CoreSummary, Health as CoreHealth, PoolInfo, Session,
+use gke_core::auth::credentials::GoogleCredentials;
+use gke_core::cluster::handle::{current, ClusterRef, Session};
+use gke_core::cluster::health::{self, Health as CoreHealth};
+use gke_core::cluster::inventory::{
+    self, ClusterSummary as CoreSummary, NodePools as CoreNodePools, PoolInfo,
 };
-use gke_core::settings::PluginSettings;
+use gke_core::cluster::node_pool_changes::{self as node_pools, Change as CoreChange};
+use gke_core::cluster::{delete, kubeconfig};
+use gke_core::config::params::{
+    NETWORK_TEST_IMAGE, NETWORK_TEST_NAMESPACE, NETWORK_TEST_TIMEOUT_SECONDS,
+    NOTEBOOK_AUTOSCALING_MAX, NOTEBOOK_AUTOSCALING_MIN, NOTEBOOK_WAIT_READY,
+};
+use gke_core::config::record::DssCluster;
+use gke_core::config::settings::PluginSettings;
+use gke_core::kube::netcheck::{self, NetworkTest as CoreNetworkTest};
 use gke_core::GkeError;
 
-use crate::{errors, logging, runtime, to_python};
-
-/// A typed result: getters for its fields, `to_dict()`, `to_html()` and `_repr_html_()`.
-macro_rules! result_class {
-    ($(#[$doc:meta])* $py:ident wraps $core:ty, html = $html:expr,
-     fields { $($(#[$fdoc:meta])* $f:ident : $t:ty),* $(,)? } $($extra:tt)*) => {
-        $(#[$doc])*
-        #[pyclass(module = "dss_gke._native", frozen)]
-        pub struct $py {
-            inner: $core,
-        }
-
-        #[pymethods]
-        impl $py {
-            $( $(#[$fdoc])* #[getter] fn $f(&self) -> $t { self.inner.$f.clone() } )*
-
-            /// The result as plain data (JSON types only).
-            fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-                to_python(py, &self.inner)
-            }
-
-            /// The result as an HTML fragment, as the DSS action shows it.
-            fn to_html(&self) -> String {
-                ($html)(&self.inner)
-            }
-
-            fn _repr_html_(&self) -> String {
-                ($html)(&self.inner)
-            }
-
-            fn __repr__(&self) -> String {
-                format!("{}({})", stringify!($py), serde_json::to_string(&self.inner).unwrap_or_default())
-            }
-
-            $($extra)*
-        }
-    };
-}
-
-fn summary_html(c: &CoreSummary) -> String {
-    Report::new(&format!("GKE cluster {}", c.name))
-        .table(
-            &[
-                "Location",
-                "Status",
-                "Version",
-                "Autopilot",
-                "Node pools",
-                "Endpoint",
-            ],
-            [vec![
-                c.location.clone(),
-                c.status.clone(),
-                c.version.clone(),
-                c.autopilot.to_string(),
-                c.node_pools.join(", "),
-                c.endpoint.clone(),
-            ]],
-        )
-        .finish()
-}
+use crate::results::result_class;
+use crate::{convert, errors, logging, runtime};
 
 result_class! {
     /// One GKE cluster of a location, as `Gke.clusters()` lists it.
-    ClusterSummary wraps CoreSummary, html = summary_html,
+    ClusterSummary wraps CoreSummary,
     fields {
         /// The cluster's name.
         name: String,
@@ -102,14 +49,10 @@ result_class! {
     }
 }
 
-fn pool_html(p: &PoolInfo) -> String {
-    running::pools_html(&p.name, false, std::slice::from_ref(p), None)
-}
-
 result_class! {
     /// A node pool as admins check it: GKE's settings, Compute's instance groups and the
     /// Kubernetes nodes.
-    NodePool wraps PoolInfo, html = pool_html,
+    NodePool wraps PoolInfo,
     fields {
         /// The pool's name.
         name: String,
@@ -144,27 +87,9 @@ result_class! {
     }
 }
 
-/// The node pools of a cluster (what "Inspect node pools" shows).
-#[derive(serde::Serialize)]
-pub struct PoolList {
-    cluster: String,
-    autopilot: bool,
-    pools: Vec<PoolInfo>,
-    kubernetes_error: Option<String>,
-}
-
-fn pool_list_html(l: &PoolList) -> String {
-    running::pools_html(
-        &l.cluster,
-        l.autopilot,
-        &l.pools,
-        l.kubernetes_error.as_deref(),
-    )
-}
-
 result_class! {
     /// The node pools of a cluster; iterate it, index it by position or name.
-    NodePools wraps PoolList, html = pool_list_html,
+    NodePools wraps CoreNodePools,
     fields {
         /// The cluster's name.
         cluster: String,
@@ -205,7 +130,7 @@ result_class! {
 result_class! {
     /// A cluster's state at a glance: status, nodes Ready / not Ready per pool, pods Pending per
     /// namespace, GKE operations in progress, and a verdict.
-    Health wraps CoreHealth, html = CoreHealth::to_html,
+    Health wraps CoreHealth,
     fields {
         /// The cluster's name.
         cluster: String,
@@ -222,7 +147,7 @@ result_class! {
         /// Why the Kubernetes API could not be read, or None.
         kubernetes_error: Option<String>,
         /// "OK", "Warning" or "Failed".
-        verdict: String,
+        verdict: String = |h: &CoreHealth| h.verdict.label().to_string(),
         /// Why, in one sentence.
         summary: String,
     }
@@ -251,14 +176,14 @@ result_class! {
 
 result_class! {
     /// What a node-pool change did.
-    Change wraps CoreChange, html = actions::change_html,
+    Change wraps CoreChange,
     fields {
         /// The cluster's name.
         cluster: String,
         /// The pool changed (its generated name when the preset had none).
         pool: String,
         /// "added", "resized", "deleted", "autoscaling enabled" or "autoscaling disabled".
-        action: String,
+        action: String = |c: &CoreChange| c.action.label().to_string(),
         /// What it was before and what it is now, in one sentence.
         detail: String,
         /// How long it took, GKE's operation included.
@@ -268,7 +193,7 @@ result_class! {
 
 result_class! {
     /// What "Test network connectivity" found: whether a pod in the cluster reached DSS.
-    NetworkTest wraps CoreNetworkTest, html = CoreNetworkTest::to_html,
+    NetworkTest wraps CoreNetworkTest,
     fields {
         /// The cluster's name.
         cluster: String,
@@ -285,17 +210,13 @@ result_class! {
         /// What the pod printed.
         output: String,
         /// "OK" or "Failed".
-        verdict: String,
+        verdict: String = |t: &CoreNetworkTest| t.verdict.label().to_string(),
         /// Why, in one sentence.
         summary: String,
         /// How long the test took.
         seconds: f64,
-    }
-
-    /// True when the pod connected to DSS.
-    #[getter]
-    fn passed(&self) -> bool {
-        self.inner.passed()
+        /// True when the pod connected to DSS.
+        passed: bool = CoreNetworkTest::passed,
     }
 }
 
@@ -314,7 +235,7 @@ fn key_text(credentials: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
     if let Ok(path) = c.extract::<PathBuf>() {
         return Ok(path.display().to_string());
     }
-    let value = crate::clusters::to_json(c, "credentials")?;
+    let value = convert::from_python(c, "credentials")?;
     Ok(value.to_string())
 }
 
@@ -364,6 +285,9 @@ impl Gke {
     /// The GKE of a DSS cluster (started with this plugin): its project and location as the
     /// cluster recorded them, the credentials of its connection preset as DSS resolves it now;
     /// ``.cluster()`` is that cluster. Needs DSS (a notebook, recipe or macro).
+    // The one call from Rust into the Python shim: `dss_gke.dss.dss_cluster(cluster_id)` reads
+    // the cluster through DSS's Python API, which only Python has. The actions and steps that
+    // need a DSS cluster get that record from the shim as an argument instead.
     #[classmethod]
     fn from_dss_cluster(
         _cls: &Bound<'_, PyType>,
@@ -371,10 +295,13 @@ impl Gke {
         cluster_id: &str,
     ) -> PyResult<Self> {
         logging::refresh_level(py);
-        let dss = dss_cluster(py, Some(cluster_id))?;
+        let record = py
+            .import("dss_gke.dss")?
+            .call_method1("dss_cluster", (cluster_id,))?;
+        let dss = convert::dss_cluster(&record)?;
         let d = dss.clone();
         let (session, target) =
-            runtime::block_on(py, async move { Session::for_cluster(&d).await })?;
+            runtime::block_on(py, async move { Session::for_record(&d).await })?;
         Ok(Self {
             session: Arc::new(session),
             key: dss.connection.service_account_key.clone(),
@@ -398,7 +325,7 @@ impl Gke {
     fn clusters(&self, py: Python<'_>) -> PyResult<Vec<ClusterSummary>> {
         logging::refresh_level(py);
         let session = self.session.clone();
-        let list = runtime::block_on(py, async move { session.clusters().await })?;
+        let list = runtime::block_on(py, async move { inventory::clusters(&session).await })?;
         Ok(list
             .into_iter()
             .map(|inner| ClusterSummary { inner })
@@ -464,7 +391,7 @@ impl Cluster {
 
 fn no_progress(_: u32) {}
 
-const TIMEOUT: std::time::Duration = actions::TIMEOUT;
+const TIMEOUT: std::time::Duration = gke_core::config::params::TIMEOUT;
 
 #[pymethods]
 impl Cluster {
@@ -482,29 +409,21 @@ impl Cluster {
 
     /// Its node pools, with sizes from Compute and nodes from the Kubernetes API.
     fn node_pools(&self, py: Python<'_>) -> PyResult<NodePools> {
-        let cluster = self.target.name.clone();
-        let (pools, kubernetes_error) =
-            self.run(py, |s, t| async move { running::node_pools(&s, &t).await })?;
-        Ok(NodePools {
-            inner: PoolList {
-                cluster,
-                autopilot: self.target.autopilot,
-                pools,
-                kubernetes_error,
-            },
-        })
+        let inner = self.run(
+            py,
+            |s, t| async move { inventory::node_pools(&s, &t).await },
+        )?;
+        Ok(NodePools { inner })
     }
 
     /// Adds a node pool from a dict with the "Node pool" preset's fields (blank name: a free
     /// one is generated) and waits for GKE.
     fn add_node_pool(&self, py: Python<'_>, preset: &Bound<'_, PyAny>) -> PyResult<Change> {
-        let preset = crate::clusters::to_json(preset, "preset")?;
+        let preset = convert::from_python(preset, "preset")?;
         let dss = self.dss.clone();
         let inner = self.run(py, |s, t| async move {
-            let ctx = match dss {
-                Some(dss) => dss.pool_context(&s, &t).await?,
-                None => running::pool_context(&s, &t).await?,
-            };
+            let recorded = dss.as_ref().and_then(|d| d.data.as_ref());
+            let ctx = inventory::pool_context(&s, &t, recorded).await?;
             node_pools::add(&s, &t, &preset, &ctx, TIMEOUT, &no_progress).await
         })?;
         Ok(Change { inner })
@@ -539,8 +458,12 @@ impl Cluster {
         enabled: bool,
     ) -> PyResult<Change> {
         let (min_nodes, max_nodes) = (
-            min_nodes.map_or(Ok(0), |v| crate::whole("min_nodes", v))?,
-            max_nodes.map_or(Ok(1), |v| crate::whole("max_nodes", v))?,
+            min_nodes.map_or(Ok(NOTEBOOK_AUTOSCALING_MIN), |v| {
+                crate::whole("min_nodes", v)
+            })?,
+            max_nodes.map_or(Ok(NOTEBOOK_AUTOSCALING_MAX), |v| {
+                crate::whole("max_nodes", v)
+            })?,
         );
         let limits = enabled.then_some((min_nodes, max_nodes));
         let inner = self.run(py, |s, t| async move {
@@ -551,40 +474,57 @@ impl Cluster {
 
     /// Status, nodes Ready / not Ready, pods Pending, operations in progress, and a verdict.
     fn health(&self, py: Python<'_>) -> PyResult<Health> {
-        let inner = self.run(py, |s, t| async move { running::health(&s, &t).await })?;
+        let inner = self.run(py, |s, t| async move { health::health(&s, &t).await })?;
         Ok(Health { inner })
     }
 
     /// Waits until the cluster is RUNNING with every pool's nodes Ready (``OperationTimeout``
-    /// after ``timeout`` seconds).
-    #[pyo3(signature = (timeout=600.0))]
-    fn wait_ready(&self, py: Python<'_>, timeout: f64) -> PyResult<Health> {
-        let timeout = crate::seconds("timeout", timeout)?;
+    /// after ``timeout`` seconds, default 600).
+    #[pyo3(signature = (timeout=None))]
+    fn wait_ready(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Health> {
+        let timeout = match timeout {
+            Some(t) => crate::seconds("timeout", t)?,
+            None => NOTEBOOK_WAIT_READY,
+        };
         let inner = self.run(py, |s, t| async move {
-            running::wait_ready(&s, &t, timeout).await
+            health::wait_ready(&s, &t, timeout).await
         })?;
         Ok(Health { inner })
     }
 
     /// Runs a short-lived pod that resolves ``host`` and connects to ``port`` (default: DSS's
-    /// DKU_BACKEND_EXT_HOST or host name, and DKU_BACKEND_PORT); the pod is always deleted.
-    #[pyo3(signature = (host=None, port=None, image="busybox:1.36", namespace="default", timeout=120.0))]
+    /// DKU_BACKEND_EXT_HOST or host name, and DKU_BACKEND_PORT) from ``image`` (default
+    /// busybox:1.36) in ``namespace`` (default "default"), for up to ``timeout`` seconds (default
+    /// 120); the pod is always deleted.
+    #[pyo3(signature = (host=None, port=None, image=None, namespace=None, timeout=None))]
     fn test_network(
         &self,
         py: Python<'_>,
         host: Option<String>,
         port: Option<&Bound<'_, PyAny>>,
-        image: &str,
-        namespace: &str,
-        timeout: f64,
+        image: Option<String>,
+        namespace: Option<String>,
+        timeout: Option<f64>,
     ) -> PyResult<NetworkTest> {
-        let timeout = crate::seconds("timeout", timeout)?;
+        let timeout = crate::seconds(
+            "timeout",
+            timeout.unwrap_or(NETWORK_TEST_TIMEOUT_SECONDS as f64),
+        )?;
         let port = port.map(|p| crate::whole("port", p)).transpose()?;
         let target =
             netcheck::backend_target(host.as_deref().unwrap_or(""), port).map_err(errors::to_py)?;
-        let (image, namespace) = (image.to_string(), namespace.to_string());
+        let image = image.unwrap_or_else(|| NETWORK_TEST_IMAGE.to_string());
+        let namespace = namespace.unwrap_or_else(|| NETWORK_TEST_NAMESPACE.to_string());
         let inner = self.run(py, |s, t| async move {
-            netcheck::test_network(&s, &t, target, &image, &namespace, timeout).await
+            netcheck::test_network(
+                s.kube_client(&t).await?,
+                &t.name,
+                target,
+                &image,
+                &namespace,
+                timeout,
+            )
+            .await
         })?;
         Ok(NetworkTest { inner })
     }
@@ -594,15 +534,15 @@ impl Cluster {
     /// text is returned. A key given as JSON is written next to it (0600) for the helper.
     #[pyo3(signature = (path=None))]
     fn kubeconfig(&self, py: Python<'_>, path: Option<PathBuf>) -> PyResult<String> {
-        let found = self.run(py, |s, t| async move { node_pools::current(&s, &t).await })?;
+        let found = self.run(py, |s, t| async move { current(&s, &t).await })?;
         let sys = py.import("sys")?;
         let python: String = sys.getattr("executable")?.extract()?;
-        let lib: String = py.import("dss_gke.dss")?.getattr("PYTHON_LIB")?.extract()?;
-        running::kubeconfig(
+        let lib = python_lib()?;
+        kubeconfig::kubeconfig(
             &self.target,
             &found,
             &self.key,
-            (python, lib),
+            (python, lib.to_string()),
             path.as_deref(),
         )
         .map_err(errors::to_py)
@@ -612,7 +552,7 @@ impl Cluster {
     fn delete(&self, py: Python<'_>) -> PyResult<()> {
         self.run(
             py,
-            |s, t| async move { running::delete(&s, &t, TIMEOUT).await },
+            |s, t| async move { delete::delete(&s, &t, TIMEOUT).await },
         )
     }
 
@@ -624,68 +564,70 @@ impl Cluster {
     }
 }
 
-/// A DSS cluster as DSS resolves it now (``dss_gke.dss.dss_cluster``: its definition through
-/// DSS's public API, its presets through DSS's backend).
-pub fn dss_cluster(py: Python<'_>, cluster_id: Option<&str>) -> PyResult<DssCluster> {
-    let record = py
-        .import("dss_gke.dss")?
-        .call_method1("dss_cluster", (cluster_id,))?;
-    let record = crate::clusters::to_json(&record, "DSS cluster")?;
-    DssCluster::from_record(&record).map_err(errors::to_py)
-}
-
-/// A progress callback of Python's, called with a percentage (its failures logged, not raised).
-fn percent_callback(progress: Option<Py<PyAny>>) -> impl Fn(u32) + Send + Sync {
-    move |percent: u32| {
-        if let Some(callback) = &progress {
-            Python::attach(|py| {
-                if let Err(e) = callback.call1(py, (percent,)) {
-                    tracing::warn!("the progress callback failed: {e}");
-                }
-            })
-        }
-    }
-}
-
 /// Runs the cluster action `name` (its folder under cluster-actions/) with the action's
-/// `params` on the DSS cluster `cluster_id`, as DSS resolves it now; returns HTML.
-/// ``progress`` (optional) is called with a percentage.
+/// `params` on the DSS cluster of `record` (what ``dss_gke.dss.dss_cluster`` returns); returns
+/// HTML. ``progress`` (optional) is called with a percentage.
 #[pyfunction]
-#[pyo3(signature = (name, params, cluster_id, progress=None))]
+#[pyo3(signature = (name, params, record, progress=None))]
 pub fn cluster_action(
     py: Python<'_>,
     name: String,
     params: &Bound<'_, PyAny>,
-    cluster_id: Option<&str>,
+    record: &Bound<'_, PyAny>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
     logging::refresh_level(py);
-    let params = crate::clusters::to_json(params, "params")?;
-    let cluster = dss_cluster(py, cluster_id)?;
-    let report = percent_callback(progress);
+    let params = convert::from_python(params, "params")?;
+    let cluster = convert::dss_cluster(record)?;
+    let call = convert::callback(progress);
+    let report = move |percent: u32| {
+        if let Some(call) = &call {
+            call((percent,))
+        }
+    };
     runtime::block_on(py, async move {
         actions::run_action(&name, &params, &cluster, &report).await
     })
 }
 
-/// Runs the scenario step `name` (its folder under python-steps/) on the DSS cluster
-/// `cluster_id`; returns a one-line summary, raises with the reason when the step must fail.
+/// Runs the scenario step `name` (its folder under python-steps/) on the DSS cluster of
+/// `record` (what ``dss_gke.dss.dss_cluster`` returns); returns a one-line summary, raises with
+/// the reason when the step must fail.
 #[pyfunction]
 pub fn cluster_step(
     py: Python<'_>,
     name: String,
     params: &Bound<'_, PyAny>,
-    cluster_id: Option<&str>,
+    record: &Bound<'_, PyAny>,
 ) -> PyResult<String> {
     logging::refresh_level(py);
-    let params = crate::clusters::to_json(params, "params")?;
-    let cluster = dss_cluster(py, cluster_id)?;
+    let params = convert::from_python(params, "params")?;
+    let cluster = convert::dss_cluster(record)?;
     runtime::block_on(py, async move {
         actions::run_step(&name, &params, &cluster).await
     })
 }
 
+/// The folder that makes `dss_gke` importable (the kubeconfig's credential helper runs
+/// `python -m dss_gke` with it on `PYTHONPATH`): the parent of this package's folder.
+static PYTHON_LIB: OnceLock<String> = OnceLock::new();
+
+fn python_lib() -> PyResult<&'static str> {
+    PYTHON_LIB.get().map(String::as_str).ok_or_else(|| {
+        pyo3::exceptions::PyRuntimeError::new_err(
+            "dss_gke._native was loaded without a __file__: its folder is unknown",
+        )
+    })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // `dss_gke/_native.*.so` → the folder holding `dss_gke`.
+    if let Ok(file) = m.getattr("__file__").and_then(|f| f.extract::<PathBuf>()) {
+        let file = std::path::absolute(&file).unwrap_or(file);
+        if let Some(lib) = file.parent().and_then(|p| p.parent()) {
+            let _ = PYTHON_LIB.set(lib.display().to_string());
+        }
+    }
     m.add_class::<Gke>()?;
     m.add_class::<Cluster>()?;
     m.add_class::<ClusterSummary>()?;

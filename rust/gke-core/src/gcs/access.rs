@@ -7,9 +7,9 @@ use google_cloud_storage::streaming_source::Payload;
 use serde::Serialize;
 
 use crate::gcs::checksum::Hasher;
-use crate::gcs::client::{refusal_status, GcsClient};
+use crate::gcs::client::GcsClient;
 use crate::gcs::location::GcsLocation;
-use crate::report::{Report, Verdict};
+use crate::html::{Report, ToHtml, Verdict};
 
 /// The object permissions a sync needs, with the predefined role an admin grants for each.
 pub const PERMISSIONS: [(&str, &str); 4] = [
@@ -22,13 +22,8 @@ pub const PERMISSIONS: [(&str, &str); 4] = [
 #[derive(Debug, Clone, Serialize)]
 pub struct AccessCheck {
     pub check: String,
-    #[serde(serialize_with = "verdict_label")]
     pub verdict: Verdict,
     pub detail: String,
-}
-
-fn verdict_label<S: serde::Serializer>(v: &Verdict, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(v.label())
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,8 +52,10 @@ impl AccessReport {
         }
         verdict
     }
+}
 
-    pub fn to_html(&self) -> String {
+impl ToHtml for AccessReport {
+    fn to_html(&self) -> String {
         let verdict = self.verdict();
         let text = match verdict {
             Verdict::Ok => format!("{} bucket(s) fully usable", self.buckets.len()),
@@ -132,7 +129,7 @@ async fn check_one(client: &GcsClient, loc: &GcsLocation) -> Vec<AccessCheck> {
         Err(e) => {
             // Without the bucket nothing else can be checked; 403 here means no
             // storage.buckets.get, which object access does not need.
-            let verdict = if refusal_status(&e) == Some(403) {
+            let verdict = if e.status() == Some(403) {
                 Verdict::Warning
             } else {
                 Verdict::Failed

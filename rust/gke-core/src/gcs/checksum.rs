@@ -2,7 +2,6 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use md5::{Digest, Md5};
 
 /// What GCS says it holds for an object, for comparing with a local file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -63,7 +62,7 @@ pub fn decode_md5(text: &str) -> Option<[u8; 16]> {
 #[derive(Clone)]
 pub struct Hasher {
     crc: u32,
-    md5: Option<Md5>,
+    md5: Option<md5::Context>,
     len: u64,
 }
 
@@ -71,7 +70,7 @@ impl Hasher {
     pub fn new(with_md5: bool) -> Self {
         Self {
             crc: 0,
-            md5: with_md5.then(Md5::new),
+            md5: with_md5.then(md5::Context::new),
             len: 0,
         }
     }
@@ -79,7 +78,7 @@ impl Hasher {
     pub fn update(&mut self, chunk: &[u8]) {
         self.crc = crc32c::crc32c_append(self.crc, chunk);
         if let Some(md5) = &mut self.md5 {
-            md5.update(chunk);
+            md5.consume(chunk);
         }
         self.len += chunk.len() as u64;
     }
@@ -110,7 +109,7 @@ impl Hasher {
             return Some(crc == self.crc);
         }
         match (expected.md5, &self.md5) {
-            (Some(md5), Some(h)) => Some(h.clone().finalize().as_slice() == md5),
+            (Some(md5), Some(h)) => Some(h.clone().finalize().0 == md5),
             _ => None,
         }
     }

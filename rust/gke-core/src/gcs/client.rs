@@ -11,11 +11,11 @@ use google_cloud_storage::retry_policy::RetryableErrors;
 use google_cloud_storage::streaming_source::{Seek, StreamingSource};
 use serde::Deserialize;
 
-use crate::credentials::GoogleCredentials;
-use crate::error::{status_code_name, ApiFailure, GkeError, Result};
+use crate::auth::credentials::GoogleCredentials;
+use crate::error::{status_code_name, ApiFailure, Failure, GkeError, Result};
 use crate::gcs::checksum::ObjectChecksums;
-use crate::http::{client_builder, install_crypto_provider};
-use crate::retry::Backoff;
+use crate::net::http::{client_builder, install_crypto_provider, success_body};
+use crate::net::retry::Backoff;
 
 /// Google's production endpoint.
 pub const GCS_ENDPOINT: &str = "https://storage.googleapis.com";
@@ -172,12 +172,12 @@ impl GcsClient {
             )
             .build()
             .await
-            .map_err(|e| GkeError::Storage(format!("the GCS client could not start: {e}")))?;
+            .map_err(|e| GkeError::Setup(format!("the GCS client could not start: {e}")))?;
         let http = client_builder()
             .connect_timeout(Duration::from_secs(10))
             .pool_max_idle_per_host(64)
             .build()
-            .map_err(|e| GkeError::Storage(format!("the HTTP client could not start: {e}")))?;
+            .map_err(|e| GkeError::Setup(format!("the HTTP client could not start: {e}")))?;
         Ok(Self {
             http,
             storage,
@@ -221,7 +221,7 @@ impl GcsClient {
                 let token = c
                     .access_token()
                     .await
-                    .map_err(|e| GkeError::Storage(format!("no access token for GCS: {e}")))?;
+                    .map_err(|e| GkeError::storage(format!("no access token for GCS: {e}")))?;
                 Ok(builder.bearer_auth(token))
             }
         }
@@ -232,20 +232,9 @@ impl GcsClient {
     }
 
     /// One JSON-API call with retries; `what` names it in messages (`reading bucket 'x'`).
+    /// Refusals are left as [`GkeError::Api`]: callers that expect some decide, the others
+    /// make them [`Self::storage_error`]s.
     async fn call(
-        &self,
-        what: &str,
-        method: reqwest::Method,
-        path: &str,
-        query: &[(&str, String)],
-    ) -> Result<Option<String>> {
-        self.call_raw(what, method, path, query)
-            .await
-            .map_err(|e| self.storage_error(what, e))
-    }
-
-    /// [`Self::call`] with refusals left as [`GkeError::Api`], for callers that expect some.
-    async fn call_raw(
         &self,
         what: &str,
         method: reqwest::Method,
@@ -259,7 +248,7 @@ impl GcsClient {
                 let mut builder = self.http.request(method.clone(), &url).query(query);
                 if let Some(c) = &self.credentials {
                     let token = c.access_token().await.map_err(|e| {
-                        GkeError::Storage(format!("{what}: no access token for GCS: {e}"))
+                        GkeError::storage(format!("{what}: no access token for GCS: {e}"))
                     })?;
                     builder = builder.bearer_auth(token);
                 }
@@ -271,19 +260,17 @@ impl GcsClient {
                         request: request.clone(),
                     })
                 })?;
-                let status = response.status().as_u16();
-                let body = response.text().await.unwrap_or_default();
-                if (200..300).contains(&status) {
-                    Ok(Some(body))
-                } else if status == 404 && method == reqwest::Method::GET && path.contains("/iam/")
-                {
-                    Ok(None)
-                } else {
-                    Err(GkeError::Api(ApiFailure::from_response(
-                        status,
-                        request.clone(),
-                        &body,
-                    )))
+                match success_body(response, &request).await {
+                    Ok(body) => Ok(Some(body)),
+                    // No IAM policy to read (404) is an answer, not a failure.
+                    Err(e)
+                        if e.status() == Some(404)
+                            && method == reqwest::Method::GET
+                            && path.contains("/iam/") =>
+                    {
+                        Ok(None)
+                    }
+                    Err(e) => Err(e),
                 }
             })
             .await
@@ -292,13 +279,17 @@ impl GcsClient {
     /// A refusal turned into the message a DSS admin reads.
     pub(crate) fn storage_error(&self, what: &str, error: GkeError) -> GkeError {
         match error {
-            GkeError::Api(f) => GkeError::Storage(format!(
-                "{what}: {} {} ({}): {} [{}]",
+            GkeError::Api(f) => GkeError::Storage(Failure::refused(
+                format!(
+                    "{what}: {} {} ({}): {} [{}]",
+                    f.status,
+                    f.code,
+                    f.request,
+                    f.message,
+                    self.hint(f.status)
+                ),
                 f.status,
-                f.code,
-                f.request,
-                f.message,
-                self.hint(f.status)
+                Some(f.code),
             )),
             other => other,
         }
@@ -320,17 +311,15 @@ impl GcsClient {
     }
 
     pub async fn get_bucket(&self, bucket: &str) -> Result<BucketInfo> {
+        let what = format!("reading bucket '{bucket}'");
+        let path = format!("b/{}", encode(bucket));
         let body = self
-            .call(
-                &format!("reading bucket '{bucket}'"),
-                reqwest::Method::GET,
-                &format!("b/{}", encode(bucket)),
-                &[],
-            )
-            .await?
+            .call(&what, reqwest::Method::GET, &path, &[])
+            .await
+            .map_err(|e| self.storage_error(&what, e))?
             .unwrap_or_default();
         serde_json::from_str(&body)
-            .map_err(|e| GkeError::Storage(format!("bucket '{bucket}': unexpected answer: {e}")))
+            .map_err(|e| GkeError::storage(format!("bucket '{bucket}': unexpected answer: {e}")))
     }
 
     /// Every object under `prefix`, page by page (1,000 per page, GCS's maximum).
@@ -369,17 +358,14 @@ impl GcsClient {
             if let Some(t) = &token {
                 query.push(("pageToken", t.clone()));
             }
+            let path = format!("b/{}/o", encode(bucket));
             let body = self
-                .call(
-                    &what,
-                    reqwest::Method::GET,
-                    &format!("b/{}/o", encode(bucket)),
-                    &query,
-                )
-                .await?
+                .call(&what, reqwest::Method::GET, &path, &query)
+                .await
+                .map_err(|e| self.storage_error(&what, e))?
                 .unwrap_or_default();
             let page: ListPage = serde_json::from_str(&body)
-                .map_err(|e| GkeError::Storage(format!("{what}: unexpected answer: {e}")))?;
+                .map_err(|e| GkeError::storage(format!("{what}: unexpected answer: {e}")))?;
             out.extend(page.items.into_iter().map(JsonObject::into_remote));
             token = page.next_page_token.filter(|t| !t.is_empty());
             if token.is_none() || limit.is_some() {
@@ -392,10 +378,10 @@ impl GcsClient {
     pub async fn get_object(&self, bucket: &str, name: &str) -> Result<Option<RemoteObject>> {
         let what = format!("reading gs://{bucket}/{name}");
         let path = format!("b/{}/o/{}", encode(bucket), encode(name));
-        match self.call_raw(&what, reqwest::Method::GET, &path, &[]).await {
+        match self.call(&what, reqwest::Method::GET, &path, &[]).await {
             Ok(body) => {
                 let o: JsonObject = serde_json::from_str(&body.unwrap_or_default())
-                    .map_err(|e| GkeError::Storage(format!("{what}: unexpected answer: {e}")))?;
+                    .map_err(|e| GkeError::storage(format!("{what}: unexpected answer: {e}")))?;
                 Ok(Some(o.into_remote()))
             }
             Err(GkeError::Api(f)) if f.status == 404 => Ok(None),
@@ -409,14 +395,12 @@ impl GcsClient {
         if let Some(g) = generation {
             query.push(("ifGenerationMatch", g.to_string()));
         }
-        self.call(
-            &format!("deleting gs://{bucket}/{name}"),
-            reqwest::Method::DELETE,
-            &format!("b/{}/o/{}", encode(bucket), encode(name)),
-            &query,
-        )
-        .await
-        .map(|_| ())
+        let what = format!("deleting gs://{bucket}/{name}");
+        let path = format!("b/{}/o/{}", encode(bucket), encode(name));
+        self.call(&what, reqwest::Method::DELETE, &path, &query)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.storage_error(&what, e))
     }
 
     /// Which of `permissions` the caller holds on the bucket; `None` when the server does not
@@ -430,14 +414,12 @@ impl GcsClient {
             .iter()
             .map(|p| ("permissions", p.to_string()))
             .collect();
+        let what = format!("testing permissions on bucket '{bucket}'");
+        let path = format!("b/{}/iam/testPermissions", encode(bucket));
         let Some(body) = self
-            .call(
-                &format!("testing permissions on bucket '{bucket}'"),
-                reqwest::Method::GET,
-                &format!("b/{}/iam/testPermissions", encode(bucket)),
-                &query,
-            )
-            .await?
+            .call(&what, reqwest::Method::GET, &path, &query)
+            .await
+            .map_err(|e| self.storage_error(&what, e))?
         else {
             return Ok(None);
         };
@@ -447,7 +429,7 @@ impl GcsClient {
             permissions: Vec<String>,
         }
         let answer: Answer = serde_json::from_str(&body).map_err(|e| {
-            GkeError::Storage(format!(
+            GkeError::storage(format!(
                 "testIamPermissions on '{bucket}': unexpected answer: {e}"
             ))
         })?;
@@ -520,33 +502,24 @@ impl GcsClient {
                 if f.message == "no message" {
                     f.message = e.to_string();
                 }
-                GkeError::Storage(format!(
-                    "{what}: {status} {}: {} [{}]",
-                    if f.code.is_empty() {
-                        status_code_name(status)
-                    } else {
-                        &f.code
-                    },
-                    f.message,
-                    self.hint(status)
+                let code = if f.code.is_empty() {
+                    status_code_name(status).to_string()
+                } else {
+                    f.code
+                };
+                GkeError::Storage(Failure::refused(
+                    format!(
+                        "{what}: {status} {code}: {} [{}]",
+                        f.message,
+                        self.hint(status)
+                    ),
+                    status,
+                    Some(code),
                 ))
             }
-            None => GkeError::Storage(format!("{what}: {} [{}]", error_chain(&e), self.hint(0))),
+            None => GkeError::storage(format!("{what}: {} [{}]", error_chain(&e), self.hint(0))),
         }
     }
-}
-
-/// The HTTP status of a GCS refusal in a storage error this module made
-/// (`"{what}: {status} {CODE} ..."`), e.g. to stop a sync after a 403.
-pub fn refusal_status(error: &GkeError) -> Option<u16> {
-    let GkeError::Storage(message) = error else {
-        return None;
-    };
-    let mut words = message.split(": ").nth(1)?.split(' ');
-    let status: u16 = words.next()?.parse().ok()?;
-    let code = words.next()?;
-    let is_code = !code.is_empty() && code.chars().all(|c| c.is_ascii_uppercase() || c == '_');
-    (is_code && (400..600).contains(&status)).then_some(status)
 }
 
 fn bucket_resource(bucket: &str) -> String {
@@ -599,14 +572,6 @@ mod tests {
             opts("https://storage.googleapis.com/").resolve_endpoint(),
             (GCS_ENDPOINT.to_string(), false)
         );
-    }
-
-    #[test]
-    fn refusals_keep_their_status() {
-        let e = GkeError::Storage("uploading gs://b/x: 403 PERMISSION_DENIED: no [hint]".into());
-        assert_eq!(refusal_status(&e), Some(403));
-        let e = GkeError::Storage("the file changed: 403 bytes".into());
-        assert_eq!(refusal_status(&e), None);
     }
 
     #[test]

@@ -6,15 +6,15 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::connection::ConnectionRequest;
-use crate::dss_cluster::DssCluster;
-use crate::dss_config;
+use crate::config::connection::ConnectionRequest;
+use crate::config::form;
+use crate::config::record::DssCluster;
+use crate::config::settings::PluginSettings;
 use crate::error::{GkeError, Problem, Result};
 use crate::gcs::client::GcsOptions;
 use crate::gcs::location::GcsLocation;
 use crate::gcs::resumable;
-use crate::gcs::sync::{check_parallelism, Direction, SyncOptions};
-use crate::settings::PluginSettings;
+use crate::gcs::sync::{check_parallelism, Direction, Given, SyncOptions, DEFAULT_PARALLELISM};
 
 const KEY_FIELD: &str = "GKE connection › Service-account key";
 
@@ -58,8 +58,7 @@ pub fn recipe_options(
     config: &Value,
     settings: &PluginSettings,
 ) -> Result<(SyncOptions, GcsOptions)> {
-    let raw: RecipeConfig =
-        dss_config::parse(config, "recipe").map_err(|p| GkeError::Validation(vec![p]))?;
+    let raw: RecipeConfig = form::parse(config, "recipe")?;
     let mut problems = Vec::new();
     let location = if raw.bucket.trim().is_empty() {
         problems.push(Problem::new("Bucket", "is required, e.g. my-dss-data"));
@@ -79,10 +78,14 @@ pub fn recipe_options(
     )
     .map_err(|e| collect(e, &mut problems))
     .ok();
-    let parallelism = raw.parallelism.unwrap_or(16);
-    let parallelism = check_parallelism(Some(parallelism), &parallelism, "Parallel transfers")
-        .map_err(|p| problems.push(p))
-        .ok();
+    let parallelism = raw.parallelism.unwrap_or(DEFAULT_PARALLELISM as i64);
+    let parallelism = check_parallelism(
+        Given::Whole(Some(parallelism)),
+        &parallelism,
+        "Parallel transfers",
+    )
+    .map_err(|p| problems.push(p))
+    .ok();
     if !problems.is_empty() {
         return Err(GkeError::Validation(problems));
     }
@@ -133,8 +136,7 @@ pub fn access_options(
     config: &Value,
     settings: &PluginSettings,
 ) -> Result<(Vec<GcsLocation>, GcsOptions)> {
-    let raw: AccessConfig =
-        dss_config::parse(config, "action").map_err(|p| GkeError::Validation(vec![p]))?;
+    let raw: AccessConfig = form::parse(config, "action")?;
     let mut problems = Vec::new();
     let mut locations = Vec::new();
     for (i, entry) in raw.buckets.iter().enumerate() {
@@ -163,6 +165,26 @@ pub fn access_options(
         return Err(GkeError::Validation(problems));
     }
     Ok((locations, gcs_options(&raw.connection, settings)?))
+}
+
+/// The access check as a notebook calls it: the buckets, a key (JSON text or a path; blank: the
+/// default chain) and an endpoint (`None`: `STORAGE_EMULATOR_HOST`, else GCS); a bad key is
+/// named `key`.
+pub fn access_options_for(
+    buckets: &[String],
+    key: &str,
+    endpoint: Option<String>,
+) -> Result<(Vec<GcsLocation>, GcsOptions)> {
+    let config = serde_json::json!({
+        "buckets": buckets, "connection": {"service_account_key": key}
+    });
+    let (locations, options) = access_options(&config, &PluginSettings::default())?;
+    let options = GcsOptions {
+        endpoint,
+        key_field: "key".to_string(),
+        ..options
+    };
+    Ok((locations, options))
 }
 
 /// "Check GCS access" run on a DSS cluster: the action's connection preset, else the cluster's

@@ -131,7 +131,7 @@ impl LocalDir {
         let safe =
             !relative.is_empty() && rel.components().all(|c| matches!(c, Component::Normal(_)));
         if !safe {
-            return Err(GkeError::Storage(format!(
+            return Err(GkeError::storage(format!(
                 "{relative:?} is not a file path inside the folder"
             )));
         }
@@ -256,7 +256,7 @@ impl LocalDir {
 }
 
 fn io_error(what: &str, path: &Path, e: io::Error) -> GkeError {
-    GkeError::Storage(format!("{what} {}: {e}", path.display()))
+    GkeError::storage(format!("{what} {}: {e}", path.display()))
 }
 
 impl FolderIo for LocalDir {

@@ -4,16 +4,15 @@
 //! rest. Google's client keeps its session in memory only, hence this module (on reqwest).
 
 use std::future::Future;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiFailure, GkeError, Result};
 use crate::gcs::checksum::encode_crc32c;
 use crate::gcs::client::{encode, GcsClient, JsonObject, RemoteObject};
+use crate::net::private_file::write_private;
 
 /// GCS forgets an unfinished session after a week; older saved sessions are not tried.
 const SESSION_LIFETIME: Duration = Duration::from_secs(6 * 24 * 3600);
@@ -63,9 +62,10 @@ impl SessionStore {
     }
 
     fn file(&self, bucket: &str, object: &str, size: u64, crc32c: u32) -> PathBuf {
-        let mut h = Md5::new();
-        h.update(format!("{bucket}\n{object}\n{size}\n{crc32c}").as_bytes());
-        let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let hex = format!(
+            "{:x}",
+            md5::compute(format!("{bucket}\n{object}\n{size}\n{crc32c}"))
+        );
         self.dir.join(format!("{hex}.json"))
     }
 
@@ -98,7 +98,7 @@ impl SessionStore {
                 .map_or(0, |d| d.as_secs()),
         };
         let path = self.file(bucket, object, size, crc32c);
-        if let Err(e) = write_private(&self.dir, &path, &serde_json::to_vec(&saved).unwrap()) {
+        if let Err(e) = write_private(&path, &serde_json::to_vec(&saved).unwrap()) {
             // Not fatal: the upload goes on, it just cannot resume in a later run.
             tracing::warn!(
                 "could not keep the upload session of gs://{bucket}/{object} in {}: {e}",
@@ -110,25 +110,6 @@ impl SessionStore {
     fn forget(&self, bucket: &str, object: &str, size: u64, crc32c: u32) {
         let _ = std::fs::remove_file(self.file(bucket, object, size, crc32c));
     }
-}
-
-/// Writes `data` to `path` readable and writable by this user only (the directory too),
-/// atomically: a reader sees the old file or the new one.
-fn write_private(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp)?;
-    file.write_all(data)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 /// Where a session stands.
@@ -222,7 +203,7 @@ where
                 // Not the bytes announced (the file changed?): never leave that object.
                 let _ = client.delete(bucket, name, Some(object.generation)).await;
                 forget(store, bucket, name, size, crc32c);
-                return Err(GkeError::Storage(format!(
+                return Err(GkeError::storage(format!(
                     "{what}: GCS holds {} bytes of {size} with another CRC32C than the file's; the object was removed: run the sync again",
                     object.size
                 )));
@@ -278,7 +259,10 @@ fn scrubbed(e: GkeError, uri: &str) -> GkeError {
             f.request = scrub(&f.request, uri);
             GkeError::Api(f)
         }
-        GkeError::Storage(m) => GkeError::Storage(scrub(&m, uri)),
+        GkeError::Storage(mut f) => {
+            f.message = scrub(&f.message, uri);
+            GkeError::Storage(f)
+        }
         other => other,
     }
 }
@@ -316,7 +300,7 @@ async fn object_of(request: &str, response: reqwest::Response) -> Result<RemoteO
         })
     })?;
     let object: JsonObject = serde_json::from_str(&body)
-        .map_err(|e| GkeError::Storage(format!("unexpected answer to {request}: {e}")))?;
+        .map_err(|e| GkeError::storage(format!("unexpected answer to {request}: {e}")))?;
     Ok(object.into_remote())
 }
 
@@ -357,7 +341,7 @@ async fn start(
                 .get(reqwest::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
-                .ok_or_else(|| GkeError::Storage(format!("{request}: GCS gave no upload session")))
+                .ok_or_else(|| GkeError::storage(format!("{request}: GCS gave no upload session")))
         })
         .await
 }

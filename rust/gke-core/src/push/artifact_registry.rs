@@ -5,15 +5,13 @@ use std::sync::atomic::Ordering;
 
 use google_cloud_artifactregistry_v1::client::ArtifactRegistry;
 use google_cloud_artifactregistry_v1::model::{repository, Repository};
-use google_cloud_gax::retry_policy::NeverRetry;
 use google_cloud_lro::Poller;
 
-use crate::credentials::GoogleCredentials;
+use crate::auth::credentials::GoogleCredentials;
 use crate::error::{ApiFailure, GkeError, Result};
-use crate::gke::api_error;
-use crate::http::install_crypto_provider;
+use crate::google::gke::api_error;
+use crate::net::retry::Backoff;
 use crate::push::reference::Destination;
-use crate::retry::Backoff;
 
 /// The registry user name whose password is an OAuth access token.
 pub const TOKEN_USER: &str = "oauth2accesstoken";
@@ -55,17 +53,11 @@ pub async fn ensure_repository(
     repo: &RepositoryRef,
     create: bool,
 ) -> Result<bool> {
-    install_crypto_provider();
-    let mut builder = ArtifactRegistry::builder()
-        .with_credentials(credentials.for_clients())
-        .with_retry_policy(NeverRetry);
-    if let Some(endpoint) = endpoint {
-        builder = builder.with_endpoint(endpoint);
-    }
+    let builder = credentials.configure(ArtifactRegistry::builder(), endpoint);
     let client = builder
         .build()
         .await
-        .map_err(|e| GkeError::Auth(format!("cannot build the Artifact Registry client: {e}")))?;
+        .map_err(|e| GkeError::Setup(format!("cannot build the Artifact Registry client: {e}")))?;
     let name = repo.name();
     let backoff = Backoff::default();
     let found = backoff
@@ -75,7 +67,7 @@ pub async fn ensure_repository(
         return Ok(false);
     }
     if !create {
-        return Err(GkeError::Registry(format!(
+        return Err(GkeError::registry(format!(
             "Artifact Registry repository {name} does not exist: create it (gcloud artifacts repositories create {} --repository-format=docker --location={} --project={}), or allow creating it",
             repo.repository, repo.location, repo.project
         )));
@@ -130,7 +122,7 @@ pub async fn ensure_repository(
 async fn get_repository(client: &ArtifactRegistry, name: &str) -> Result<Option<()>> {
     match client.get_repository().set_name(name).send().await {
         Ok(found) if found.format == repository::Format::Docker => Ok(Some(())),
-        Ok(found) => Err(GkeError::Registry(format!(
+        Ok(found) => Err(GkeError::registry(format!(
             "Artifact Registry repository {name} is not a Docker repository ({:?}): pick another repository",
             found.format
         ))),

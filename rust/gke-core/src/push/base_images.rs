@@ -9,8 +9,9 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::dss_cluster::DssCluster;
-use crate::dss_config;
+use crate::config::form;
+use crate::config::params::{DOCKER_SOCKET, PUSH_PARALLELISM};
+use crate::config::record::DssCluster;
 use crate::error::{GkeError, Problem, Result};
 use crate::push::copy::{push, Progress, PushOptions, PushProgress};
 use crate::push::docker_daemon::{glob_match, list_images};
@@ -47,9 +48,8 @@ impl BaseImagesRequest {
     /// From the action's config and the DSS cluster as DSS resolves it now (its connection
     /// preset gives the blanks: repository, region, key).
     pub fn from_dss(config: &Value, dss: &DssCluster) -> Result<Self> {
-        let raw: ActionConfig =
-            dss_config::parse(config, "action").map_err(|p| GkeError::Validation(vec![p]))?;
-        let cluster = dss.target()?;
+        let raw: ActionConfig = form::parse(config, "action")?;
+        let cluster = dss.recorded()?;
         let connection = &dss.connection;
         let settings = &dss.settings;
         let mut problems = Vec::new();
@@ -57,7 +57,7 @@ impl BaseImagesRequest {
             ("", "") => DEFAULT_REPOSITORY.to_string(),
             ("", r) | (r, _) => r.to_string(),
         };
-        if let Err(e) = crate::names::check_repository_id(&repository) {
+        if let Err(e) = crate::config::names::check_repository_id(&repository) {
             problems.push(Problem::new("Repository", e));
         }
         let region = match raw.region.trim() {
@@ -74,7 +74,7 @@ impl BaseImagesRequest {
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty())
             .collect();
-        let parallelism = raw.parallelism.unwrap_or(6);
+        let parallelism = raw.parallelism.unwrap_or(PUSH_PARALLELISM as i64);
         if !(1..=64).contains(&parallelism) {
             problems.push(Problem::new(
                 "Parallel uploads",
@@ -85,11 +85,11 @@ impl BaseImagesRequest {
             return Err(GkeError::Validation(problems));
         }
         let socket = match raw.docker_socket.trim() {
-            "" => "/var/run/docker.sock",
+            "" => DOCKER_SOCKET,
             s => s.trim_start_matches("unix://"),
         };
         Ok(Self {
-            project: cluster.project,
+            project: cluster.project.clone(),
             region,
             repository,
             patterns: if patterns.is_empty() {
@@ -155,7 +155,7 @@ pub async fn push_base_images(
         }
     }
     if wanted.is_empty() {
-        return Err(GkeError::Registry(format!(
+        return Err(GkeError::registry(format!(
             "no image of the Docker Engine at {} matches {}: build DSS's base images first (DATA_DIR/bin/dssadmin build-base-image --type container-exec, and --type spark), or fix the patterns",
             socket.display(),
             request.patterns.join(", ")

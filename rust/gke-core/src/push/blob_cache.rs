@@ -82,8 +82,11 @@ impl BlobCache {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
-            crate::kubeconfig::write_private(path, &serde_json::to_vec(self).unwrap_or_default())
-                .map_err(std::io::Error::other)
+            crate::net::private_file::write_private(
+                path,
+                &serde_json::to_vec(self).unwrap_or_default(),
+            )
+            .map_err(std::io::Error::other)
         };
         if let Err(e) = write() {
             tracing::debug!("blob cache {} not written: {e}", path.display());

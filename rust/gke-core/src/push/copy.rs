@@ -14,7 +14,9 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::credentials::GoogleCredentials;
+use crate::auth::credentials::GoogleCredentials;
+use crate::config::params::{DOCKER_SOCKET, PUSH_PARALLELISM};
+use crate::config::settings::PluginSettings;
 use crate::error::{GkeError, Result};
 use crate::push::artifact_registry::{self, RepositoryRef, TOKEN_USER};
 use crate::push::blob_cache::{self, BlobCache, Compressed};
@@ -59,12 +61,29 @@ impl Default for PushOptions {
             google_key: String::new(),
             insecure: false,
             create_repository: false,
-            parallelism: 6,
+            parallelism: PUSH_PARALLELISM,
             compression_level: 1,
-            docker_socket: PathBuf::from("/var/run/docker.sock"),
+            docker_socket: PathBuf::from(DOCKER_SOCKET),
             api_endpoint: None,
             registry_endpoint: None,
             cache_file: blob_cache::default_path(),
+        }
+    }
+}
+
+impl PushOptions {
+    /// The defaults, with the endpoints given, else the environment's (as plugin settings
+    /// left blank resolve them).
+    pub fn notebook(api_endpoint: Option<String>, registry_endpoint: Option<String>) -> Self {
+        let settings = PluginSettings {
+            api_endpoint: api_endpoint.unwrap_or_default(),
+            registry_endpoint: registry_endpoint.unwrap_or_default(),
+            ..PluginSettings::default()
+        };
+        Self {
+            api_endpoint: settings.api_endpoint(),
+            registry_endpoint: settings.registry_endpoint(),
+            ..Self::default()
         }
     }
 }
@@ -227,7 +246,7 @@ pub async fn push(
                 tokio::spawn(push_layer(ctx, layer))
                     .await
                     .unwrap_or_else(|e| {
-                        Err(GkeError::Registry(format!("a layer upload stopped: {e}")))
+                        Err(GkeError::registry(format!("a layer upload stopped: {e}")))
                     })
             }
         })
@@ -295,17 +314,17 @@ async fn open(src: &Source, label: &str, options: &PushOptions) -> Result<Image>
                 image::docker_archive(&path, &label, Some(spool))
             })
             .await
-            .map_err(|e| GkeError::Registry(format!("reading the image stopped: {e}")))?
+            .map_err(|e| GkeError::registry(format!("reading the image stopped: {e}")))?
         }
         Source::DockerArchive { path } => {
             tokio::task::spawn_blocking(move || image::docker_archive(&path, &label, None))
                 .await
-                .map_err(|e| GkeError::Registry(format!("reading the image stopped: {e}")))?
+                .map_err(|e| GkeError::registry(format!("reading the image stopped: {e}")))?
         }
         Source::Oci { dir, tag } => {
             tokio::task::spawn_blocking(move || image::oci_layout(&dir, tag.as_deref(), &label))
                 .await
-                .map_err(|e| GkeError::Registry(format!("reading the image stopped: {e}")))?
+                .map_err(|e| GkeError::registry(format!("reading the image stopped: {e}")))?
         }
     }
 }
@@ -321,7 +340,7 @@ fn known_digest(layer: &Layer, cache: &BlobCache) -> Option<(Digest, u64)> {
 }
 
 fn corrupt(ctx: &Context, e: io::Error) -> GkeError {
-    GkeError::Registry(format!(
+    GkeError::registry(format!(
         "{}: {e}; nothing was tagged. The source is corrupt or truncated: save or copy the image again",
         ctx.image_name
     ))
@@ -333,7 +352,7 @@ async fn push_layer(ctx: Arc<Context>, mut layer: Layer) -> Result<LayerReport> 
         let section = layer.section.clone();
         let digest = tokio::task::spawn_blocking(move || image::hash_section(&section))
             .await
-            .map_err(|e| GkeError::Registry(format!("hashing a layer stopped: {e}")))?
+            .map_err(|e| GkeError::registry(format!("hashing a layer stopped: {e}")))?
             .map_err(|e| corrupt(&ctx, e))?;
         layer.stored_digest = Some(digest);
     }
@@ -379,7 +398,7 @@ async fn push_layer(ctx: Arc<Context>, mut layer: Layer) -> Result<LayerReport> 
     match ctx.registry.has_blob(&repo, &digest).await? {
         Some(served) if served == size || served == 0 => {}
         other => {
-            return Err(GkeError::Registry(format!(
+            return Err(GkeError::registry(format!(
                 "{}: after its upload the registry reports blob {digest} as {}; nothing was tagged: run the push again",
                 ctx.image_name,
                 other.map_or("missing".to_string(), |s| format!("{s} bytes, not {size}"))
@@ -494,7 +513,7 @@ async fn upload_whole(ctx: &Arc<Context>, section: &Section, digest: &Digest) ->
         .await;
     let produced = producer
         .await
-        .map_err(|e| GkeError::Registry(format!("reading a layer stopped: {e}")))?;
+        .map_err(|e| GkeError::registry(format!("reading a layer stopped: {e}")))?;
     if let Err(e) = produced {
         ctx.registry.cancel(&upload.location).await;
         return Err(corrupt(ctx, e));
@@ -509,7 +528,7 @@ async fn upload_compressed(ctx: &Arc<Context>, layer: &Layer) -> Result<(Digest,
         .compressing
         .acquire()
         .await
-        .map_err(|e| GkeError::Registry(format!("compression stopped: {e}")))?;
+        .map_err(|e| GkeError::registry(format!("compression stopped: {e}")))?;
     let upload = ctx
         .registry
         .start_upload(&ctx.destination.repository)
@@ -567,7 +586,7 @@ async fn upload_compressed(ctx: &Arc<Context>, layer: &Layer) -> Result<(Digest,
     };
     let produced = producer
         .await
-        .map_err(|e| GkeError::Registry(format!("compressing a layer stopped: {e}")))?;
+        .map_err(|e| GkeError::registry(format!("compressing a layer stopped: {e}")))?;
     let (digest, size, diff_id) = match produced {
         Ok(p) => p,
         Err(e) => {
@@ -607,7 +626,7 @@ async fn patch_chunks(
                 buffer.extend_from_slice(&bytes);
                 false
             }
-            Some(Err(e)) => return Err(GkeError::Registry(format!("{}: {e}", ctx.image_name))),
+            Some(Err(e)) => return Err(GkeError::registry(format!("{}: {e}", ctx.image_name))),
             None => true,
         };
         if (buffer.len() as u64 >= chunk || end) && !buffer.is_empty() {
@@ -658,7 +677,7 @@ async fn push_config(ctx: &Context, image: &Image) -> Result<(Digest, bool)> {
         )
         .await?;
     if ctx.registry.has_blob(repo, &digest).await?.is_none() {
-        return Err(GkeError::Registry(format!(
+        return Err(GkeError::registry(format!(
             "{}: the registry does not show the config blob {digest} after its upload; nothing was tagged: run the push again",
             ctx.image_name
         )));

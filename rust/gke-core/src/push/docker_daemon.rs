@@ -32,7 +32,7 @@ impl DaemonImage {
 }
 
 fn unreachable(socket: &Path, e: impl std::fmt::Display) -> GkeError {
-    GkeError::Registry(format!(
+    GkeError::registry(format!(
         "the Docker Engine at {} does not answer ({e}): is Docker running, and may this user read its socket?",
         socket.display()
     ))
@@ -80,7 +80,7 @@ async fn error_text(response: hyper::Response<hyper::body::Incoming>) -> String 
 pub async fn list_images(socket: &Path) -> Result<Vec<DaemonImage>> {
     let response = get(socket, "/images/json").await?;
     if !response.status().is_success() {
-        return Err(GkeError::Registry(format!(
+        return Err(GkeError::registry(format!(
             "the Docker Engine at {} refused to list images ({})",
             socket.display(),
             error_text(response).await
@@ -93,7 +93,7 @@ pub async fn list_images(socket: &Path) -> Result<Vec<DaemonImage>> {
         .map_err(|e| unreachable(socket, e))?
         .to_bytes();
     serde_json::from_slice(&body).map_err(|e| {
-        GkeError::Registry(format!(
+        GkeError::registry(format!(
             "the Docker Engine at {} sent an image list that is not JSON ({e})",
             socket.display()
         ))
@@ -104,14 +104,14 @@ pub async fn list_images(socket: &Path) -> Result<Vec<DaemonImage>> {
 pub async fn save(socket: &Path, reference: &str) -> Result<tempfile::TempPath> {
     let images = list_images(socket).await?;
     if !images.iter().any(|i| i.tags().any(|t| t == reference)) {
-        return Err(GkeError::Registry(format!(
+        return Err(GkeError::registry(format!(
             "docker-daemon:{reference}: unknown image: the Docker Engine at {} has no image tagged {reference} (see `docker images`)",
             socket.display()
         )));
     }
     let response = get(socket, &format!("/images/{reference}/get")).await?;
     if !response.status().is_success() {
-        return Err(GkeError::Registry(format!(
+        return Err(GkeError::registry(format!(
             "docker-daemon:{reference}: the Docker Engine refused to save it ({})",
             error_text(response).await
         )));
@@ -121,24 +121,24 @@ pub async fn save(socket: &Path, reference: &str) -> Result<tempfile::TempPath> 
         .suffix(".tar")
         .tempfile()
         .map_err(|e| {
-            GkeError::Registry(format!(
+            GkeError::registry(format!(
                 "cannot create a temporary file for docker-daemon:{reference}: {e}"
             ))
         })?
         .into_temp_path();
     let mut file = tokio::fs::File::create(&spool)
         .await
-        .map_err(|e| GkeError::Registry(format!("cannot write {}: {e}", spool.display())))?;
+        .map_err(|e| GkeError::registry(format!("cannot write {}: {e}", spool.display())))?;
     let mut body = response.into_body();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
-            GkeError::Registry(format!(
+            GkeError::registry(format!(
                 "docker-daemon:{reference}: the save stream broke off ({e}): try again"
             ))
         })?;
         if let Some(data) = frame.data_ref() {
             file.write_all(data).await.map_err(|e| {
-                GkeError::Registry(format!(
+                GkeError::registry(format!(
                     "cannot write {} (disk full?): {e}",
                     spool.display()
                 ))
@@ -147,7 +147,7 @@ pub async fn save(socket: &Path, reference: &str) -> Result<tempfile::TempPath> 
     }
     file.flush()
         .await
-        .map_err(|e| GkeError::Registry(format!("cannot write {}: {e}", spool.display())))?;
+        .map_err(|e| GkeError::registry(format!("cannot write {}: {e}", spool.display())))?;
     Ok(spool)
 }
 

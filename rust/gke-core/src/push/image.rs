@@ -98,7 +98,7 @@ impl Image {
 }
 
 fn corrupt(name: &str, what: impl std::fmt::Display) -> GkeError {
-    GkeError::Registry(format!(
+    GkeError::registry(format!(
         "{name}: {what}. The source is corrupt or truncated: save or copy the image again"
     ))
 }
@@ -132,7 +132,7 @@ fn read_all(section: &Section) -> io::Result<Vec<u8>> {
 /// (`<id>/layer.tar`) and the OCI layout current Docker writes (`blobs/sha256/<hex>`).
 pub fn docker_archive(path: &Path, name: &str, spool: Option<tempfile::TempPath>) -> Result<Image> {
     let file = File::open(path)
-        .map_err(|e| GkeError::Registry(format!("{name}: cannot open {}: {e}", path.display())))?;
+        .map_err(|e| GkeError::registry(format!("{name}: cannot open {}: {e}", path.display())))?;
     let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let shared = Arc::new(path.to_path_buf());
     // name → (section, or the link target of a symlink)
@@ -198,7 +198,7 @@ pub fn docker_archive(path: &Path, name: &str, spool: Option<tempfile::TempPath>
         [one] => one,
         [] => return Err(corrupt(name, "manifest.json lists no image")),
         _ => {
-            return Err(GkeError::Registry(format!(
+            return Err(GkeError::registry(format!(
                 "{name}: the archive holds {} images: save one image per archive",
                 images.len()
             )))
@@ -281,7 +281,7 @@ fn normalize(path: &Path) -> String {
 pub fn oci_layout(dir: &Path, tag: Option<&str>, name: &str) -> Result<Image> {
     let index_path = dir.join("index.json");
     let index = std::fs::read(&index_path).map_err(|e| {
-        GkeError::Registry(format!(
+        GkeError::registry(format!(
             "{name}: no OCI layout at {} ({e}): check the directory",
             dir.display()
         ))
@@ -303,7 +303,7 @@ pub fn oci_layout(dir: &Path, tag: Option<&str>, name: &str) -> Result<Image> {
     };
     let Some(descriptor) = chosen else {
         let tags: Vec<String> = manifests.iter().filter_map(ref_name).collect();
-        return Err(GkeError::Registry(format!(
+        return Err(GkeError::registry(format!(
             "{name}: unknown image: the layout's tags are [{}]; name one as oci:DIR:TAG",
             tags.join(", ")
         )));
@@ -354,7 +354,7 @@ pub fn oci_layout(dir: &Path, tag: Option<&str>, name: &str) -> Result<Image> {
         .unwrap_or(OCI_MANIFEST)
         .to_string();
     if media_type == OCI_INDEX || manifest["manifests"].is_array() {
-        return Err(GkeError::Registry(format!(
+        return Err(GkeError::registry(format!(
             "{name}: a multi-platform image index: push one platform's image"
         )));
     }
@@ -377,7 +377,7 @@ pub fn oci_layout(dir: &Path, tag: Option<&str>, name: &str) -> Result<Image> {
         let layer_type = d["mediaType"].as_str().unwrap_or_default();
         let gzip = layer_type.ends_with("gzip");
         if !gzip && !layer_type.ends_with(".tar") && !layer_type.ends_with("tar") {
-            return Err(GkeError::Registry(format!(
+            return Err(GkeError::registry(format!(
                 "{name}: layer {} is {layer_type}: only gzip and uncompressed layers are supported",
                 i + 1
             )));

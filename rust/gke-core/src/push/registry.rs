@@ -18,7 +18,7 @@ use reqwest::{Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use crate::error::{GkeError, Result};
+use crate::error::{Failure, GkeError, Result};
 use crate::push::digest::Digest;
 
 /// A registry user and password (for Artifact Registry: `oauth2accesstoken` and an access token).
@@ -88,6 +88,12 @@ fn error_summary(body: &str) -> String {
     }
 }
 
+/// The registry's code for the first error it lists (`DENIED`, `NAME_UNKNOWN`), if any.
+fn error_code(body: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    v["errors"][0]["code"].as_str().map(str::to_string)
+}
+
 impl Registry {
     /// Reaches `base` (e.g. `https://europe-west1-docker.pkg.dev`) and authorizes push to
     /// `repository` and pull from `mount_from` with `credentials` (none: anonymous).
@@ -104,14 +110,14 @@ impl Registry {
                 format!("'{base}' is not a registry URL: {e}"),
             )
         })?;
-        let http = crate::http::client_builder()
+        let http = crate::net::http::client_builder()
             .connect_timeout(Duration::from_secs(15))
             .pool_idle_timeout(Duration::from_secs(30))
             // Parallel uploads share one HTTP/2 connection with Artifact Registry: let its
             // flow-control window grow with the bandwidth-delay product.
             .http2_adaptive_window(true)
             .build()
-            .map_err(|e| GkeError::Registry(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| GkeError::Setup(format!("cannot build the HTTP client: {e}")))?;
         let mut registry = Self {
             http,
             base,
@@ -133,7 +139,7 @@ impl Registry {
                     .unwrap_or_default()
                     .to_string();
                 let Some(credentials) = credentials else {
-                    return Err(GkeError::Registry(format!(
+                    return Err(GkeError::registry(format!(
                         "{image}: the registry {} requires credentials: give a username and password",
                         registry.base
                     )));
@@ -188,13 +194,13 @@ impl Registry {
             .find(|(k, _)| k == "realm")
             .map(|(_, v)| v.clone());
         let Some(realm) = realm else {
-            return Err(GkeError::Registry(format!(
+            return Err(GkeError::registry(format!(
                 "{}: the registry's token challenge names no realm",
                 self.image
             )));
         };
         let mut url = Url::parse(&realm).map_err(|e| {
-            GkeError::Registry(format!(
+            GkeError::registry(format!(
                 "{}: the registry's token realm is not a URL: {e}",
                 self.image
             ))
@@ -224,7 +230,7 @@ impl Registry {
             .as_str()
             .or(body["access_token"].as_str())
             .ok_or_else(|| {
-                GkeError::Registry(format!(
+                GkeError::registry(format!(
                     "{}: the registry's token service sent no token",
                     self.image
                 ))
@@ -244,7 +250,7 @@ impl Registry {
             source = s.source();
         }
         // Never the URL's query: upload locations may carry state tokens.
-        GkeError::Registry(format!(
+        GkeError::registry(format!(
             "{}: the registry at {} is unreachable or broke off ({}): check that it is up and reachable from this host, then run the push again: it resumes where it stopped",
             self.image,
             self.base.origin().ascii_serialization(),
@@ -267,10 +273,14 @@ impl Registry {
             s if s >= 500 => "the registry failed: run the push again later; it resumes where it stopped",
             _ => "nothing was tagged; see the registry's message",
         };
-        GkeError::Registry(format!(
-            "{}: {what} was refused ({} {said}): {hint}",
-            self.image,
-            status.as_u16()
+        GkeError::Registry(Failure::refused(
+            format!(
+                "{}: {what} was refused ({} {said}): {hint}",
+                self.image,
+                status.as_u16()
+            ),
+            status.as_u16(),
+            error_code(&body),
         ))
     }
 
@@ -329,6 +339,12 @@ impl Registry {
 
     /// Sends a request; when the registry refuses the token (401: it expired mid-push), gets a
     /// new one and sends the request once more if its body can be sent again (not a stream).
+    /// A request with an empty body (opening, mounting and closing uploads).
+    async fn send_empty(&self, method: Method, url: Url) -> Result<reqwest::Response> {
+        let empty = (reqwest::Body::from(Vec::new()), length(0));
+        self.send(method, url, Some(empty)).await
+    }
+
     async fn send(
         &self,
         method: Method,
@@ -382,7 +398,7 @@ impl Registry {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
                 if served.is_some_and(|d| d != digest.as_str()) {
-                    return Err(GkeError::Registry(format!(
+                    return Err(GkeError::registry(format!(
                         "{}: digest mismatch: the registry serves other content for {digest}",
                         self.image
                     )));
@@ -409,13 +425,7 @@ impl Registry {
         url.query_pairs_mut()
             .append_pair("mount", digest.as_str())
             .append_pair("from", from);
-        let response = self
-            .send(
-                Method::POST,
-                url,
-                Some((reqwest::Body::from(Vec::new()), length(0))),
-            )
-            .await?;
+        let response = self.send_empty(Method::POST, url).await?;
         match response.status() {
             StatusCode::CREATED => Ok(true),
             StatusCode::ACCEPTED => {
@@ -437,13 +447,13 @@ impl Registry {
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| {
-                GkeError::Registry(format!(
+                GkeError::registry(format!(
                     "{}: the registry opened an upload without a Location",
                     self.image
                 ))
             })?;
         self.base.join(location).map_err(|e| {
-            GkeError::Registry(format!(
+            GkeError::registry(format!(
                 "{}: the registry's upload Location is not a URL: {e}",
                 self.image
             ))
@@ -452,13 +462,7 @@ impl Registry {
 
     pub async fn start_upload(&self, repository: &str) -> Result<Upload> {
         let url = self.url(&format!("/v2/{repository}/blobs/uploads/"));
-        let response = self
-            .send(
-                Method::POST,
-                url,
-                Some((reqwest::Body::from(Vec::new()), length(0))),
-            )
-            .await?;
+        let response = self.send_empty(Method::POST, url).await?;
         if response.status() != StatusCode::ACCEPTED {
             return Err(self.refusal("starting an upload", response).await);
         }
@@ -530,13 +534,7 @@ impl Registry {
     pub async fn finish(&self, location: &Url, digest: &Digest) -> Result<()> {
         let mut url = location.clone();
         url.query_pairs_mut().append_pair("digest", digest.as_str());
-        let response = self
-            .send(
-                Method::PUT,
-                url,
-                Some((reqwest::Body::from(Vec::new()), length(0))),
-            )
-            .await?;
+        let response = self.send_empty(Method::PUT, url).await?;
         if response.status() != StatusCode::CREATED {
             return Err(self
                 .refusal(
@@ -567,7 +565,7 @@ impl Registry {
         headers.insert(
             CONTENT_TYPE,
             media_type.parse().map_err(|_| {
-                GkeError::Registry(format!("{}: bad manifest media type", self.image))
+                GkeError::registry(format!("{}: bad manifest media type", self.image))
             })?,
         );
         let response = self
@@ -586,7 +584,7 @@ impl Registry {
             .and_then(|v| v.to_str().ok())
             .and_then(Digest::parse);
         match theirs {
-            Some(theirs) if theirs != ours => Err(GkeError::Registry(format!(
+            Some(theirs) if theirs != ours => Err(GkeError::registry(format!(
                 "{}: digest mismatch: the registry stored the manifest as {theirs}, not {ours}",
                 self.image
             ))),

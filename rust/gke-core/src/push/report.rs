@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
+use crate::html::{Report, ToHtml, Verdict};
 use crate::push::digest::Digest;
-use crate::report::{Report, Verdict};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -62,8 +62,10 @@ impl PushReport {
             self.seconds
         )
     }
+}
 
-    pub fn to_html(&self) -> String {
+impl ToHtml for PushReport {
+    fn to_html(&self) -> String {
         Report::new("Image push")
             .verdict(
                 Verdict::Ok,
@@ -110,8 +112,10 @@ impl PushBatch {
     pub fn failed(&self) -> usize {
         self.images.iter().filter(|i| i.error.is_some()).count()
     }
+}
 
-    pub fn to_html(&self) -> String {
+impl ToHtml for PushBatch {
+    fn to_html(&self) -> String {
         let failed = self.failed();
         let (verdict, text) = if failed == 0 {
             (

@@ -4,7 +4,7 @@ use serde_json::{json, Map, Value};
 
 use super::operations::{self, Change, Effect, Request};
 use super::rules::{self, Location};
-use super::{cluster_key, node_pools, not_found, resolve_version, Call, ClusterRecord};
+use super::{cluster, cluster_key, node_pools, not_found, resolve_version, Call, ClusterRecord};
 use crate::ca::ClusterCa;
 use crate::errors::{ApiError, ApiResult};
 use crate::json_path::set_default;
@@ -230,17 +230,8 @@ pub fn label_fingerprint(labels: &Value) -> String {
     format!("{:08x}", h >> 32)
 }
 
-fn record<'a>(
-    call: &'a Call,
-    (project, location): (&str, &str),
-    name: &str,
-) -> ApiResult<&'a ClusterRecord> {
-    let key = cluster_key(project, location, name);
-    call.state.clusters.get(&key).ok_or_else(|| not_found(&key))
-}
-
 pub fn get(call: &mut Call, at: (&str, &str), name: &str) -> ApiResult {
-    Ok(record(call, at, name)?.resource.clone())
+    Ok(cluster(call, at, name)?.resource.clone())
 }
 
 pub fn list(call: &mut Call, (project, location): (&str, &str)) -> ApiResult {
@@ -256,7 +247,7 @@ pub fn list(call: &mut Call, (project, location): (&str, &str)) -> ApiResult {
 
 /// Deleting is allowed while other operations run (they are aborted), but not twice.
 pub fn delete(call: &mut Call, at: (&str, &str), name: &str) -> ApiResult {
-    let key = record(call, at, name)?.key();
+    let key = cluster(call, at, name)?.key();
     if let Some(op) =
         operations::running_on(call.state, &key).find(|op| op.operation_type == "DELETE_CLUSTER")
     {
@@ -284,7 +275,7 @@ pub fn delete(call: &mut Call, at: (&str, &str), name: &str) -> ApiResult {
 /// `clusters.update`: each `desiredX` of the ClusterUpdate sets the cluster's `x`, with GKE's
 /// special cases (versions, node pool autoscaling, locations).
 pub fn update(call: &mut Call, at: (&str, &str), name: &str, body: Value) -> ApiResult {
-    let cluster = record(call, at, name)?;
+    let cluster = cluster(call, at, name)?;
     let key = cluster.key();
     let update = body["update"].as_object().cloned().unwrap_or_default();
     if update.is_empty() {
@@ -404,7 +395,7 @@ pub fn set_resource_labels(
     name: &str,
     body: Value,
 ) -> ApiResult {
-    let cluster = record(call, at, name)?;
+    let cluster = cluster(call, at, name)?;
     let key = cluster.key();
     let labels = match &body["resourceLabels"] {
         Value::Null => Value::Object(Map::new()),

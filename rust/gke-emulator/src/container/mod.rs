@@ -8,7 +8,6 @@ pub mod rules;
 
 use std::collections::BTreeMap;
 
-use axum::http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -124,63 +123,61 @@ pub fn cluster_key(project: &str, location: &str, cluster: &str) -> String {
     format!("projects/{project}/locations/{location}/clusters/{cluster}")
 }
 
+/// The cluster `name` at `(project, location)`, or GKE's not-found error.
+pub fn cluster<'a>(
+    call: &'a Call,
+    (project, location): (&str, &str),
+    name: &str,
+) -> ApiResult<&'a ClusterRecord> {
+    let key = cluster_key(project, location, name);
+    call.state.clusters.get(&key).ok_or_else(|| not_found(&key))
+}
+
 pub fn not_found(resource: &str) -> ApiError {
     ApiError::not_found(format!("Not found: {resource}."))
 }
 
-/// Routes `/v1/projects/{project}/locations/{location}/{rest…}` to the container handlers.
-pub fn route(
-    call: &mut Call,
-    method: &Method,
-    project: &str,
-    location: &str,
-    rest: &[&str],
-    body: Value,
-) -> ApiResult {
-    let (last, verb) = match rest.last() {
-        Some(last) => match last.split_once(':') {
-            Some((name, verb)) => (name, Some(verb)),
-            None => (*last, None),
-        },
-        None => ("", None),
+/// Routes a GKE method, by its discovery id, to its handler; `params` are the values of its path's
+/// variables (project, location, then cluster, node pool or operation). Only the locations form
+/// (`container.projects.locations.*`) is emulated.
+pub fn route(call: &mut Call, id: &str, params: &[String], body: Value) -> ApiResult {
+    let (Some(method), [project, location, rest @ ..]) =
+        (id.strip_prefix("container.projects.locations."), params)
+    else {
+        return Err(unimplemented(id));
     };
-    let mut path: Vec<&str> = rest.to_vec();
-    if let Some(slot) = path.last_mut() {
-        *slot = last;
-    }
-    let at = (project, location);
-    match (method.as_str(), path.as_slice(), verb) {
-        ("GET", ["clusters"], None) => clusters::list(call, at),
-        ("POST", ["clusters"], None) => clusters::create(call, at, body),
-        ("GET", ["clusters", c], None) => clusters::get(call, at, c),
-        ("PUT", ["clusters", c], None) => clusters::update(call, at, c, body),
-        ("DELETE", ["clusters", c], None) => clusters::delete(call, at, c),
-        ("POST", ["clusters", c], Some("setResourceLabels")) => {
-            clusters::set_resource_labels(call, at, c, body)
-        }
-        ("GET", ["clusters", c, "nodePools"], None) => node_pools::list(call, at, c),
-        ("POST", ["clusters", c, "nodePools"], None) => node_pools::create(call, at, c, body),
-        ("GET", ["clusters", c, "nodePools", p], None) => node_pools::get(call, at, c, p),
-        ("PUT", ["clusters", c, "nodePools", p], None) => node_pools::update(call, at, c, p, body),
-        ("DELETE", ["clusters", c, "nodePools", p], None) => node_pools::delete(call, at, c, p),
-        ("POST", ["clusters", c, "nodePools", p], Some("setSize")) => {
-            node_pools::set_size(call, at, c, p, body)
-        }
-        ("POST", ["clusters", c, "nodePools", p], Some("setAutoscaling")) => {
+    let at = (project.as_str(), location.as_str());
+    match (method, rest) {
+        ("clusters.list", []) => clusters::list(call, at),
+        ("clusters.create", []) => clusters::create(call, at, body),
+        ("clusters.get", [c]) => clusters::get(call, at, c),
+        ("clusters.update", [c]) => clusters::update(call, at, c, body),
+        ("clusters.delete", [c]) => clusters::delete(call, at, c),
+        ("clusters.setResourceLabels", [c]) => clusters::set_resource_labels(call, at, c, body),
+        ("clusters.nodePools.list", [c]) => node_pools::list(call, at, c),
+        ("clusters.nodePools.create", [c]) => node_pools::create(call, at, c, body),
+        ("clusters.nodePools.get", [c, p]) => node_pools::get(call, at, c, p),
+        ("clusters.nodePools.update", [c, p]) => node_pools::update(call, at, c, p, body),
+        ("clusters.nodePools.delete", [c, p]) => node_pools::delete(call, at, c, p),
+        ("clusters.nodePools.setSize", [c, p]) => node_pools::set_size(call, at, c, p, body),
+        ("clusters.nodePools.setAutoscaling", [c, p]) => {
             node_pools::set_autoscaling(call, at, c, p, body)
         }
-        ("POST", ["clusters", c, "nodePools", p], Some("setManagement")) => {
+        ("clusters.nodePools.setManagement", [c, p]) => {
             node_pools::set_management(call, at, c, p, body)
         }
-        ("GET", ["serverConfig"], None) => Ok(crate::catalogue::server_config()),
-        ("GET", ["operations"], None) => operations::list(call, at),
-        ("GET", ["operations", o], None) => operations::get(call, at, o),
-        ("POST", ["operations", o], Some("cancel")) => operations::cancel(call, at, o),
-        _ => Err(ApiError::unimplemented(format!(
-            "{method} {} is part of the GKE API but not emulated by gke-emulator.",
-            rest.join("/")
-        ))),
+        ("getServerConfig", []) => Ok(crate::catalogue::server_config()),
+        ("operations.list", []) => operations::list(call, at),
+        ("operations.get", [o]) => operations::get(call, at, o),
+        ("operations.cancel", [o]) => operations::cancel(call, at, o),
+        _ => Err(unimplemented(id)),
     }
+}
+
+fn unimplemented(id: &str) -> ApiError {
+    ApiError::unimplemented(format!(
+        "{id} is part of the GKE API but not emulated by gke-emulator."
+    ))
 }
 
 /// An integer field as clients send it: a JSON number or, for int64, a decimal string.

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use super::operations::{self, Change, Effect, Request};
 use super::rules::{self, Location};
-use super::{cluster_key, integer, not_found, resolve_version, Call, ClusterRecord};
+use super::{cluster, cluster_key, integer, not_found, resolve_version, Call};
 use crate::errors::{ApiError, ApiResult};
 use crate::json_path::set_default;
 
@@ -112,15 +112,6 @@ pub fn check_autoscaling(autoscaling: &Value, field: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn cluster<'a>(
-    call: &'a Call,
-    (project, location): (&str, &str),
-    name: &str,
-) -> ApiResult<&'a ClusterRecord> {
-    let key = cluster_key(project, location, name);
-    call.state.clusters.get(&key).ok_or_else(|| not_found(&key))
-}
-
 fn pool<'a>(
     call: &'a Call,
     at: (&str, &str),
@@ -196,12 +187,12 @@ pub fn create(call: &mut Call, at: (&str, &str), cluster_name: &str, body: Value
     ))
 }
 
-/// Starts an operation on an existing pool, marking pool and cluster as GKE does meanwhile.
+/// Starts an operation on the existing pool `(cluster, pool)`, marking pool and cluster as GKE
+/// does meanwhile.
 fn start_on_pool(
     call: &mut Call,
     at: (&str, &str),
-    cluster_name: &str,
-    name: &str,
+    (cluster_name, name): (&str, &str),
     pool_status: &str,
     operation_type: &str,
     effect: Effect,
@@ -224,12 +215,33 @@ fn start_on_pool(
     ))
 }
 
+/// Starts an operation that changes the pool `(cluster, pool)`, which reconciles meanwhile.
+fn change_pool(
+    call: &mut Call,
+    at: (&str, &str),
+    pool: (&str, &str),
+    operation_type: &str,
+    effect: Effect,
+) -> ApiResult {
+    start_on_pool(call, at, pool, "RECONCILING", operation_type, effect)
+}
+
+/// The effect that sets one field of the pool `name`.
+fn set_one(name: &str, pointer: &str, value: Value) -> Effect {
+    let changes = vec![Change {
+        pool: Some(name.into()),
+        pointer: pointer.into(),
+        value,
+    }];
+    Effect::Change { changes }
+}
+
 pub fn delete(call: &mut Call, at: (&str, &str), cluster_name: &str, name: &str) -> ApiResult {
+    let pool = (cluster_name, name);
     start_on_pool(
         call,
         at,
-        cluster_name,
-        name,
+        pool,
         "STOPPING",
         "DELETE_NODE_POOL",
         Effect::DeleteNodePool,
@@ -259,15 +271,8 @@ pub fn set_size(
             ),
         )
     })?;
-    start_on_pool(
-        call,
-        at,
-        cluster_name,
-        name,
-        "RECONCILING",
-        "SET_NODE_POOL_SIZE",
-        Effect::SetNodePoolSize { node_count },
-    )
+    let effect = Effect::SetNodePoolSize { node_count };
+    change_pool(call, at, (cluster_name, name), "SET_NODE_POOL_SIZE", effect)
 }
 
 pub fn set_autoscaling(
@@ -279,20 +284,8 @@ pub fn set_autoscaling(
 ) -> ApiResult {
     let autoscaling = body["autoscaling"].clone();
     check_autoscaling(&autoscaling, "autoscaling")?;
-    let changes = vec![Change {
-        pool: Some(name.into()),
-        pointer: "/autoscaling".into(),
-        value: autoscaling,
-    }];
-    start_on_pool(
-        call,
-        at,
-        cluster_name,
-        name,
-        "RECONCILING",
-        "UPDATE_CLUSTER",
-        Effect::Change { changes },
-    )
+    let effect = set_one(name, "/autoscaling", autoscaling);
+    change_pool(call, at, (cluster_name, name), "UPDATE_CLUSTER", effect)
 }
 
 pub fn set_management(
@@ -302,19 +295,13 @@ pub fn set_management(
     name: &str,
     body: Value,
 ) -> ApiResult {
-    let changes = vec![Change {
-        pool: Some(name.into()),
-        pointer: "/management".into(),
-        value: body["management"].clone(),
-    }];
-    start_on_pool(
+    let effect = set_one(name, "/management", body["management"].clone());
+    change_pool(
         call,
         at,
-        cluster_name,
-        name,
-        "RECONCILING",
+        (cluster_name, name),
         "SET_NODE_POOL_MANAGEMENT",
-        Effect::Change { changes },
+        effect,
     )
 }
 
@@ -366,15 +353,8 @@ pub fn update(
     }
     // GKE reports most node pool updates, not only version changes, as UPGRADE_NODES.
     let operation_type = "UPGRADE_NODES";
-    start_on_pool(
-        call,
-        at,
-        cluster_name,
-        name,
-        "RECONCILING",
-        operation_type,
-        Effect::Change { changes },
-    )
+    let effect = Effect::Change { changes };
+    change_pool(call, at, (cluster_name, name), operation_type, effect)
 }
 
 /// As GKE does, through Compute: the pool's machine, disk and accelerator types must be

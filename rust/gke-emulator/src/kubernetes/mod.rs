@@ -37,11 +37,10 @@ use tokio::sync::watch as signal;
 
 use crate::connection::Connection;
 use crate::container::ClusterRecord;
-use crate::faults::Action;
-use crate::request_log::{logged_headers, LoggedRequest};
+use crate::observe;
+use crate::request_log::{logged_body, LoggedRequest};
 use crate::server::App;
 use crate::state::State;
-use crate::timeline::{now_ms, rfc3339};
 use objects::{Answer, Ctx, Query, Target};
 use status::{KubeError, KubeResult};
 
@@ -195,55 +194,14 @@ async fn handle(
         )
         .into_response();
     };
-    let index = app.log.push(LoggedRequest {
-        time: rfc3339(now_ms()),
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_string(),
-        query: parts.uri.query().unwrap_or_default().to_string(),
-        headers: logged_headers(&parts.headers),
-        body: logged_body(&bytes),
-        status: None,
-        fault: None,
-        cluster: Some(key.clone()),
-        identity: identity.clone(),
-    });
-    // Only faults naming a path apply here, so "fail the next request" keeps meaning a Google API call.
-    let fault = app
-        .faults
-        .take_with_path(parts.method.as_str(), parts.uri.path());
-    let kind = fault.as_ref().map(Action::kind);
-    let response = match fault {
-        Some(Action::Error { status }) => KubeError::injected(status).into_response(),
-        Some(Action::Reset) => {
-            app.log.answered(index, None, kind);
-            connection.reset();
-            return std::future::pending().await;
-        }
-        Some(Action::Delay { delay_ms }) => {
-            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-            serve(&app, &key, &cluster_name, identity.is_some(), &parts, bytes).await
-        }
-        Some(Action::ActThenReset) => {
-            let response =
-                serve(&app, &key, &cluster_name, identity.is_some(), &parts, bytes).await;
-            app.log
-                .answered(index, Some(response.status().as_u16()), kind);
-            connection.reset();
-            return std::future::pending().await;
-        }
-        None => serve(&app, &key, &cluster_name, identity.is_some(), &parts, bytes).await,
-    };
-    app.log
-        .answered(index, Some(response.status().as_u16()), kind);
-    response
-}
-
-fn logged_body(bytes: &Bytes) -> Value {
-    if bytes.is_empty() {
-        return Value::Null;
-    }
-    serde_json::from_slice(bytes)
-        .unwrap_or_else(|_| Value::from(String::from_utf8_lossy(bytes).into_owned()))
+    let mut entry = LoggedRequest::new(&parts, logged_body(&bytes));
+    entry.cluster = Some(key.clone());
+    entry.identity = identity.clone();
+    let injected = |status| KubeError::injected(status).into_response();
+    observe::observe(&app, entry, Some(connection), injected, || {
+        serve(&app, &key, &cluster_name, identity.is_some(), &parts, bytes)
+    })
+    .await
 }
 
 fn json(status: StatusCode, body: Value, warnings: &[String]) -> Response {

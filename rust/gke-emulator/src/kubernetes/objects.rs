@@ -208,42 +208,41 @@ pub fn create(
         &resource.api_version(),
         &k8s_time(ctx.now_ms),
     );
-    if ctx.query.dry_run() {
-        return Ok(Answer {
-            status: StatusCode::CREATED,
-            body: object,
-            warnings,
-        });
-    }
-    let stored = store_new(store, ctx, resource, object);
-    Ok(Answer {
-        status: StatusCode::CREATED,
-        body: stored,
-        warnings,
-    })
+    Ok(store_new(store, ctx, resource, object, warnings))
 }
 
-/// Stores a new object and runs what its kind starts.
+/// Answers 201 with a new object, stored and started (pods admitted, a namespace's service account
+/// made) unless this is a dry run.
 fn store_new(
     store: &mut Store,
     ctx: &mut Ctx,
     resource: &'static Resource,
     object: Value,
-) -> Value {
-    let stored = store.create(resource, object, ctx.now_ms);
-    match resource.kind {
-        "Pod" => pods::admit(
-            store,
-            ctx.scripts,
-            ctx.cluster,
-            &stored,
-            ctx.timing,
-            ctx.now_ms,
-        ),
-        "Namespace" => seed::service_account_for(store, store::name_of(&stored), ctx.now_ms),
-        _ => {}
+    warnings: Vec<String>,
+) -> Answer {
+    let body = if ctx.query.dry_run() {
+        object
+    } else {
+        let stored = store.create(resource, object, ctx.now_ms);
+        match resource.kind {
+            "Pod" => pods::admit(
+                store,
+                ctx.scripts,
+                ctx.cluster,
+                &stored,
+                ctx.timing,
+                ctx.now_ms,
+            ),
+            "Namespace" => seed::service_account_for(store, store::name_of(&stored), ctx.now_ms),
+            _ => {}
+        }
+        stored
+    };
+    Answer {
+        status: StatusCode::CREATED,
+        body,
+        warnings,
     }
-    stored
 }
 
 /// Five characters of `[a-z0-9]` for `generateName`, as the API server appends.
@@ -351,15 +350,7 @@ pub fn replace(
         &target.resource.api_version(),
         &k8s_time(ctx.now_ms),
     );
-    finish_update(
-        store,
-        ctx,
-        target,
-        current,
-        updated,
-        warnings,
-        StatusCode::OK,
-    )
+    finish_update(store, ctx, target, current, updated, warnings)
 }
 
 /// Keeps what a write through the main resource (or the status subresource) may not change.
@@ -384,6 +375,8 @@ fn merge_server_fields(
     }
 }
 
+/// Answers 200 with an updated object, stored unless this is a dry run; a pod may only change
+/// what Kubernetes lets change.
 fn finish_update(
     store: &mut Store,
     ctx: &Ctx,
@@ -391,7 +384,6 @@ fn finish_update(
     current: Value,
     mut updated: Value,
     warnings: Vec<String>,
-    status: StatusCode,
 ) -> KubeResult<Answer> {
     let resource = target.resource;
     if resource.kind == "Namespace" {
@@ -422,17 +414,14 @@ fn finish_update(
         }
     }
     validation::check(resource, &updated)?;
-    if ctx.query.dry_run() {
-        return Ok(Answer {
-            status,
-            body: updated,
-            warnings,
-        });
-    }
-    let stored = store.update(resource, updated);
+    let body = if ctx.query.dry_run() {
+        updated
+    } else {
+        store.update(resource, updated)
+    };
     Ok(Answer {
-        status,
-        body: stored,
+        status: StatusCode::OK,
+        body,
         warnings,
     })
 }
@@ -486,32 +475,12 @@ pub fn patch(
                 defaults::apply(resource.kind, &mut object);
                 validation::check(resource, &object)?;
                 require_namespace(store, target)?;
-                if ctx.query.dry_run() {
-                    return Ok(Answer {
-                        status: StatusCode::CREATED,
-                        body: object,
-                        warnings,
-                    });
-                }
-                let stored = store_new(store, ctx, resource, object);
-                Ok(Answer {
-                    status: StatusCode::CREATED,
-                    body: stored,
-                    warnings,
-                })
+                Ok(store_new(store, ctx, resource, object, warnings))
             }
             Some(current) => {
                 let mut updated = result;
                 merge_server_fields(&current, &mut updated, resource, status_only);
-                finish_update(
-                    store,
-                    ctx,
-                    target,
-                    current,
-                    updated,
-                    warnings,
-                    StatusCode::OK,
-                )
+                finish_update(store, ctx, target, current, updated, warnings)
             }
         };
     }
@@ -555,15 +524,7 @@ pub fn patch(
             &k8s_time(ctx.now_ms),
         );
     }
-    finish_update(
-        store,
-        ctx,
-        target,
-        current,
-        updated,
-        warnings,
-        StatusCode::OK,
-    )
+    finish_update(store, ctx, target, current, updated, warnings)
 }
 
 /// Apply bodies are YAML by content type; clients (kubectl, kube) send its JSON subset.

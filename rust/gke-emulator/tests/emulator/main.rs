@@ -10,6 +10,7 @@ mod faults;
 mod kube_client;
 mod kubectl;
 mod kubernetes_api;
+mod lifecycle;
 mod metadata;
 mod node_pools;
 mod operations;

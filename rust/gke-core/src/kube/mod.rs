@@ -1,0 +1,5 @@
+//! A cluster's Kubernetes API: the client, DSS's admin binding, the network test pod.
+
+pub mod client;
+pub mod netcheck;
+pub mod rbac;
