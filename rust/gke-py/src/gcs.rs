@@ -145,7 +145,7 @@ fn access(
 /// what GCS holds under it. Downloads are written as ``.NAME.PID-RANDOM.gke-native-part`` and
 /// renamed once verified; listings skip such files and never delete them.
 #[pyfunction]
-#[pyo3(signature = (src, dst, *, delete_extra=false, dry_run=false, parallelism=gke_core::gcs::sync::DEFAULT_PARALLELISM, key="", endpoint=None, progress=None))]
+#[pyo3(signature = (src, dst, *, delete_extra=false, dry_run=false, parallelism=16, key="", endpoint=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn gcs_sync(
     py: Python<'_>,
