@@ -20,7 +20,7 @@ LAYERS = [
     {"auth"},
     {"google", "kube"},
     {"cluster", "gcs", "push"},
-    {"actions", "environment"},
+    {"actions", "dss_setup", "environment"},
 ]
 LEVEL = {name: i for i, names in enumerate(LAYERS) for name in names}
 

@@ -16,6 +16,7 @@ pub mod net;
 pub mod push;
 
 pub mod actions;
+pub mod dss_setup;
 pub mod environment;
 
 pub use error::{ApiFailure, Failure, GkeError, Problem, Result};

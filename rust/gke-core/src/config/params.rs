@@ -235,9 +235,9 @@ mod tests {
     }
 }
 
+/// Each action's and step's form and the struct reading it agree on names and defaults.
 #[cfg(test)]
-mod descriptor_tests {
-    //! Each action's and step's form and the struct reading it agree on names and defaults.
+pub(crate) mod descriptor_check {
     use super::*;
 
     fn form(descriptor: &str) -> (Vec<String>, serde_json::Map<String, Value>) {
@@ -245,6 +245,9 @@ mod descriptor_tests {
         let mut names = Vec::new();
         let mut defaults = serde_json::Map::new();
         for p in d["params"].as_array().unwrap() {
+            if p["type"] == "SEPARATOR" {
+                continue;
+            }
             let name = p["name"].as_str().unwrap().to_string();
             if name == "clusterId" || name == "cluster" {
                 continue; // which DSS cluster: read by the shim, not an action param
@@ -258,7 +261,12 @@ mod descriptor_tests {
         (names, defaults)
     }
 
-    fn check<T: DeserializeOwned + Default + Serialize>(descriptor: &str, mandatory: &[&str]) {
+    /// The struct's `Default` is what the form's defaults parse to, and its fields are the
+    /// form's names (`mandatory`: the params without a Rust default).
+    pub(crate) fn check<T: DeserializeOwned + Default + Serialize>(
+        descriptor: &str,
+        mandatory: &[&str],
+    ) {
         let (names, mut defaults) = form(descriptor);
         for m in mandatory {
             defaults.remove(*m); // no Rust default: "is required" when DSS sends none

@@ -46,6 +46,28 @@ impl RepositoryRef {
     }
 }
 
+async fn client(credentials: &GoogleCredentials, endpoint: Option<String>) -> Result<ArtifactRegistry> {
+    credentials
+        .configure(ArtifactRegistry::builder(), endpoint)
+        .build()
+        .await
+        .map_err(|e| GkeError::Setup(format!("cannot build the Artifact Registry client: {e}")))
+}
+
+/// Whether the repository exists (a Docker one: else an error saying so); nothing is created.
+pub async fn find_repository(
+    credentials: &GoogleCredentials,
+    endpoint: Option<String>,
+    repo: &RepositoryRef,
+) -> Result<bool> {
+    let client = client(credentials, endpoint).await?;
+    let name = repo.name();
+    let found = Backoff::default()
+        .retry(&format!("GET v1/{name}"), || get_repository(&client, &name))
+        .await?;
+    Ok(found.is_some())
+}
+
 /// Makes sure the repository exists; returns whether it was created now.
 pub async fn ensure_repository(
     credentials: &GoogleCredentials,
@@ -53,11 +75,7 @@ pub async fn ensure_repository(
     repo: &RepositoryRef,
     create: bool,
 ) -> Result<bool> {
-    let builder = credentials.configure(ArtifactRegistry::builder(), endpoint);
-    let client = builder
-        .build()
-        .await
-        .map_err(|e| GkeError::Setup(format!("cannot build the Artifact Registry client: {e}")))?;
+    let client = client(credentials, endpoint).await?;
     let name = repo.name();
     let backoff = Backoff::default();
     let found = backoff
