@@ -10,6 +10,8 @@ from dss_gke._native import (
     Change,
     Cluster,
     ClusterSummary,
+    DssError,
+    DssSetupReport,
     EnvironmentReport,
     FileError,
     GcsAccessReport,
@@ -36,7 +38,7 @@ from dss_gke._native import (
     plan_cluster,
     push_image,
 )
-from dss_gke.dss import gcs_check_access_action, push_base_images_action
+from dss_gke.dss import gcs_check_access_action, push_base_images_action, setup_dss_action
 
 __all__ = [
     "ApiError",
@@ -44,6 +46,8 @@ __all__ = [
     "Change",
     "Cluster",
     "ClusterSummary",
+    "DssError",
+    "DssSetupReport",
     "EnvironmentReport",
     "FileError",
     "GcsAccessReport",
@@ -71,4 +75,5 @@ __all__ = [
     "plan_cluster",
     "push_base_images_action",
     "push_image",
+    "setup_dss_action",
 ]

@@ -127,6 +127,10 @@ class FileError(GkeError):
 
     path: str
 
+class DssError(GkeError):
+    """DSS's own API refused a call or could not be reached (e.g. "Set up DSS for this
+    cluster" run by someone who is not a DSS administrator)."""
+
 def validation_error(field: str, message: str) -> ValidationError:
     """A ``ValidationError`` naming ``field``, as gke-native raises them (with ``problems``),
     for checks made in Python: ``raise validation_error("Cluster", "choose a cluster")``."""
@@ -804,3 +808,44 @@ def push_base_images_action(
     """The "Push base images" cluster action: its DSS config and the DSS cluster it runs on, as
     ``dss_gke.dss.dss_cluster`` returns it; ``progress(bytes_done, bytes_total, layers_done,
     layers_total)``. ``dss_gke.push_base_images_action(config, cluster_id)`` reads the record."""
+
+class DssSetupReport:
+    """What "Set up DSS for this cluster" planned or did: each DSS setting with its outcome
+    (``steps``: ``what``, ``name``, ``outcome``, ``why``, ``changes`` before → after), the
+    settings to make by hand, and the push of the base images."""
+
+    @property
+    def applied(self) -> bool:
+        """Whether the changes were made (else this is the plan)."""
+
+    @property
+    def registry(self) -> str:
+        """The image registry the configs name: ``REGION-docker.pkg.dev/PROJECT/REPOSITORY``."""
+
+    @property
+    def failed(self) -> int:
+        """Steps that failed, and images that failed to push."""
+
+    @property
+    def summary(self) -> str:
+        """The verdict line."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain data: ``cluster``, ``registry``, ``applied``, ``steps``, ``push``
+        (as ``PushBatchReport.to_dict()``), ``push_error``."""
+
+    def to_html(self) -> str:
+        """The report as HTML, as the DSS action shows it."""
+
+    def _repr_html_(self) -> str: ...
+
+def setup_dss_action(
+    config: dict[str, Any],
+    record: dict[str, Any],
+    admin: Any,
+    progress: Callable[[int, int, int, int], object] | None = None,
+) -> DssSetupReport:
+    """The "Set up DSS for this cluster" action: its DSS config, the DSS cluster as
+    ``dss_gke.dss.dss_cluster`` returns it, ``admin`` the DSS it reads and writes
+    (``dss_gke.dss.DssAdmin``); ``progress(bytes_done, bytes_total, layers_done, layers_total)``
+    of the push. ``dss_gke.setup_dss_action(config, cluster_id)`` reads the record."""

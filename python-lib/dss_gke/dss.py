@@ -123,3 +123,65 @@ def push_base_images(config: dict, progress_callback=None) -> str:
 
     report = push_base_images_action(config, (config or {}).get("clusterId"), progress)
     return report.to_html()
+
+
+class DssAdmin:
+    """DSS's general settings and connections through its admin API (``dataikuapi``), for "Set
+    up DSS for this cluster": plain reads and whole writes, no decisions (those are native)."""
+
+    def __init__(self, client=None):
+        if client is None:
+            import dataiku
+
+            client = dataiku.api_client()
+        self.client = client
+
+    def general_settings(self) -> dict:
+        return self.client.get_general_settings().get_raw()
+
+    def save_general_settings(self, settings: dict) -> None:
+        general = self.client.get_general_settings()
+        general.settings = settings
+        general.save()
+
+    def connection(self, name: str) -> Optional[dict]:
+        if name not in self.client.list_connections():
+            return None
+        return self.client.get_connection(name).get_settings().get_raw()
+
+    def create_connection(self, body: dict) -> None:
+        self.client.create_connection(
+            body["name"],
+            body["type"],
+            params=body.get("params"),
+            usable_by=body.get("usableBy", "ALL"),
+            allowed_groups=body.get("allowedGroups"),
+            description=body.get("description"),
+        )
+
+    def save_connection(self, name: str, settings: dict) -> None:
+        connection = self.client.get_connection(name).get_settings()
+        connection.settings = settings
+        connection.save()
+
+
+def setup_dss_action(
+    config: dict, cluster_id: Optional[str], progress=None, client=None
+) -> _native.DssSetupReport:
+    """ "Set up DSS for this cluster": its DSS config (``apply`` unset: the plan only) on the DSS
+    cluster ``cluster_id`` as DSS resolves it now; ``client`` a ``dataikuapi.DSSClient`` with
+    admin rights (default: ``dataiku.api_client()``); ``progress(bytes_done, bytes_total,
+    layers_done, layers_total)`` of the image push."""
+    return _native.setup_dss_action(config, dss_cluster(cluster_id), DssAdmin(client), progress)
+
+
+def setup_dss(config: dict, progress_callback=None) -> str:
+    """ "Set up DSS for this cluster": the HTML report (the plan unless ``apply``)."""
+    _apply_log_level(config)
+
+    def progress(bytes_done: int, bytes_total: int, layers_done: int, layers_total: int) -> None:
+        if progress_callback is not None:
+            progress_callback(bytes_done)
+
+    report = setup_dss_action(config, (config or {}).get("clusterId"), progress)
+    return report.to_html()

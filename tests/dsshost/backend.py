@@ -13,6 +13,12 @@ Routes (paths as `dataikuapi` builds them: `{host}/dip/publicapi{path}`):
   `type` (`pycluster_<plugin>_<component>`), `architecture`, `params.config` (presets as
   references, unresolved), `data` (what start() returned), `containerSettings`, `sparkSettings`.
 - `GET /admin/clusters/{id}/status`.
+- `GET|PUT /admin/general-settings`: the whole instance settings (`DSSGeneralSettings`), saved
+  whole; a list of containerized-execution or Spark configs holding a name twice is refused,
+  as DSS's settings screen refuses it.
+- `GET|POST /admin/connections/`, `GET|PUT|DELETE /admin/connections/{name}`: connections as
+  `DSSClient.create_connection` creates them and `DSSConnectionSettings` reads and saves them;
+  creating a name that exists is refused.
 - `POST /dip/api/tintercom/plugins/get-resolved-settings` (form: `elementConfig` JSON,
   `elementType`): `{"config", "pluginConfig"}` resolved by the harness as DSS resolves them.
 """
@@ -26,6 +32,36 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PUBLIC = "/dip/publicapi"
 INTERCOM = "/dip/api/tintercom/"
+
+
+# A fresh DSS's general settings, as far as the tests need them: the container and Spark config
+# lists (keys from Dataiku's public material: gke-core's dss_setup/fields.rs names the sources),
+# the Spark config a new DSS has, and settings the plugin must leave as they are.
+FRESH_GENERAL_SETTINGS = {
+    "containerSettings": {"executionConfigs": [], "executionConfigsGenericOverrides": {}},
+    "sparkSettings": {
+        "executionConfigs": [{"name": "default", "description": "", "conf": []}],
+        "executionConfigsGenericOverrides": {},
+    },
+    "impersonation": {"userRules": [], "groupRules": []},
+    "ldapSettings": {"enabled": False},
+}
+
+# A connection as DSS keeps it (`DSSConnectionSettings`'s accessors), the create body aside.
+CONNECTION_DEFAULTS = {
+    "allowWrite": True,
+    "allowManagedDatasets": True,
+    "allowManagedFolders": True,
+    "credentialsMode": "GLOBAL",
+    "detailsReadability": {"readableBy": "NONE", "allowedGroups": []},
+}
+
+
+class _Refused(Exception):
+    """DSS refuses the request (400) with this message."""
+
+    def __init__(self, message: str):
+        self.message = message
 
 
 class _NotFound(Exception):
@@ -58,6 +94,18 @@ class DssBackend:
         self._resolve = resolve
         self._lock = threading.Lock()
         self._clusters = {}
+        self.general_settings = copy.deepcopy(FRESH_GENERAL_SETTINGS)
+        self.connections = {
+            "filesystem_managed": {
+                "name": "filesystem_managed",
+                "type": "Filesystem",
+                "params": {"root": "${dip.home}/managed_datasets"},
+                "usableBy": "ALL",
+                "allowedGroups": [],
+                **copy.deepcopy(CONNECTION_DEFAULTS),
+            }
+        }
+        self.failing = []  # (method, path prefix): answered 500 from now on, for fault tests
         self.requests = []  # (method, path) of every call, for tests
         self.ticket = secrets.token_hex(16)  # what components authenticate with
         self.api_key = secrets.token_hex(16)  # what the tests' own admin client uses
@@ -155,6 +203,9 @@ class DssBackend:
                 handler, 401, "com.dataiku.dip.exceptions.UnauthorizedException", "Not logged in"
             )
         try:
+            for fail_method, prefix in self.failing:
+                if method == fail_method and path.startswith(PUBLIC + prefix):
+                    raise RuntimeError(f"DSS backend error on {method} {prefix}")
             if path.startswith(INTERCOM):
                 form = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode()).items()}
                 return self._send(handler, 200, self._intercom(path[len(INTERCOM) :], form))
@@ -167,6 +218,8 @@ class DssBackend:
             return self._error(
                 handler, 404, "com.dataiku.dip.exceptions.UnknownObjectException", e.message
             )
+        except _Refused as e:
+            return self._error(handler, 400, "com.dataiku.dip.exceptions.CodedException", e.message)
         except Exception as e:  # a bad request from a component: DSS answers 500 with the reason
             return self._error(handler, 500, type(e).__name__, str(e))
 
@@ -178,6 +231,10 @@ class DssBackend:
 
     def _public(self, method: str, path: str, body):
         parts = [p for p in path.split("/") if p]
+        if parts[:2] == ["admin", "general-settings"]:
+            return self._general_settings(method, body)
+        if parts[:2] == ["admin", "connections"]:
+            return self._connections(method, parts[2:], body)
         if parts[:2] != ["admin", "clusters"]:
             raise _NotFound(f"no route {path}")
         with self._lock:
@@ -214,3 +271,59 @@ class DssBackend:
             if parts[3:] == ["status"] and method == "GET":
                 return 200, {"state": definition.get("state", "NONE")}
         raise _NotFound(f"no route {method} {path}")
+
+    def _general_settings(self, method: str, body):
+        with self._lock:
+            if method == "GET":
+                return 200, copy.deepcopy(self.general_settings)
+            if method == "PUT":
+                if not isinstance(body, dict):
+                    raise _Refused("general settings must be an object")
+                for section, what in (
+                    ("containerSettings", "container configuration"),
+                    ("sparkSettings", "Spark configuration"),
+                ):
+                    names = [
+                        c.get("name") for c in body.get(section, {}).get("executionConfigs", [])
+                    ]
+                    twice = sorted({n for n in names if names.count(n) > 1})
+                    if twice:
+                        raise _Refused(f"Duplicate {what} name: {', '.join(map(str, twice))}")
+                self.general_settings = copy.deepcopy(body)
+                return 200, None
+        raise _NotFound(f"no route {method} /admin/general-settings")
+
+    def _connections(self, method: str, rest: list, body):
+        with self._lock:
+            if not rest and method == "GET":
+                return 200, {
+                    name: {k: c.get(k) for k in ("name", "type", "usableBy", "allowedGroups")}
+                    for name, c in self.connections.items()
+                }
+            if not rest and method == "POST":
+                name = body.get("name") or ""
+                if not name:
+                    raise _Refused("a connection needs a name")
+                if name in self.connections:
+                    raise _Refused(f"Connection {name} already exists")
+                if not isinstance(body.get("params"), dict) or not body.get("type"):
+                    raise _Refused("a connection needs a type and params")
+                self.connections[name] = {
+                    **copy.deepcopy(CONNECTION_DEFAULTS),
+                    **copy.deepcopy(body),
+                }
+                return 200, None
+            name = urllib.parse.unquote(rest[0]) if rest else ""
+            if name not in self.connections:
+                raise _NotFound(f"Connection {name} does not exist")
+            if len(rest) == 1 and method == "GET":
+                return 200, copy.deepcopy(self.connections[name])
+            if len(rest) == 1 and method == "PUT":
+                if body.get("type") != self.connections[name]["type"]:
+                    raise _Refused("a connection's type cannot be changed")
+                self.connections[name] = {**copy.deepcopy(body), "name": name}
+                return 200, {}
+            if len(rest) == 1 and method == "DELETE":
+                del self.connections[name]
+                return 200, {}
+        raise _NotFound(f"no route {method} /admin/connections/{'/'.join(rest)}")

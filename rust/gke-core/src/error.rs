@@ -114,6 +114,9 @@ pub enum GkeError {
     /// A client, its TLS or a cluster's CA or endpoint could not be set up: nothing was called.
     #[error("{0}")]
     Setup(String),
+    /// DSS's own API refused a call or could not be reached (its message as DSS gave it).
+    #[error("DSS: {0}")]
+    Dss(String),
     /// The caller (Ctrl-C in a notebook, DSS aborting) interrupted a wait.
     #[error("interrupted")]
     Interrupted,

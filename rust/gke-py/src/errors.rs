@@ -68,6 +68,13 @@ create_exception!(
     "A local file or folder could not be written or created: `.path`."
 );
 
+create_exception!(
+    dss_gke._native,
+    DssError,
+    GkeError,
+    "DSS's own API refused a call or could not be reached (e.g. the action needs a DSS administrator)."
+);
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("GkeError", py.get_type::<GkeError>())?;
@@ -80,6 +87,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RegistryError", py.get_type::<RegistryError>())?;
     m.add("StorageError", py.get_type::<StorageError>())?;
     m.add("FileError", py.get_type::<FileError>())?;
+    m.add("DssError", py.get_type::<DssError>())?;
     m.add_function(wrap_pyfunction!(validation_error, m)?)?;
     Ok(())
 }
@@ -106,6 +114,7 @@ pub fn to_py(error: CoreError) -> PyErr {
             CoreError::Storage(_) => StorageError::new_err(message),
             CoreError::File { .. } => FileError::new_err(message),
             CoreError::Setup(_) => GkeError::new_err(message),
+            CoreError::Dss(_) => DssError::new_err(message),
             CoreError::Interrupted => PyKeyboardInterrupt::new_err(message),
         };
         match set_fields(err.value(py), &error) {
@@ -151,6 +160,8 @@ fn set_fields(value: &Bound<'_, PyBaseException>, error: &CoreError) -> PyResult
             value.setattr("code", &f.code)
         }
         CoreError::File { path, .. } => value.setattr("path", path.to_string_lossy().as_ref()),
-        CoreError::Auth(_) | CoreError::Setup(_) | CoreError::Interrupted => Ok(()),
+        CoreError::Auth(_) | CoreError::Setup(_) | CoreError::Dss(_) | CoreError::Interrupted => {
+            Ok(())
+        }
     }
 }

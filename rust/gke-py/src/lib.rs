@@ -2,6 +2,7 @@
 
 mod clusters;
 mod convert;
+mod dss_setup;
 mod errors;
 mod gcs;
 mod logging;
@@ -100,5 +101,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     gcs::register(m)?;
     running::register(m)?;
     push::register(m)?;
+    dss_setup::register(m)?;
     Ok(())
 }

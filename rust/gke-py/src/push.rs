@@ -71,7 +71,7 @@ fn batch_repr(r: &PushBatch) -> String {
 }
 
 /// ``progress(bytes_done, bytes_total, layers_done, layers_total)``.
-fn progress_of(progress: Option<Py<PyAny>>) -> Option<push::Progress> {
+pub(crate) fn progress_of(progress: Option<Py<PyAny>>) -> Option<push::Progress> {
     convert::callback(progress).map(|call| {
         Arc::new(move |p: PushProgress| {
             call((p.bytes_done, p.bytes_total, p.layers_done, p.layers_total))
