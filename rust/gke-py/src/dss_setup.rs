@@ -53,7 +53,11 @@ impl PyAdmin {
             .map_err(|e| CoreError::Dss(e.value(py).to_string()))
     }
 
-    fn read(&self, method: &str, args: impl for<'py> pyo3::call::PyCallArgs<'py>) -> CoreResult<Value> {
+    fn read(
+        &self,
+        method: &str,
+        args: impl for<'py> pyo3::call::PyCallArgs<'py>,
+    ) -> CoreResult<Value> {
         Python::attach(|py| {
             let answer = self.call(py, method, args)?;
             pythonize::depythonize(&answer)

@@ -241,20 +241,24 @@ pub enum GcsKey {
 
 impl GcsKey {
     pub fn of(raw: &str) -> Result<Self> {
-        Ok(match KeyInput::parse(raw, "GKE connection › Service-account key")? {
-            KeyInput::Blank => GcsKey::Host,
-            KeyInput::Json(text) => GcsKey::Key {
-                account: serde_json::from_str::<Value>(text)
-                    .ok()
-                    .and_then(|k| k["client_email"].as_str().map(str::to_string)),
+        Ok(
+            match KeyInput::parse(raw, "GKE connection › Service-account key")? {
+                KeyInput::Blank => GcsKey::Host,
+                KeyInput::Json(text) => GcsKey::Key {
+                    account: serde_json::from_str::<Value>(text)
+                        .ok()
+                        .and_then(|k| k["client_email"].as_str().map(str::to_string)),
+                },
+                KeyInput::File(path) => GcsKey::File(path.to_string()),
             },
-            KeyInput::File(path) => GcsKey::File(path.to_string()),
-        })
+        )
     }
 
     fn describe(&self) -> String {
         match self {
-            GcsKey::Host => "the DSS host's own credentials (GCE metadata server or environment)".into(),
+            GcsKey::Host => {
+                "the DSS host's own credentials (GCE metadata server or environment)".into()
+            }
             GcsKey::Key { account: Some(a) } => {
                 format!("the service-account key of {a} (the cluster's connection preset)")
             }
@@ -282,7 +286,11 @@ pub fn gcs_connection(request: &SetupRequest, name: &str, bucket: &str, key: &Gc
             label: "Credentials",
             value: json!("KEYPAIR"),
         });
-        by_hand_fields.push(by_hand("Service account key", key.describe(), place.clone()));
+        by_hand_fields.push(by_hand(
+            "Service account key",
+            key.describe(),
+            place.clone(),
+        ));
     } else {
         by_hand_fields.push(by_hand("Credentials", key.describe(), place.clone()));
     }

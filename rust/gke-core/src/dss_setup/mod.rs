@@ -99,7 +99,10 @@ pub async fn run(
         } else {
             admin.save_connection(&write.name, &write.body)
         };
-        plan.done(Target::Connection(write.name.clone()), done.map_err(|e| e.to_string()));
+        plan.done(
+            Target::Connection(write.name.clone()),
+            done.map_err(|e| e.to_string()),
+        );
     }
     let pushed = if request.push_images {
         Some(push_base_images(&request.push, progress).await)
@@ -119,4 +122,3 @@ fn read_connections(
         .map(|(name, _)| Ok((name.clone(), admin.connection(name)?)))
         .collect()
 }
-

@@ -220,7 +220,11 @@ pub fn plan(
         }
         steps.extend(by_hand(spec.what, &spec.name, &spec.by_hand));
     }
-    steps.extend(by_hand("DSS setting", "", &fields::instance_by_hand(request)));
+    steps.extend(by_hand(
+        "DSS setting",
+        "",
+        &fields::instance_by_hand(request),
+    ));
     let mut connection_writes = Vec::new();
     for ((name, bucket), (_, existing)) in request.connections.iter().zip(connections) {
         let spec = fields::gcs_connection(request, name, bucket, gcs_key);
@@ -318,7 +322,10 @@ fn decide(
                 after: shown(Some(&field.value)),
             });
         }
-        return (step(Outcome::Create, spec.purpose.clone(), changes), Some(new));
+        return (
+            step(Outcome::Create, spec.purpose.clone(), changes),
+            Some(new),
+        );
     };
     if let Some(wanted) = required_type {
         let found = existing.get("type").and_then(Value::as_str).unwrap_or("");
@@ -381,7 +388,10 @@ fn decide(
         spec.purpose.clone()
     } else {
         spec.marker.put_on(&mut new);
-        format!("{} (taken over: it was not created by gke-native)", spec.purpose)
+        format!(
+            "{} (taken over: it was not created by gke-native)",
+            spec.purpose
+        )
     };
     (step(Outcome::Update, why, shown_changes), Some(new))
 }
@@ -442,7 +452,13 @@ mod tests {
     fn a_fresh_dss_gets_the_configs_and_a_second_run_changes_nothing() {
         let r = request(json!({"buckets": ["data-eu"]}), KEY);
         let key = GcsKey::of(&r.gcs_key).unwrap();
-        let p = plan(&r, &key, false, &fresh_dss(), &[("gcs-data-eu".into(), None)]);
+        let p = plan(
+            &r,
+            &key,
+            false,
+            &fresh_dss(),
+            &[("gcs-data-eu".into(), None)],
+        );
         let registry = "europe-west1-docker.pkg.dev/dss-prod/dss-images";
         assert_eq!(
             outcomes(&p),
@@ -466,12 +482,21 @@ mod tests {
         assert_eq!(write.body["type"], "GCS");
         assert_eq!(write.body["params"]["credentialsMode"], "KEYPAIR");
         let shown = serde_json::to_string(&p).unwrap() + &format!("{p:?}");
-        assert!(!shown.contains("s3cret") && shown.contains("dss@p.iam"), "{shown}");
+        assert!(
+            !shown.contains("s3cret") && shown.contains("dss@p.iam"),
+            "{shown}"
+        );
 
         // DSS as the first run left it.
         let mut connection = write.body.clone();
         connection.as_object_mut().unwrap().remove("name");
-        let again = plan(&r, &key, true, &settings, &[("gcs-data-eu".into(), Some(connection))]);
+        let again = plan(
+            &r,
+            &key,
+            true,
+            &settings,
+            &[("gcs-data-eu".into(), Some(connection))],
+        );
         assert!(!again.changes_anything(), "{:?}", outcomes(&again));
         assert!(again.general_settings.is_none() && again.connection_writes.is_empty());
     }
@@ -485,7 +510,11 @@ mod tests {
         let p = plan(&r, &GcsKey::Host, true, &dss, &[]);
         let exec = p.steps.iter().find(|s| s.name == "gke-c1").unwrap();
         assert_eq!(exec.outcome, Outcome::Skipped);
-        assert!(exec.why.contains("Image registry URL is eu.gcr.io/other"), "{}", exec.why);
+        assert!(
+            exec.why.contains("Image registry URL is eu.gcr.io/other"),
+            "{}",
+            exec.why
+        );
         let settings = p.general_settings.unwrap();
         assert_eq!(
             settings["containerSettings"]["executionConfigs"][0]["repositoryURL"],
@@ -508,7 +537,13 @@ mod tests {
         dss["containerSettings"]["buildConfigs"] = json!([]);
         let r = request(json!({"buckets": ["data-eu"], "take_over": true}), "");
         let existing = json!({"type": "EC2", "params": {}});
-        let p = plan(&r, &GcsKey::Host, true, &dss, &[("gcs-data-eu".into(), Some(existing))]);
+        let p = plan(
+            &r,
+            &GcsKey::Host,
+            true,
+            &dss,
+            &[("gcs-data-eu".into(), Some(existing))],
+        );
         assert!(p.general_settings.is_none() && p.connection_writes.is_empty());
         let skipped: Vec<&str> = p
             .steps
@@ -522,7 +557,13 @@ mod tests {
     #[test]
     fn a_failed_settings_save_stops_what_comes_after() {
         let r = request(json!({"buckets": ["data-eu"]}), "");
-        let mut p = plan(&r, &GcsKey::Host, true, &fresh_dss(), &[("gcs-data-eu".into(), None)]);
+        let mut p = plan(
+            &r,
+            &GcsKey::Host,
+            true,
+            &fresh_dss(),
+            &[("gcs-data-eu".into(), None)],
+        );
         p.done(Target::GeneralSettings, Err("DSS said no".into()));
         assert_eq!(
             outcomes(&p)[1..],

@@ -58,9 +58,8 @@ impl SetupReport {
     pub fn summary(&self) -> String {
         let by_hand = self.count(&[Outcome::ByHand]);
         let skipped = self.count(&[Outcome::Skipped]);
-        let tail = format!(
-            "{skipped} skipped, {by_hand} to do by hand in DSS (see the last table)"
-        );
+        let tail =
+            format!("{skipped} skipped, {by_hand} to do by hand in DSS (see the last table)");
         if !self.applied {
             let changes = self.count(&[Outcome::Create, Outcome::Update]);
             return match changes {

@@ -201,7 +201,10 @@ mod tests {
                 ("gcs-logs".to_string(), "logs".to_string())
             ]
         );
-        assert_eq!(r.registry(), "europe-west1-docker.pkg.dev/dss-prod/dss-images");
+        assert_eq!(
+            r.registry(),
+            "europe-west1-docker.pkg.dev/dss-prod/dss-images"
+        );
         assert!(!r.apply, "a plan unless asked");
         let e = SetupRequest::from_dss(
             &json!({"buckets": ["Bad Bucket"], "spark_config": "a/b", "parallelism": 0}),
@@ -217,6 +220,9 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("GCS buckets: bucket name \"Bad Bucket\""), "{e}");
-        assert!(e.contains("Spark config: \"a/b\" is not a usable name"), "{e}");
+        assert!(
+            e.contains("Spark config: \"a/b\" is not a usable name"),
+            "{e}"
+        );
     }
 }

@@ -46,7 +46,10 @@ impl RepositoryRef {
     }
 }
 
-async fn client(credentials: &GoogleCredentials, endpoint: Option<String>) -> Result<ArtifactRegistry> {
+async fn client(
+    credentials: &GoogleCredentials,
+    endpoint: Option<String>,
+) -> Result<ArtifactRegistry> {
     credentials
         .configure(ArtifactRegistry::builder(), endpoint)
         .build()
