@@ -363,6 +363,7 @@ def test_every_action_runs_every_way(way, gcp, emulator, fake_gcs, ar_registry, 
             {"pool": "cpu", "min_nodes": 1, "max_nodes": 3},
             "cpu: autoscaling was off, now 1–3 per zone",
         ),
+        "setup-dss": ({}, "Nothing was touched"),
         "test-network": ({}, "OK: a pod in everywhere resolved dss.internal"),
     }
     shipped = sorted(p.name for p in (gcp.plugin_dir / "python-runnables").iterdir())

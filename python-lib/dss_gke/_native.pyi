@@ -11,6 +11,8 @@ __all__ = [
     "Change",
     "Cluster",
     "ClusterSummary",
+    "DssError",
+    "DssSetupReport",
     "EnvironmentReport",
     "FileError",
     "GcsAccessReport",
@@ -42,6 +44,7 @@ __all__ = [
     "plan_cluster",
     "push_base_images_action",
     "push_image",
+    "setup_dss_action",
     "start_cluster",
     "stop_cluster",
     "validation_error",
@@ -809,6 +812,7 @@ def push_base_images_action(
     ``dss_gke.dss.dss_cluster`` returns it; ``progress(bytes_done, bytes_total, layers_done,
     layers_total)``. ``dss_gke.push_base_images_action(config, cluster_id)`` reads the record."""
 
+@final
 class DssSetupReport:
     """What "Set up DSS for this cluster" planned or did: each DSS setting with its outcome
     (``steps``: ``what``, ``name``, ``outcome``, ``why``, ``changes`` before → after), the
