@@ -40,6 +40,23 @@ def report_text(page: str) -> str:
     return "\n    ".join(line.strip(" |") for line in text.splitlines() if line.strip())
 
 
+def dss_settings_table(client) -> str:
+    """The container, Spark and connection settings of a DSS instance, one row each."""
+    settings = client.get_general_settings().get_raw()
+    rows = [("setting", "name", "what it says")]
+    for c in settings["containerSettings"]["executionConfigs"]:
+        rows.append(("container exec config", c["name"], f"{c['type']}, {c['repositoryURL']}"))
+    for c in settings["sparkSettings"]["executionConfigs"]:
+        managed = c.get("kubernetesSettings", {}).get("managedKubernetes", False)
+        rows.append(("Spark config", c["name"], f"managed Spark-on-K8S: {managed}"))
+    for name in client.list_connections():
+        raw = client.get_connection(name).get_settings().get_raw()
+        about = raw.get("description") or raw["params"].get("root", "")
+        rows.append(("connection", name, f"{raw['type']}: {about}".rstrip(": ")))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows)
+
+
 def main() -> int:
     zip_path = pathlib.Path(os.environ["GKE_NATIVE_ZIP"])
     start = time.monotonic()
@@ -128,6 +145,15 @@ def main() -> int:
             run = dss.run_cluster_action("cluster-health", "analytics")
             print("    " + report_text(run.result))
 
+            say("setting DSS up for the cluster: the plan first (nothing touched), then applied")
+            form = {"buckets": ["analytics-data"], "push_images": False}
+            run = dss.run_cluster_action("setup-dss", "analytics", **form)
+            print("    " + "\n    ".join(report_text(run.result).split("\n    ")[:2]))
+            run = dss.run_cluster_action("setup-dss", "analytics", apply=True, **form)
+            print("    " + report_text(run.result))
+            say("DSS's settings as Dataiku's own client (dataikuapi) now reads them")
+            print("    " + dss_settings_table(dss.client()).replace("\n", "\n    "))
+
             say("stopping the cluster (DSS's stop(): GKE deletes it)")
             show_log(dss.stop_cluster("analytics").log)
             calls = emulator.google_requests()
@@ -136,7 +162,8 @@ def main() -> int:
             emulator.stop()
     say(
         f"done in {time.monotonic() - start:.0f}s: planned, created (2 pools, one GPU), reached "
-        f"with kubectl, resized, checked, deleted; {len(calls)} Google API calls, no cloud account"
+        f"with kubectl, resized, checked, DSS set up for it, deleted; {len(calls)} Google API "
+        "calls, no cloud account"
     )
     return 0
 
