@@ -574,4 +574,194 @@ mod tests {
             ]
         );
     }
+
+    /// Generated DSS settings: whatever DSS holds, a plan changes only the settings the action
+    /// names, leaves the others as they were (byte for byte, in order), never rewrites a setting
+    /// it did not create unless asked, never shows the key, and once applied plans nothing more.
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        const NAMES: [&str; 4] = ["gke-c1", "gke-c1-spark", "default", "other"];
+
+        fn maybe(v: impl Strategy<Value = Value>) -> impl Strategy<Value = Option<Value>> {
+            proptest::option::of(v)
+        }
+
+        fn any_value() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                (-3i64..3).prop_map(Value::from),
+                "[a-z./-]{0,12}".prop_map(Value::from),
+                Just(json!({})),
+                Just(json!([])),
+            ]
+        }
+
+        /// One entry of an execution-config list: a config of one of the names, with fields
+        /// as the action writes them, as someone else did, or odd; or not a config at all.
+        fn entry(name: &'static str) -> impl Strategy<Value = Value> {
+            let config = (
+                maybe(prop_oneof![
+                    Just(json!("KUBERNETES")),
+                    Just(json!("DOCKER")),
+                    any_value()
+                ]),
+                maybe(prop_oneof![
+                    Just(json!("europe-west1-docker.pkg.dev/dss-prod/dss-images")),
+                    Just(json!("eu.gcr.io/other")),
+                    any_value()
+                ]),
+                maybe(prop_oneof![
+                    Just(json!([{"key": "gke-native", "value": "c1"}])),
+                    Just(json!([{"key": "team", "value": "x"}])),
+                    any_value()
+                ]),
+                maybe(prop_oneof![
+                    Just(json!({"managedKubernetes": true})),
+                    Just(json!({"managedKubernetes": false, "managedNamespace": "ns"})),
+                    any_value()
+                ]),
+                maybe(prop_oneof![
+                    Just(json!("Created by gke-native for cluster c1")),
+                    Just(json!("made by hand")),
+                    any_value()
+                ]),
+                maybe(any_value()),
+            )
+                .prop_map(move |(ty, url, props, k8s, description, extra)| {
+                    let mut c = json!({"name": name});
+                    for (key, v) in [
+                        ("type", ty),
+                        ("repositoryURL", url),
+                        ("properties", props),
+                        ("kubernetesSettings", k8s),
+                        ("description", description),
+                        ("extra", extra),
+                    ] {
+                        if let Some(v) = v {
+                            c[key] = v;
+                        }
+                    }
+                    c
+                });
+            prop_oneof![4 => config, 1 => any_value()]
+        }
+
+        fn section() -> impl Strategy<Value = Option<Value>> {
+            let list = proptest::sample::subsequence(NAMES.to_vec(), 0..=4)
+                .prop_flat_map(|names| names.into_iter().map(entry).collect::<Vec<_>>())
+                .prop_map(|entries| json!({"executionConfigs": entries, "kept": 1}));
+            maybe(prop_oneof![8 => list, 1 => any_value()])
+        }
+
+        fn connection() -> impl Strategy<Value = Option<Value>> {
+            maybe(
+                (
+                    prop_oneof![Just("GCS"), Just("EC2")],
+                    prop_oneof![
+                        Just("Created by gke-native for cluster c1: bucket gs://data-eu"),
+                        Just("ours by hand")
+                    ],
+                    maybe(Just(json!("KEYPAIR"))),
+                    maybe(prop_oneof![Just(json!("/dataiku")), Just(json!("/x"))]),
+                )
+                    .prop_map(|(ty, description, mode, path)| {
+                        let mut c = json!({"type": ty, "description": description,
+                                           "params": {"chroot": "keep"}, "usableBy": "ALLOWED"});
+                        if let Some(m) = mode {
+                            c["params"]["credentialsMode"] = m;
+                        }
+                        if let Some(p) = path {
+                            c["params"]["defaultManagedPath"] = p;
+                        }
+                        c
+                    }),
+            )
+        }
+
+        /// The entries of a list, by position, that are not configs the action names.
+        fn others(settings: &Value, path: &[&str], ours: &str) -> Vec<Value> {
+            get(settings, path)
+                .and_then(Value::as_array)
+                .map(|list| list.iter().filter(|c| c["name"] != ours).cloned().collect())
+                .unwrap_or_default()
+        }
+
+        fn named<'a>(settings: &'a Value, path: &[&str], name: &str) -> Option<&'a Value> {
+            get(settings, path)?
+                .as_array()?
+                .iter()
+                .find(|c| c["name"] == name)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
+            #[test]
+            fn a_plan_changes_only_its_own_settings_and_applied_plans_nothing_more(
+                container in section(),
+                spark in section(),
+                existing in connection(),
+                take_over in any::<bool>(),
+                keyed in any::<bool>(),
+            ) {
+                let mut dss = json!({"ldapSettings": {"enabled": false}});
+                if let Some(c) = container { dss["containerSettings"] = c; }
+                if let Some(s) = spark { dss["sparkSettings"] = s; }
+                let config = json!({"buckets": ["data-eu"], "take_over": take_over});
+                let r = request(config, if keyed { KEY } else { "" });
+                let key = GcsKey::of(&r.gcs_key).unwrap();
+                let connections = [("gcs-data-eu".to_string(), existing.clone())];
+                let p = plan(&r, &key, true, &dss, &connections);
+
+                let shown = serde_json::to_string(&p).unwrap() + &format!("{p:?}");
+                prop_assert!(!shown.contains("s3cret"));
+
+                // DSS as the apply leaves it.
+                let after = p.general_settings.clone().unwrap_or_else(|| dss.clone());
+                prop_assert_eq!(&after["ldapSettings"], &dss["ldapSettings"]);
+                for (path, what, name) in [(CONTAINER_PATH, "Containerized execution config", "gke-c1"), (SPARK_PATH, "Spark config", "gke-c1-spark")] {
+                    prop_assert_eq!(others(&after, path, name), others(&dss, path, name));
+                    {
+                        if let (Some(before), Some(now)) = (named(&dss, path, name), named(&after, path, name)) {
+                        let step = p.steps.iter().find(|s| s.what == what && s.name == name && s.outcome != Outcome::ByHand).unwrap();
+                        prop_assert_ne!(&step.outcome, &Outcome::Create);
+                        let theirs = !(before["properties"].as_array().is_some_and(|ps| ps.iter().any(|p| p["key"] == "gke-native"))
+                            || before["description"].as_str().is_some_and(|d| d.starts_with("Created by gke-native")));
+                        if theirs && !take_over {
+                            prop_assert_eq!(before, now, "someone else's {} was rewritten", name);
+                        }
+                        // Only what the action manages (and its marker) changes.
+                        for key in ["type", "extra", "name"] {
+                            if before.get(key).is_some() && before[key] != now[key] {
+                                prop_assert!(key == "type" && (take_over || !theirs), "{} of {} changed", key, name);
+                            }
+                        }
+                    }}
+                }
+                let mut stored = existing.clone();
+                for write in &p.connection_writes {
+                    prop_assert!(existing.as_ref().is_none_or(|e| e["type"] == "GCS"), "another type's connection written");
+                    let mut body = write.body.clone();
+                    body.as_object_mut().unwrap().remove("name");
+                    if let Some(old) = &existing {
+                        prop_assert_eq!(&body["params"]["chroot"], &old["params"]["chroot"]);
+                    }
+                    stored = Some(body);
+                }
+                if let (Some(old), None) = (&existing, p.connection_writes.first()) {
+                    prop_assert_eq!(Some(old), stored.as_ref());
+                }
+
+                // Applied, it plans nothing more.
+                let again = plan(&r, &key, true, &after, &[("gcs-data-eu".to_string(), stored)]);
+                prop_assert!(!again.changes_anything(), "{:?}", outcomes(&again));
+                prop_assert!(again.general_settings.is_none() && again.connection_writes.is_empty());
+            }
+        }
+
+        const CONTAINER_PATH: &[&str] = fields::CONTAINER_CONFIGS;
+        const SPARK_PATH: &[&str] = fields::SPARK_CONFIGS;
+    }
 }
