@@ -41,19 +41,28 @@ def report_text(page: str) -> str:
 
 
 def dss_settings_table(client) -> str:
-    """The container, Spark and connection settings of a DSS instance, one row each."""
+    """The container, Spark and connection settings of a DSS instance, one row each, and
+    whether gke-native made it (its marker: a `gke-native` property or its description)."""
+
+    def ours(setting: dict) -> str:
+        marked = any(p.get("key") == "gke-native" for p in setting.get("properties") or [])
+        made = marked or (setting.get("description") or "").startswith("Created by gke-native")
+        return "yes" if made else "-"
+
     settings = client.get_general_settings().get_raw()
-    rows = [("setting", "name", "what it says")]
+    rows = [("setting", "name", "by gke-native", "what it says")]
     for c in settings["containerSettings"]["executionConfigs"]:
-        rows.append(("container exec config", c["name"], f"{c['type']}, {c['repositoryURL']}"))
+        rows.append(
+            ("container exec config", c["name"], ours(c), f"{c['type']}, {c['repositoryURL']}")
+        )
     for c in settings["sparkSettings"]["executionConfigs"]:
         managed = c.get("kubernetesSettings", {}).get("managedKubernetes", False)
-        rows.append(("Spark config", c["name"], f"managed Spark-on-K8S: {managed}"))
+        rows.append(("Spark config", c["name"], ours(c), f"managed Spark-on-K8S: {managed}"))
     for name in client.list_connections():
         raw = client.get_connection(name).get_settings().get_raw()
         about = raw.get("description") or raw["params"].get("root", "")
-        rows.append(("connection", name, f"{raw['type']}: {about}".rstrip(": ")))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        rows.append(("connection", name, ours(raw), f"{raw['type']}: {about}".rstrip(": ")))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows)
 
 
@@ -151,11 +160,12 @@ def main() -> int:
             print("    " + "\n    ".join(report_text(run.result).split("\n    ")[:2]))
             run = dss.run_cluster_action("setup-dss", "analytics", apply=True, **form)
             print("    " + report_text(run.result))
-            say("DSS's settings as Dataiku's own client (dataikuapi) now reads them")
-            print("    " + dss_settings_table(dss.client()).replace("\n", "\n    "))
 
             say("stopping the cluster (DSS's stop(): GKE deletes it)")
             show_log(dss.stop_cluster("analytics").log)
+
+            say("DSS's settings the action created, as Dataiku's client (dataikuapi) reads them")
+            print("    " + dss_settings_table(dss.client()).replace("\n", "\n    "))
             calls = emulator.google_requests()
             dss.close()
         finally:
