@@ -66,9 +66,7 @@ def repository_creates(emulator) -> list:
 def dss_writes(gcp) -> list:
     """Calls that change DSS's admin settings (the intercom's form resolution is a read)."""
     return [
-        r
-        for r in gcp.backend.requests
-        if r[0] in ("PUT", "POST", "DELETE") and "/admin/" in r[1]
+        r for r in gcp.backend.requests if r[0] in ("PUT", "POST", "DELETE") and "/admin/" in r[1]
     ]
 
 
