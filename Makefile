@@ -63,6 +63,8 @@ fmt: deps
 	$(VENV)/bin/ruff check --fix .
 
 cargo-test: deps
+	@# The emulator's operations take a fraction of a second: poll them at that scale.
+	GKE_NATIVE_OPERATION_POLL_SECONDS=0.1 \
 	GKE_EMULATOR_DISCOVERY_DIR=$$($(PY) tools/discovery_dir.py) cargo test --workspace --quiet
 
 # The test and demo stand-in for Google's APIs (debug build: shares cargo test's artifacts).

@@ -108,4 +108,11 @@ class Emulator:
             "HOME": str(home),
             "CLOUDSDK_CONFIG": str(home / "gcloud"),
             "GOOGLE_APPLICATION_CREDENTIALS": None,  # unset
+            # Operations of a fraction of a second are polled at a third of their length
+            # (GKE's take minutes: the product's 2 s period stands from 2 s operations on).
+            "GKE_NATIVE_OPERATION_POLL_SECONDS": (
+                f"{max(0.05, self.operation_seconds / 3):.3f}"
+                if self.operation_seconds < 2
+                else None
+            ),
         }

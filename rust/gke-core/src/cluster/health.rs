@@ -194,9 +194,9 @@ pub async fn wait_ready(
     timeout: Duration,
 ) -> Result<Health> {
     let start = Instant::now();
+    // Each round reads the cluster, its nodes, pods and operations: half the operations' rate.
     let polling = Polling {
-        first: Duration::from_millis(300),
-        ..Polling::default()
+        period: Polling::default().period * 5 / 2,
     };
     loop {
         let health = health(session, cluster).await?;

@@ -1,6 +1,7 @@
-//! Waiting for GKE operations: a fast first poll, backing off with the time already waited to
-//! at most 10 s, progress logged, an overall timeout.
+//! Waiting for GKE operations: one poll every 2 s from the submission on (a fixed, drift-free
+//! schedule), progress logged, an overall timeout.
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use google_cloud_container_v1::model::{self, operation::Status};
@@ -9,29 +10,47 @@ use crate::error::{GkeError, Result};
 use crate::google::gke::{is_operation_in_progress, operation_path, GkeApi};
 use crate::net::retry::Rounds;
 
-/// The polling schedule: a short operation is seen done soon after it ends; a five-minute
-/// creation costs a few dozen calls.
-#[derive(Debug, Clone, Copy)]
+/// The polling schedule: a poll every `period`, counted from the start of the wait (so the
+/// time a poll takes does not push the next one back). An operation's end is seen
+/// `period / 2` late on average, whatever its length, for one call per `period`: with 2 s,
+/// 1 s late where a fixed 5 s poll (Dataiku's GKE plugin) is 2.5 s late, and 150 calls for a
+/// five-minute creation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Polling {
-    pub first: Duration,
-    pub max: Duration,
-    /// The pause is the time waited so far divided by this.
-    pub divisor: u32,
+    pub period: Duration,
+}
+
+/// `GKE_NATIVE_OPERATION_POLL_SECONDS` (0.05 to 60) sets the period, e.g. for emulated
+/// operations of a fraction of a second; else 2 s.
+pub const PERIOD_ENV: &str = "GKE_NATIVE_OPERATION_POLL_SECONDS";
+pub const DEFAULT_PERIOD: Duration = Duration::from_secs(2);
+
+fn configured_period() -> Duration {
+    static PERIOD: OnceLock<Duration> = OnceLock::new();
+    *PERIOD.get_or_init(|| {
+        std::env::var(PERIOD_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite())
+            .map(|s| Duration::from_secs_f64(s.clamp(0.05, 60.0)))
+            .unwrap_or(DEFAULT_PERIOD)
+    })
 }
 
 impl Default for Polling {
     fn default() -> Self {
         Self {
-            first: Duration::from_millis(150),
-            max: Duration::from_secs(10),
-            divisor: 10,
+            period: configured_period(),
         }
     }
 }
 
 impl Polling {
+    /// How long to sleep, `waited` after the start, until the next poll of the schedule.
     pub fn pause(&self, waited: Duration) -> Duration {
-        (waited / self.divisor).clamp(self.first, self.max)
+        let period = self.period.max(Duration::from_millis(1)).as_nanos();
+        let next = (waited.as_nanos() / period + 1) * period;
+        Duration::from_nanos(u64::try_from(next - waited.as_nanos()).unwrap_or(u64::MAX))
     }
 }
 
@@ -189,11 +208,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pauses_grow_with_the_wait() {
-        let p = Polling::default();
-        assert_eq!(p.pause(Duration::ZERO), Duration::from_millis(150));
-        assert_eq!(p.pause(Duration::from_secs(2)), Duration::from_millis(200));
-        assert_eq!(p.pause(Duration::from_secs(60)), Duration::from_secs(6));
-        assert_eq!(p.pause(Duration::from_secs(300)), Duration::from_secs(10));
+    fn polls_come_every_period_from_the_start_whatever_each_took() {
+        let p = Polling {
+            period: Duration::from_secs(2),
+        };
+        assert_eq!(p.pause(Duration::ZERO), Duration::from_secs(2));
+        // A poll that took 300 ms does not push the schedule back.
+        assert_eq!(
+            p.pause(Duration::from_millis(2300)),
+            Duration::from_millis(1700)
+        );
+        assert_eq!(p.pause(Duration::from_secs(4)), Duration::from_secs(2));
+        // One that took longer than a period: the next slot, never a burst.
+        assert_eq!(
+            p.pause(Duration::from_millis(6500)),
+            Duration::from_millis(1500)
+        );
+        let mut waited = Duration::ZERO;
+        let mut polls = 0;
+        while waited < Duration::from_secs(600) {
+            waited += p.pause(waited) + Duration::from_millis(40);
+            polls += 1;
+        }
+        assert_eq!(polls, 300, "one poll per 2 s over ten minutes");
     }
 }
