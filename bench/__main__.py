@@ -4,15 +4,18 @@ Import and client start-up (target: `import dss_gke` <= 50 ms) versus building t
 discovery-based Python client of the GKE API (`googleapiclient.discovery.build("container",
 "v1")`), each in a fresh process; then the cluster lifecycle (bench/lifecycle.py).
 
-GCS transfers: bench/gcs.py. Image push: bench/registry.py.
+GCS transfers: bench/gcs.py (upload), bench/resync.py (no-change re-sync). Image push:
+bench/registry.py.
 """
 
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
-from bench import gcs, lifecycle, registry
+from bench import gcs, lifecycle, registry, resync
 from bench.summary import Summary
 
 RUNS = 7
@@ -55,10 +58,13 @@ def import_time(summary: Summary) -> None:
 
 
 def main() -> None:
+    # Upload sessions and remembered checksums go to a directory of the bench's own.
+    os.environ["GKE_NATIVE_STATE_DIR"] = tempfile.mkdtemp(prefix="gke-native-bench-state-")
     summary = Summary()
     import_time(summary)
     lifecycle.main(summary)
     gcs.main(summary)
+    resync.main(summary)
     registry.main(summary)
     summary.print()
 

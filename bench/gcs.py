@@ -15,11 +15,7 @@ server in the same run, and that against two servers in turn:
    versus `rclone sync` (Debian's rclone, what admins pick for syncing; `--transfers` and
    `--checkers` 8). Targets: ours ≥ 2.5 × faster than transfer_manager; against rclone, wall
    time ≤ rclone's and client CPU ≤ 0.5 × rclone's (issue 16).
-2. No-change re-sync of 10,000 objects (list, compare size and CRC32C of every file, move
-   nothing): ours versus the same work with the Python client (`list_blobs` + `google_crc32c`)
-   and versus `rclone sync --checksum` (size + MD5: the objects were not written by rclone, so
-   its default size + modtime mode would upload them all again). Target: ours ≤ 1.5 s and ≤
-   rclone's.
+The no-change re-sync is bench/resync.py.
 
 Each contender gets a fresh server for each run (fake-gcs-server's inserts slow down as a
 bucket fills), runs alternate between ours and Python's, medians of `GCS_BENCH_RUNS` (default 3)
@@ -27,7 +23,6 @@ runs are compared, and the server's CPU time is shown next to the client's (this
 its Rust threads, plus transfer_manager's worker processes).
 """
 
-import base64
 import json
 import os
 import pathlib
@@ -45,9 +40,7 @@ from tests.support.gcs import FakeGcs
 
 SMALL_FILES, SMALL_SIZE = 2000, 64 * 2**10
 LARGE_FILES, LARGE_SIZE = 4, 64 * 2**20
-RESYNC_FILES, RESYNC_SIZE = 10_000, 4 * 2**10
 UPLOAD_SPEEDUP_TARGET = 2.5
-RESYNC_TARGET_S = 1.5
 # Runs of each case per server (fresh server each run); the medians are compared.
 RUNS = int(os.environ.get("GCS_BENCH_RUNS", "3"))
 
@@ -79,28 +72,6 @@ def python_upload(server: FakeGcs, root: pathlib.Path, names: list) -> None:
     failures = [r for r in results if isinstance(r, Exception)]
     if failures:
         raise failures[0]
-
-
-def python_resync(server: FakeGcs, root: pathlib.Path, prefix: str) -> int:
-    """What the Python client needs for the same no-change check; returns files to move."""
-    import google_crc32c
-
-    remote = {
-        b.name[len(prefix) :]: (b.size, b.crc32c)
-        for b in server.client().list_blobs("bench", prefix=prefix)
-    }
-    changed = 0
-    for path in root.rglob("*"):
-        if not path.is_file():
-            continue
-        rel = path.relative_to(root).as_posix()
-        size, crc = remote.get(rel, (None, None))
-        if size != path.stat().st_size:
-            changed += 1
-            continue
-        local = base64.b64encode(google_crc32c.Checksum(path.read_bytes()).digest()).decode()
-        changed += local != crc
-    return changed
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -219,11 +190,10 @@ def row(case, results, target, met):
     print("  ".join(cells) + f"  target {target}: {'met' if met else 'NOT MET'}")
 
 
-def add_to_summary(summary, server: str, upload: dict, resync: dict) -> None:
-    """The GCS rows of the final table: wall time against transfer_manager and rclone, client
-    CPU against rclone, the re-sync against rclone --checksum."""
-    ours_up, ours_re = upload["ours"], resync["ours"]
-    python = upload["python"]
+def add_to_summary(summary, server: str, upload: dict) -> None:
+    """The GCS upload rows of the final table: wall time against transfer_manager and rclone,
+    client CPU against rclone."""
+    ours_up, python = upload["ours"], upload["python"]
     summary.add(
         f"GCS upload ({server})", ours_up[0], "transfer_manager", python[0],
         f">= {UPLOAD_SPEEDUP_TARGET}x faster", python[0] / ours_up[0] >= UPLOAD_SPEEDUP_TARGET,
@@ -236,12 +206,6 @@ def add_to_summary(summary, server: str, upload: dict, resync: dict) -> None:
         summary.add(
             f"GCS upload client CPU ({server})", ours_up[2], "rclone", rc[2],
             "<= 0.5x rclone", ours_up[2] <= 0.5 * rc[2],
-        )  # fmt: skip
-    if resync["rclone"] is not None:
-        rc = resync["rclone"]
-        summary.add(
-            f"GCS no-change re-sync {RESYNC_FILES} ({server})", ours_re[0], "rclone --checksum",
-            rc[0], "<= rclone", ours_re[0] <= rc[0],
         )  # fmt: skip
 
 
@@ -272,13 +236,6 @@ def main(summary=None) -> None:
         names += write_files(upload_dir, LARGE_FILES, LARGE_SIZE, "large")
         total_mib = (SMALL_FILES * SMALL_SIZE + LARGE_FILES * LARGE_SIZE) / 2**20
 
-        # The re-sync's objects are loaded at the server's start (inserting 10,000 through
-        # fake-gcs-server's API takes minutes); the server computes their CRC32C as GCS would.
-        resync_dir = pathlib.Path(tmp, "resync")
-        write_files(resync_dir, RESYNC_FILES, RESYNC_SIZE, "r")
-        preload = pathlib.Path(tmp, "preload")
-        shutil.copytree(resync_dir, preload / "bench" / "resync")
-
         def ours_upload(server):
             dss_gke.gcs_sync(upload_dir, "gs://bench", endpoint=server.url).check()
 
@@ -288,22 +245,6 @@ def main(summary=None) -> None:
         def rclone_upload(server):
             rclone("sync", str(upload_dir), *rclone_remote(server, "bench"))
 
-        def ours_resync(server):
-            report = dss_gke.gcs_sync(resync_dir, "gs://bench/resync", endpoint=server.url)
-            moved = [e for e in report.entries() if e["action"] != "skipped"]
-            if moved or report.failed:
-                raise SystemExit(f"the no-change re-sync moved files: {moved[:3]}")
-
-        def python_resync_(server):
-            if python_resync(server, resync_dir, "resync/"):
-                raise SystemExit("the Python re-sync found changes")
-
-        def rclone_resync(server):
-            before = len(list(server.client().list_blobs("bench")))
-            rclone("sync", "--checksum", str(resync_dir), *rclone_remote(server, "bench/resync"))
-            if len(list(server.client().list_blobs("bench"))) != before:
-                raise RuntimeError("rclone's re-sync changed the bucket")
-
         results = {}
         for server, (server_class, what) in SERVERS.items():
             print(f"\nGCS against {server} ({what}, loopback), median of {RUNS} runs")
@@ -312,17 +253,11 @@ def main(summary=None) -> None:
                 server_class,
                 {"ours": ours_upload, "python": python_upload_, "rclone": rclone_upload},
             )
-            print(f"  no-change re-sync of {RESYNC_FILES} objects, a fresh server each run:")
-            resync = compare(
-                server_class,
-                {"ours": ours_resync, "python": python_resync_, "rclone": rclone_resync},
-                preload,
-            )
-            results[server] = (upload, resync)
+            results[server] = upload
 
-    for server, (upload, resync) in results.items():
+    for server, upload in results.items():
         print(f"\nGCS against {server} ({SERVERS[server][1]}), median of {RUNS} runs")
-        up_rclone, re_rclone = upload["rclone"], resync["rclone"]
+        up_rclone = upload["rclone"]
         row(
             f"upload {SMALL_FILES}x64KiB + {LARGE_FILES}x64MiB",
             upload,
@@ -332,16 +267,8 @@ def main(summary=None) -> None:
             and upload["ours"][0] <= up_rclone[0]
             and upload["ours"][2] <= 0.5 * up_rclone[2],
         )
-        row(
-            f"no-change re-sync of {RESYNC_FILES} objects",
-            resync,
-            f"<= {RESYNC_TARGET_S} s and <= rclone --checksum",
-            resync["ours"][0] <= RESYNC_TARGET_S
-            and re_rclone is not None
-            and resync["ours"][0] <= re_rclone[0],
-        )
         if summary is not None:
-            add_to_summary(summary, server, upload, resync)
+            add_to_summary(summary, server, upload)
         print(
             f"upload throughput: ours {total_mib / upload['ours'][0]:.0f} MiB/s, "
             f"python {total_mib / upload['python'][0]:.0f} MiB/s"
@@ -351,7 +278,7 @@ def main(summary=None) -> None:
     # under a lock), whatever the object's size: its CPU time for our upload is a floor no
     # client can go under there. Inserts are serial (the small files take as long with 2
     # transfers at once as with 32); only the large files' bytes spread over the other core.
-    upload, _ = results["fake-gcs-server"]
+    upload = results["fake-gcs-server"]
     ours_up, theirs_up = upload["ours"], upload["python"]
     cores = os.cpu_count() or 1
     serial, spread = ours_up[1], ours_up[1] / cores

@@ -2,6 +2,7 @@
 through the "Sync folder with GCS" recipe in the DSS host harness. What we wrote is read back
 with Google's Python client and compared byte for byte."""
 
+import json
 import os
 import pathlib
 import signal
@@ -560,3 +561,31 @@ def test_a_connection_reset_mid_upload_resumes_from_what_gcs_committed(tmp_path)
             (f"{committed}-{n - 1}/{n}", n - committed),
         ]
         assert server.objects["up/big.bin"]["data"] == data
+
+
+def test_a_resync_remembers_checksums_and_still_sees_every_change(
+    fake_gcs, tmp_path, upload_sessions
+):
+    """Files not modified since the last sync are not read again (their size and time are
+    those they had); a file rewritten since is read, whatever its size."""
+    folder = tmp_path / "folder"
+    files = make_tree(folder)
+    hour_ago = time.time() - 3600
+    for rel in files:
+        os.utime(folder / rel, (hour_ago, hour_ago))
+    first = dss_gke.gcs_sync(folder, "gs://bkt/cached", endpoint=fake_gcs.url)
+    assert set(actions(first).values()) == {"uploaded"}
+    (kept,) = (upload_sessions.parent / "gcs-checksums").iterdir()
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    remembered = json.loads(kept.read_text())
+    assert remembered["folder"] == str(folder.resolve())
+    assert set(remembered["files"]) == set(files)
+
+    (folder / "a.txt").write_bytes(b"HELLO")  # same size, other content, a new time
+    again = dss_gke.gcs_sync(folder, "gs://bkt/cached", endpoint=fake_gcs.url)
+    assert actions(again) == {**dict.fromkeys(files, "skipped"), "a.txt": "uploaded"}
+    assert fake_gcs.objects("bkt", "cached/a.txt") == {"cached/a.txt": b"HELLO"}
+    # A cache that cannot be read is an empty one: everything is compared by reading again.
+    kept.write_text("{oops")
+    third = dss_gke.gcs_sync(folder, "gs://bkt/cached", endpoint=fake_gcs.url)
+    assert set(actions(third).values()) == {"skipped"}

@@ -40,6 +40,12 @@ pub struct Unlisted {
 pub trait FolderIo: Send + Sync + 'static {
     /// What the side is, for the report (`/data/folder`, `managed folder 'in'`).
     fn describe(&self) -> String;
+    /// What names this folder uniquely on this host, when its files' modification times can
+    /// be trusted to change with their content: the key of its remembered checksums
+    /// (`sync/checksums.rs`). `None`: every file is hashed at each sync.
+    fn checksum_key(&self) -> Option<String> {
+        None
+    }
     /// Every file; an entry that cannot be read is [`Unlisted`], only a folder that cannot be
     /// listed at all is an error.
     fn list(&self) -> Result<Listing>;
@@ -262,6 +268,12 @@ fn io_error(what: &str, path: &Path, e: io::Error) -> GkeError {
 impl FolderIo for LocalDir {
     fn describe(&self) -> String {
         self.root.display().to_string()
+    }
+
+    fn checksum_key(&self) -> Option<String> {
+        fs::canonicalize(&self.root)
+            .ok()
+            .map(|p| p.display().to_string())
     }
 
     fn list(&self) -> Result<Listing> {

@@ -3,6 +3,7 @@
 //! checksum, and a report listing every file with what happened to it.
 //! Here the direction, options and `sync()`; plan.rs decides, transfer.rs moves, report.rs tells.
 
+mod checksums;
 mod plan;
 mod report;
 mod stream;
@@ -23,6 +24,7 @@ use crate::gcs::folder::{FolderIo, LocalFile};
 use crate::gcs::location::GcsLocation;
 use crate::gcs::resumable::SessionStore;
 
+use checksums::Checksums;
 use plan::{plan, step_path, Step};
 pub use report::{SyncAction, SyncEntry, SyncReport};
 use transfer::{run_step, Context};
@@ -143,6 +145,14 @@ impl SyncRequest {
     }
 }
 
+/// Where the folders' checksums are kept: beside the upload sessions' folder.
+fn checksums_dir(state_dir: &std::path::Path) -> PathBuf {
+    match state_dir.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.join("gcs-checksums"),
+        _ => state_dir.join("checksums"),
+    }
+}
+
 /// What to sync and how.
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
@@ -155,7 +165,8 @@ pub struct SyncOptions {
     /// Transfers at once.
     pub parallelism: usize,
     /// Where sessions of unfinished large uploads are kept so that the next run resumes them
-    /// ([`resumable::default_state_dir`]); `None`: they resume within a run only.
+    /// ([`resumable::default_state_dir`]), and beside it the folders' checksums; `None`:
+    /// uploads resume within a run only and every file is hashed.
     pub state_dir: Option<PathBuf>,
 }
 
@@ -207,7 +218,23 @@ pub async fn sync(
         remote.len()
     );
 
-    let steps = plan(folder.clone(), &local, &listing.unlisted, &remote, options).await;
+    let checksums = Arc::new(match folder.checksum_key() {
+        Some(key) => Checksums::load(
+            options.state_dir.as_deref().map(checksums_dir).as_deref(),
+            &key,
+        ),
+        None => Checksums::load(None, ""),
+    });
+    checksums.retain(&local);
+    let steps = plan(
+        folder.clone(),
+        &local,
+        &listing.unlisted,
+        &remote,
+        options,
+        &checksums,
+    )
+    .await;
     let total: u64 = steps
         .iter()
         .map(|s| match s {
@@ -240,6 +267,7 @@ pub async fn sync(
         direction: options.direction,
         dry_run: options.dry_run,
         sessions: options.state_dir.clone().map(SessionStore::new),
+        checksums: checksums.clone(),
         done: done.clone(),
         abort: AtomicBool::new(false),
     });
@@ -273,6 +301,7 @@ pub async fn sync(
         let now = done.load(Ordering::Relaxed);
         let _ = tokio::task::spawn_blocking(move || p(now, total)).await;
     }
+    checksums.save();
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     let report = SyncReport {
         source,

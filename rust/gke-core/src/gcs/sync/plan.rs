@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 
+use super::checksums::Checksums;
 use super::report::{SyncAction, SyncEntry};
 use super::{Direction, SyncOptions};
 use crate::error::{GkeError, Result};
-use crate::gcs::checksum::{ChecksumKind, Hasher};
+use crate::gcs::checksum::{ChecksumKind, Hasher, ObjectChecksums};
 use crate::gcs::client::RemoteObject;
 use crate::gcs::folder::{FolderIo, LocalFile, Unlisted};
 
@@ -40,7 +41,8 @@ pub(super) fn step_path(step: &Step) -> String {
     }
 }
 
-/// Compares every file with its counterpart; hashes (in parallel) only same-size pairs.
+/// Compares every file with its counterpart; hashes (in parallel) only same-size pairs whose
+/// checksum is not remembered from an earlier run (`checksums`), and remembers what it hashed.
 /// The folder's entries that could not be listed are reported, and what GCS holds under them
 /// is never deleted.
 pub(super) async fn plan(
@@ -49,6 +51,7 @@ pub(super) async fn plan(
     unlisted: &[Unlisted],
     remote: &HashMap<String, RemoteObject>,
     options: &SyncOptions,
+    checksums: &Arc<Checksums>,
 ) -> Vec<Step> {
     let to_gcs = options.direction == Direction::ToGcs;
     let mut paths: Vec<&String> = if to_gcs {
@@ -85,22 +88,36 @@ pub(super) async fn plan(
                 None => steps.push(transfer(
                     "the object has no CRC32C or MD5 to compare".into(),
                 )),
-                Some(kind) => to_hash.push((l.clone().unwrap(), r.clone().unwrap(), kind)),
+                Some(kind) => {
+                    let (lf, ro) = (l.clone().unwrap(), r.clone().unwrap());
+                    match checksums.get(&lf).and_then(|c| Known::of(c, kind)) {
+                        Some(known) => steps.push(compare(lf, ro, kind, Ok(known), to_gcs)),
+                        None => to_hash.push((lf, ro, kind)),
+                    }
+                }
             },
         }
     }
     let hashed: Vec<Step> = futures::stream::iter(to_hash)
         .map(|(lf, ro, kind)| {
             let folder = folder.clone();
+            let checksums = checksums.clone();
             async move {
                 let path = lf.path.clone();
                 let size = lf.size;
+                let read_at = std::time::SystemTime::now();
                 let hashed = tokio::task::spawn_blocking(move || {
                     hash_file_sized(folder.as_ref(), &path, size, kind == ChecksumKind::Md5)
                 })
                 .await
                 .map_err(|e| GkeError::storage(format!("internal error: {e}")))
-                .and_then(|r| r);
+                .and_then(|r| r)
+                .map(|h| {
+                    let sums = h.finish();
+                    let crc = sums.crc32c.expect("a hasher computes CRC32C");
+                    checksums.put(&lf, read_at, crc, sums.md5);
+                    Known::of(sums, kind).expect("the hasher computed the kind compared")
+                });
                 compare(lf, ro, kind, hashed, to_gcs)
             }
         })
@@ -177,11 +194,32 @@ pub(super) async fn plan(
     steps
 }
 
+/// A file's checksums as compared: the CRC32C (always known) and the MD5 when `kind` needs it.
+struct Known(ObjectChecksums);
+
+impl Known {
+    fn of(sums: ObjectChecksums, kind: ChecksumKind) -> Option<Self> {
+        let usable = match kind {
+            ChecksumKind::Crc32c => sums.crc32c.is_some(),
+            ChecksumKind::Md5 => sums.md5.is_some(),
+        };
+        usable.then_some(Self(sums))
+    }
+
+    /// Whether it matches what GCS holds, by the checksum `kind`.
+    fn matches(&self, remote: &ObjectChecksums, kind: ChecksumKind) -> bool {
+        match kind {
+            ChecksumKind::Crc32c => remote.crc32c.is_some() && remote.crc32c == self.0.crc32c,
+            ChecksumKind::Md5 => remote.md5.is_some() && remote.md5 == self.0.md5,
+        }
+    }
+}
+
 fn compare(
     lf: LocalFile,
     ro: RemoteObject,
     kind: ChecksumKind,
-    hashed: Result<Hasher>,
+    hashed: Result<Known>,
     to_gcs: bool,
 ) -> Step {
     let size = lf.size;
@@ -192,7 +230,7 @@ fn compare(
             bytes: 0,
             reason: format!("reading the folder's file: {e}"),
         }),
-        Ok(h) if h.matches(&ro.checksums) == Some(true) => Step::Done(SyncEntry {
+        Ok(h) if h.matches(&ro.checksums, kind) => Step::Done(SyncEntry {
             path: lf.path,
             action: SyncAction::Skipped,
             bytes: size,
@@ -200,7 +238,7 @@ fn compare(
         }),
         Ok(h) => Step::Transfer {
             path: lf.path.clone(),
-            known_crc32c: to_gcs.then_some(h.crc32c()),
+            known_crc32c: h.0.crc32c.filter(|_| to_gcs),
             local: Some(lf),
             remote: Some(ro),
             size,
@@ -276,6 +314,7 @@ mod tests {
             &unlisted,
             &remote,
             &options,
+            &Arc::new(Checksums::load(None, "")),
         )
         .await;
         let mut rows: Vec<(String, String)> = steps
@@ -301,5 +340,122 @@ mod tests {
             .collect();
         assert_eq!(rows, expected);
         std::fs::remove_dir_all(root).unwrap();
+    }
+
+    /// A local folder that counts the files it opens.
+    struct Counting {
+        inner: crate::gcs::folder::LocalDir,
+        opened: std::sync::atomic::AtomicUsize,
+    }
+
+    impl FolderIo for Counting {
+        fn describe(&self) -> String {
+            self.inner.describe()
+        }
+        fn checksum_key(&self) -> Option<String> {
+            self.inner.checksum_key()
+        }
+        fn list(&self) -> Result<crate::gcs::folder::Listing> {
+            self.inner.list()
+        }
+        fn stat(&self, path: &str) -> Result<Option<LocalFile>> {
+            self.inner.stat(path)
+        }
+        fn open(&self, path: &str) -> Result<Box<dyn Read + Send>> {
+            self.opened
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.inner.open(path)
+        }
+        fn write(&self, path: &str, content: Box<dyn Read + Send>) -> Result<()> {
+            self.inner.write(path, content)
+        }
+        fn delete(&self, path: &str) -> Result<()> {
+            self.inner.delete(path)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_second_plan_reads_only_the_files_that_changed() {
+        use crate::gcs::checksum::ObjectChecksums;
+        let root = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for (name, content) in [("a", "aaa"), ("b", "bbb"), ("c", "ccc")] {
+            let path = root.path().join(name);
+            std::fs::write(&path, content).unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(hour_ago)
+                .unwrap();
+        }
+        let folder = Arc::new(Counting {
+            inner: crate::gcs::folder::LocalDir::new(root.path(), "f").unwrap(),
+            opened: Default::default(),
+        });
+        let crc = |text: &str| Some(crc32c::crc32c(text.as_bytes()));
+        // GCS holds a and b as they are, and another c of the same size.
+        let remote: HashMap<String, RemoteObject> = [("a", "aaa"), ("b", "bbb"), ("c", "xxx")]
+            .into_iter()
+            .map(|(name, content)| {
+                let o = RemoteObject {
+                    name: format!("p/{name}"),
+                    size: 3,
+                    generation: 1,
+                    checksums: ObjectChecksums {
+                        crc32c: crc(content),
+                        md5: None,
+                    },
+                };
+                (name.to_string(), o)
+            })
+            .collect();
+        let options = SyncOptions {
+            location: GcsLocation::parse("gs://bkt/p", "f").unwrap(),
+            direction: Direction::ToGcs,
+            delete_extra: false,
+            dry_run: false,
+            parallelism: 4,
+            state_dir: Some(state.path().to_path_buf()),
+        };
+        let run = |folder: Arc<Counting>| {
+            let (remote, options, key) = (remote.clone(), options.clone(), folder.checksum_key());
+            let dir = state.path().to_path_buf();
+            async move {
+                let local: HashMap<String, LocalFile> = folder
+                    .list()
+                    .unwrap()
+                    .files
+                    .into_iter()
+                    .map(|f| (f.path.clone(), f))
+                    .collect();
+                let checksums = Arc::new(Checksums::load(Some(&dir), &key.unwrap()));
+                let steps = plan(folder, &local, &[], &remote, &options, &checksums).await;
+                checksums.save();
+                let mut rows: Vec<(String, &str)> = steps
+                    .iter()
+                    .map(|s| match s {
+                        Step::Done(e) => (e.path.clone(), "same"),
+                        s => (step_path(s), "transfer"),
+                    })
+                    .collect();
+                rows.sort();
+                rows
+            }
+        };
+        let expected = [("a", "same"), ("b", "same"), ("c", "transfer")]
+            .map(|(p, r)| (p.to_string(), r))
+            .to_vec();
+        assert_eq!(run(folder.clone()).await, expected);
+        assert_eq!(folder.opened.load(std::sync::atomic::Ordering::Relaxed), 3);
+        // Nothing changed: no file is read again.
+        assert_eq!(run(folder.clone()).await, expected);
+        assert_eq!(folder.opened.load(std::sync::atomic::Ordering::Relaxed), 3);
+        // b rewritten with other bytes of the same size: read again, and found different.
+        std::fs::write(root.path().join("b"), "BBB").unwrap();
+        let rows = run(folder.clone()).await;
+        assert_eq!(rows[1], ("b".to_string(), "transfer"));
+        assert_eq!(folder.opened.load(std::sync::atomic::Ordering::Relaxed), 4);
     }
 }

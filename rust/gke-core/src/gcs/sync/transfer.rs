@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use google_cloud_storage::streaming_source::{Payload, Seek, StreamingSource};
 
+use super::checksums::Checksums;
 use super::plan::{hash_file, step_path, Step};
 use super::report::{SyncAction, SyncEntry};
 use super::stream::{ChannelReader, FolderSource, Message, SourceState};
@@ -25,6 +26,8 @@ pub(super) struct Context {
     pub(super) direction: Direction,
     pub(super) dry_run: bool,
     pub(super) sessions: Option<SessionStore>,
+    /// What each file uploaded hashed to, remembered for the next run.
+    pub(super) checksums: Arc<Checksums>,
     pub(super) done: Arc<AtomicU64>,
     /// Set after a refusal that every other transfer would meet too (401, 403).
     pub(super) abort: AtomicBool,
@@ -132,6 +135,7 @@ const IN_MEMORY_MAX: u64 = 8 * 1024 * 1024;
 const RESUMABLE_MIN: u64 = 16 * 1024 * 1024;
 
 async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Result<()> {
+    let read_at = std::time::SystemTime::now();
     let name = ctx.location.object_name(&file.path);
     let bucket = &ctx.location.bucket;
     // The CRC32C goes with the upload's metadata, so that GCS itself refuses other content.
@@ -289,6 +293,8 @@ async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Re
             )
         }));
     }
+    // Read whole, unchanged, and GCS holds the same CRC32C.
+    ctx.checksums.put(&file, read_at, streamed_crc, None);
     Ok(())
 }
 
