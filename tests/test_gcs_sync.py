@@ -575,7 +575,7 @@ def test_a_resync_remembers_checksums_and_still_sees_every_change(
         os.utime(folder / rel, (hour_ago, hour_ago))
     first = dss_gke.gcs_sync(folder, "gs://bkt/cached", endpoint=fake_gcs.url)
     assert set(actions(first).values()) == {"uploaded"}
-    (kept,) = (upload_sessions.parent / "gcs-checksums").iterdir()
+    (kept,) = (upload_sessions / "gcs-checksums").iterdir()
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
     remembered = json.loads(kept.read_text())
     assert remembered["folder"] == str(folder.resolve())

@@ -1,5 +1,6 @@
 //! Cloud Storage's JSON API, in memory: buckets, objects (with the CRC32C and MD5 GCS computes),
-//! the three upload types (`multipart`, `media`, `resumable`), listing, metadata, media reads
+//! the three upload types (`multipart`, `media`, `resumable`), listing, metadata, copy (rclone sets
+//! modification times with it), media reads
 //! (with `Range`) and deletion. Fast rather than complete: objects live in memory only (never in
 //! the state file), and what gke-native's benchmarks and Google's clients send is what is served.
 
@@ -417,6 +418,13 @@ pub async fn serve(
         ("storage.objects.delete", Endpoint::Api, [bucket, name]) => {
             delete_object(storage, bucket, name, &query)
         }
+        ("storage.objects.copy", Endpoint::Api, [src_bucket, src, dst_bucket, dst]) => {
+            let body = match axum::body::to_bytes(body, 1 << 20).await {
+                Ok(b) => b,
+                Err(e) => return bad_request(format!("Unreadable body: {e}")).into_response(),
+            };
+            copy_object(storage, (src_bucket, src), (dst_bucket, dst), &query, &body)
+        }
         _ => not_emulated(method, parts.uri.path()),
     }
 }
@@ -680,6 +688,59 @@ fn delete_object(storage: &Storage, bucket: &str, name: &str, query: &Query) -> 
     }
     objects.remove(name);
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// `objects.copy`: the source's bytes as a new object, with the metadata the body gives (else
+/// the source's); what rclone uses to set an object's modification time.
+fn copy_object(
+    storage: &Storage,
+    (src_bucket, src): (&str, &str),
+    (dst_bucket, dst): (&str, &str),
+    query: &Query,
+    body: &[u8],
+) -> Response {
+    let Some(bucket) = storage.bucket(src_bucket) else {
+        return not_found("The specified bucket does not exist.").into_response();
+    };
+    let source = bucket
+        .objects
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(src)
+        .cloned();
+    let Some(source) = source else {
+        return not_found(format!("No such object: {src_bucket}/{src}")).into_response();
+    };
+    let given: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => return bad_request(format!("Invalid metadata JSON: {e}")).into_response(),
+        }
+    };
+    let if_generation_match = match generation_param(query, "ifGenerationMatch") {
+        Ok(w) => w,
+        Err(e) => return e.into_response(),
+    };
+    let upload = Upload {
+        bucket: dst_bucket.to_string(),
+        name: dst.to_string(),
+        content_type: given["contentType"]
+            .as_str()
+            .map_or_else(|| source.content_type.clone(), str::to_string),
+        metadata: given
+            .get("metadata")
+            .cloned()
+            .or_else(|| source.metadata.clone()),
+        crc32c: None,
+        md5: None,
+        if_generation_match,
+    };
+    match storage.insert(&upload, source.data.clone()) {
+        Ok(object) => json_response(StatusCode::OK, &object.resource()),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// What a write's metadata and query say about the object to be.

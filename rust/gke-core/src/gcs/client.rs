@@ -110,6 +110,9 @@ impl JsonObject {
 struct ListPage {
     #[serde(default)]
     items: Vec<JsonObject>,
+    /// With a delimiter: the "folders" directly under the prefix.
+    #[serde(default)]
+    prefixes: Vec<String>,
     next_page_token: Option<String>,
 }
 
@@ -323,8 +326,81 @@ impl GcsClient {
     }
 
     /// Every object under `prefix`, page by page (1,000 per page, GCS's maximum).
+    /// Every object under `prefix`. The objects directly under it and its "folders" come from
+    /// one listing by `/`; the folders are then listed whole, `LIST_AT_ONCE` at a time, so that
+    /// a tree of folders is listed in parallel (as `rclone` does) rather than one page of 1,000
+    /// after the other. More than `FOLDERS_APART_MAX` folders are listed in one go instead
+    /// (fewer calls for many small folders).
     pub async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<RemoteObject>> {
-        self.list_pages(bucket, prefix, None).await
+        use futures::{StreamExt, TryStreamExt};
+        const LIST_AT_ONCE: usize = 8;
+        const FOLDERS_APART_MAX: usize = 64;
+        let (mut out, folders) = self.list_level(bucket, prefix).await?;
+        if folders.len() > FOLDERS_APART_MAX {
+            // Many small folders: one listing of everything costs fewer calls.
+            return self.list_pages(bucket, prefix, None).await;
+        }
+        if folders.len() < 2 {
+            // Nothing to list side by side: one listing of the folder (or none).
+            for folder in folders {
+                out.extend(self.list_pages(bucket, &folder, None).await?);
+            }
+            return Ok(out);
+        }
+        let listed: Vec<Vec<RemoteObject>> = futures::stream::iter(folders)
+            .map(|folder| async move { self.list_pages(bucket, &folder, None).await })
+            .buffered(LIST_AT_ONCE)
+            .try_collect()
+            .await?;
+        out.extend(listed.into_iter().flatten());
+        Ok(out)
+    }
+
+    /// The objects directly under `prefix`, and the folders under it (delimiter `/`).
+    async fn list_level(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<(Vec<RemoteObject>, Vec<String>)> {
+        let what = format!("listing gs://{bucket}/{prefix}");
+        let (mut objects, mut folders) = (Vec::new(), Vec::new());
+        let mut token: Option<String> = None;
+        loop {
+            let mut query = vec![
+                ("prefix", prefix.to_string()),
+                ("delimiter", "/".to_string()),
+                ("maxResults", "1000".to_string()),
+                (
+                    "fields",
+                    "items(name,size,generation,crc32c,md5Hash),prefixes,nextPageToken".to_string(),
+                ),
+            ];
+            if let Some(t) = &token {
+                query.push(("pageToken", t.clone()));
+            }
+            let path = format!("b/{}/o", encode(bucket));
+            let body = self
+                .call(&what, reqwest::Method::GET, &path, &query)
+                .await
+                .map_err(|e| self.storage_error(&what, e))?
+                .unwrap_or_default();
+            let page: ListPage = serde_json::from_str(&body)
+                .map_err(|e| GkeError::storage(format!("{what}: unexpected answer: {e}")))?;
+            objects.extend(page.items.into_iter().map(JsonObject::into_remote));
+            // Only folders below the prefix: a server that ignores the delimiter lists every
+            // object instead, and none is missed.
+            folders.extend(
+                page.prefixes
+                    .into_iter()
+                    .filter(|f| f.len() > prefix.len() && f.starts_with(prefix)),
+            );
+            token = page.next_page_token.filter(|t| !t.is_empty());
+            if token.is_none() {
+                folders.sort();
+                folders.dedup();
+                return Ok((objects, folders));
+            }
+        }
     }
 
     /// At most `limit` objects (one page), to check that listing works.

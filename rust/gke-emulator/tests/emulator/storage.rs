@@ -295,3 +295,43 @@ async fn announced_checksums_and_generation_preconditions_are_enforced() {
         .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn a_copy_onto_itself_sets_metadata_as_rclone_sets_modification_times() {
+    let emulator = Emulator::start();
+    create_bucket(&emulator, "data").await;
+    let response = emulator
+        .http()
+        .post(format!(
+            "{}/upload/storage/v1/b/data/o?uploadType=media&name=r%2Fa.bin",
+            emulator.url
+        ))
+        .body("abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let path = "/storage/v1/b/data/o/r%2Fa.bin";
+    let (_, before) = emulator.raw(reqwest::Method::GET, path, None).await;
+    let (status, copied) = emulator
+        .raw(
+            reqwest::Method::POST,
+            &format!("{path}/copyTo/b/data/o/r%2Fa.bin"),
+            Some(json!({"metadata": {"mtime": "2026-12-06T21:29:22.950412463Z"}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{copied}");
+    let (_, after) = emulator.raw(reqwest::Method::GET, path, None).await;
+    assert_eq!(after["metadata"]["mtime"], "2026-12-06T21:29:22.950412463Z");
+    assert_eq!(after["crc32c"], crc32c_of(b"abc"));
+    assert_eq!(after["size"], "3");
+    assert_ne!(after["generation"], before["generation"]);
+    let (status, _) = emulator
+        .raw(
+            reqwest::Method::POST,
+            "/storage/v1/b/data/o/missing/copyTo/b/data/o/x",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 404);
+}
