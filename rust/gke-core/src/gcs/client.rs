@@ -326,33 +326,49 @@ impl GcsClient {
     }
 
     /// Every object under `prefix`, page by page (1,000 per page, GCS's maximum).
-    /// Every object under `prefix`. The objects directly under it and its "folders" come from
-    /// one listing by `/`; the folders are then listed whole, `LIST_AT_ONCE` at a time, so that
-    /// a tree of folders is listed in parallel (as `rclone` does) rather than one page of 1,000
-    /// after the other. More than `FOLDERS_APART_MAX` folders are listed in one go instead
-    /// (fewer calls for many small folders).
+    /// Every object under `prefix`, listed as `rclone` lists a tree: level by level by `/`
+    /// (the folders of a level side by side) until there are at least `LIST_AT_ONCE` folders
+    /// (or `LEVELS_MAX` levels), then each of those folders whole, `LIST_AT_ONCE` at a time,
+    /// rather than one page of 1,000 after the other. When a level has more than
+    /// `FOLDERS_APART_MAX` folders, the level above is listed whole instead (fewer calls for
+    /// many small folders).
     pub async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<RemoteObject>> {
         use futures::{StreamExt, TryStreamExt};
         const LIST_AT_ONCE: usize = 8;
-        const FOLDERS_APART_MAX: usize = 64;
-        let (mut out, folders) = self.list_level(bucket, prefix).await?;
-        if folders.len() > FOLDERS_APART_MAX {
-            // Many small folders: one listing of everything costs fewer calls.
-            return self.list_pages(bucket, prefix, None).await;
-        }
-        if folders.len() < 2 {
-            // Nothing to list side by side: one listing of the folder (or none).
-            for folder in folders {
-                out.extend(self.list_pages(bucket, &folder, None).await?);
+        const LEVELS_MAX: usize = 4;
+        const FOLDERS_APART_MAX: usize = 256;
+        let whole = |folders: Vec<String>| async move {
+            let listed: Vec<Vec<RemoteObject>> = futures::stream::iter(folders)
+                .map(|folder| async move { self.list_pages(bucket, &folder, None).await })
+                .buffered(LIST_AT_ONCE)
+                .try_collect()
+                .await?;
+            Ok::<_, GkeError>(listed.into_iter().flatten())
+        };
+        let mut out = Vec::new();
+        let mut frontier = vec![prefix.to_string()];
+        for _ in 0..LEVELS_MAX {
+            if frontier.len() >= LIST_AT_ONCE || frontier.is_empty() {
+                break;
             }
-            return Ok(out);
+            let levels: Vec<(Vec<RemoteObject>, Vec<String>)> =
+                futures::stream::iter(frontier.clone())
+                    .map(|folder| async move { self.list_level(bucket, &folder).await })
+                    .buffered(LIST_AT_ONCE)
+                    .try_collect()
+                    .await?;
+            let below: usize = levels.iter().map(|(_, f)| f.len()).sum();
+            if below > FOLDERS_APART_MAX {
+                out.extend(whole(frontier).await?);
+                return Ok(out);
+            }
+            frontier = Vec::with_capacity(below);
+            for (objects, folders) in levels {
+                out.extend(objects);
+                frontier.extend(folders);
+            }
         }
-        let listed: Vec<Vec<RemoteObject>> = futures::stream::iter(folders)
-            .map(|folder| async move { self.list_pages(bucket, &folder, None).await })
-            .buffered(LIST_AT_ONCE)
-            .try_collect()
-            .await?;
-        out.extend(listed.into_iter().flatten());
+        out.extend(whole(frontier).await?);
         Ok(out)
     }
 

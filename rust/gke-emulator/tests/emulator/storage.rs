@@ -335,3 +335,59 @@ async fn a_copy_onto_itself_sets_metadata_as_rclone_sets_modification_times() {
         .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn gke_cores_listing_finds_every_object_once_whatever_the_tree() {
+    use gke_core::gcs::client::{GcsClient, GcsOptions};
+    let emulator = Emulator::start();
+    create_bucket(&emulator, "tree").await;
+    let mut names = vec!["p/top.bin".to_string(), "p/one/two/deep.bin".to_string()];
+    // A chain of single folders, then 20 folders side by side; and 300 small folders (more
+    // than are listed apart).
+    for i in 0..200 {
+        names.push(format!("p/one/two/three/{:02}/{i:03}.bin", i % 20));
+    }
+    for i in 0..300 {
+        names.push(format!("p/many/{i:03}/f.bin"));
+    }
+    names.push("p/folder-placeholder/".into());
+    names.push("other/outside.bin".into());
+    for name in &names {
+        let response = emulator
+            .http()
+            .post(format!(
+                "{}/upload/storage/v1/b/tree/o?uploadType=media&name={}",
+                emulator.url,
+                name.replace('/', "%2F")
+            ))
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let client = GcsClient::connect(&GcsOptions {
+        endpoint: Some(emulator.url.clone()),
+        key: String::new(),
+        key_field: "key".into(),
+    })
+    .await
+    .unwrap();
+    for prefix in ["p/", "p/one/", "p/many/", "p/one/two/three/05/"] {
+        let mut listed: Vec<String> = client
+            .list("tree", prefix)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.name)
+            .collect();
+        listed.sort();
+        let mut expected: Vec<String> = names
+            .iter()
+            .filter(|n| n.starts_with(prefix))
+            .cloned()
+            .collect();
+        expected.sort();
+        assert_eq!(listed, expected, "under {prefix}");
+    }
+}
