@@ -1,7 +1,8 @@
 //! The incremental sync between a folder and `gs://bucket/prefix`: plan (size, then CRC32C or
 //! MD5 against the object's metadata), then parallel streamed transfers, each verified by
 //! checksum, and a report listing every file with what happened to it.
-//! Here the direction, options and `sync()`; plan.rs decides, transfer.rs moves, report.rs tells.
+//! Here the direction, options and `sync()`; plan.rs decides, transfer.rs moves, report.rs tells,
+//! checksums.rs remembers what the folder's files hashed to between runs.
 
 mod checksums;
 mod plan;
