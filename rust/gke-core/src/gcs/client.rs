@@ -378,19 +378,55 @@ impl GcsClient {
         bucket: &str,
         prefix: &str,
     ) -> Result<(Vec<RemoteObject>, Vec<String>)> {
+        let (objects, mut folders) = self.list_paged(bucket, prefix, true, None).await?;
+        folders.sort();
+        folders.dedup();
+        Ok((objects, folders))
+    }
+
+    /// At most `limit` objects (one page), to check that listing works.
+    pub async fn list_some(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<RemoteObject>> {
+        self.list_pages(bucket, prefix, Some(limit)).await
+    }
+
+    async fn list_pages(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        limit: Option<u32>,
+    ) -> Result<Vec<RemoteObject>> {
+        Ok(self.list_paged(bucket, prefix, false, limit).await?.0)
+    }
+
+    /// The objects under `prefix` (only those directly under it with `by_folder`, then also
+    /// the folders under it), page after page; one page only with a `limit`.
+    async fn list_paged(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        by_folder: bool,
+        limit: Option<u32>,
+    ) -> Result<(Vec<RemoteObject>, Vec<String>)> {
         let what = format!("listing gs://{bucket}/{prefix}");
         let (mut objects, mut folders) = (Vec::new(), Vec::new());
         let mut token: Option<String> = None;
         loop {
             let mut query = vec![
                 ("prefix", prefix.to_string()),
-                ("delimiter", "/".to_string()),
-                ("maxResults", "1000".to_string()),
+                ("maxResults", limit.unwrap_or(1000).to_string()),
                 (
                     "fields",
                     "items(name,size,generation,crc32c,md5Hash),prefixes,nextPageToken".to_string(),
                 ),
             ];
+            if by_folder {
+                query.push(("delimiter", "/".to_string()));
+            }
             if let Some(t) = &token {
                 query.push(("pageToken", t.clone()));
             }
@@ -411,57 +447,8 @@ impl GcsClient {
                     .filter(|f| f.len() > prefix.len() && f.starts_with(prefix)),
             );
             token = page.next_page_token.filter(|t| !t.is_empty());
-            if token.is_none() {
-                folders.sort();
-                folders.dedup();
-                return Ok((objects, folders));
-            }
-        }
-    }
-
-    /// At most `limit` objects (one page), to check that listing works.
-    pub async fn list_some(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        limit: u32,
-    ) -> Result<Vec<RemoteObject>> {
-        self.list_pages(bucket, prefix, Some(limit)).await
-    }
-
-    async fn list_pages(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        limit: Option<u32>,
-    ) -> Result<Vec<RemoteObject>> {
-        let what = format!("listing gs://{bucket}/{prefix}");
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut query = vec![
-                ("prefix", prefix.to_string()),
-                ("maxResults", limit.unwrap_or(1000).to_string()),
-                (
-                    "fields",
-                    "items(name,size,generation,crc32c,md5Hash),nextPageToken".to_string(),
-                ),
-            ];
-            if let Some(t) = &token {
-                query.push(("pageToken", t.clone()));
-            }
-            let path = format!("b/{}/o", encode(bucket));
-            let body = self
-                .call(&what, reqwest::Method::GET, &path, &query)
-                .await
-                .map_err(|e| self.storage_error(&what, e))?
-                .unwrap_or_default();
-            let page: ListPage = serde_json::from_str(&body)
-                .map_err(|e| GkeError::storage(format!("{what}: unexpected answer: {e}")))?;
-            out.extend(page.items.into_iter().map(JsonObject::into_remote));
-            token = page.next_page_token.filter(|t| !t.is_empty());
             if token.is_none() || limit.is_some() {
-                return Ok(out);
+                return Ok((objects, folders));
             }
         }
     }

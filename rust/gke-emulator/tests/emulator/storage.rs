@@ -24,6 +24,22 @@ async fn create_bucket(emulator: &Emulator, name: &str) {
     assert_eq!(bucket["location"], "EUROPE-WEST1");
 }
 
+/// A `media` upload of `body` as `bucket/name`, which must succeed.
+async fn put_media(emulator: &Emulator, bucket: &str, name: &str, body: &'static str) {
+    let response = emulator
+        .http()
+        .post(format!(
+            "{}/upload/storage/v1/b/{bucket}/o?uploadType=media&name={}",
+            emulator.url,
+            name.replace('/', "%2F")
+        ))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
 /// `multipart/related` with a JSON metadata part and a media part, as Python's client sends it.
 fn multipart(metadata: &Value, data: &[u8]) -> (String, Vec<u8>) {
     let boundary = "===============7330845974216740156==";
@@ -70,18 +86,7 @@ async fn a_multipart_upload_is_listed_and_read_back_with_its_crc32c() {
 
     // Listing by prefix, a page at a time.
     for other in ["dir/a", "other/b"] {
-        let response = emulator
-            .http()
-            .post(format!(
-                "{}/upload/storage/v1/b/data/o?uploadType=media&name={}",
-                emulator.url,
-                other.replace('/', "%2F")
-            ))
-            .body("x")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
+        put_media(&emulator, "data", other, "x").await;
     }
     let (status, page) = emulator
         .raw(
@@ -300,17 +305,7 @@ async fn announced_checksums_and_generation_preconditions_are_enforced() {
 async fn a_copy_onto_itself_sets_metadata_as_rclone_sets_modification_times() {
     let emulator = Emulator::start();
     create_bucket(&emulator, "data").await;
-    let response = emulator
-        .http()
-        .post(format!(
-            "{}/upload/storage/v1/b/data/o?uploadType=media&name=r%2Fa.bin",
-            emulator.url
-        ))
-        .body("abc")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    put_media(&emulator, "data", "r/a.bin", "abc").await;
     let path = "/storage/v1/b/data/o/r%2Fa.bin";
     let (_, before) = emulator.raw(reqwest::Method::GET, path, None).await;
     let (status, copied) = emulator
@@ -353,18 +348,7 @@ async fn gke_cores_listing_finds_every_object_once_whatever_the_tree() {
     names.push("p/folder-placeholder/".into());
     names.push("other/outside.bin".into());
     for name in &names {
-        let response = emulator
-            .http()
-            .post(format!(
-                "{}/upload/storage/v1/b/tree/o?uploadType=media&name={}",
-                emulator.url,
-                name.replace('/', "%2F")
-            ))
-            .body("x")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
+        put_media(&emulator, "tree", name, "x").await;
     }
     let client = GcsClient::connect(&GcsOptions {
         endpoint: Some(emulator.url.clone()),
