@@ -15,12 +15,16 @@ server in the same run, and that against two servers in turn:
    versus `rclone sync` (Debian's rclone, what admins pick for syncing; `--transfers` and
    `--checkers` 8). Targets: ours ≥ 2.5 × faster than transfer_manager; against rclone, wall
    time ≤ rclone's and client CPU ≤ 0.5 × rclone's (issue 16).
+2. Download of the same files into an empty folder: ours versus
+   `transfer_manager.download_many_to_path` (8 workers) and `rclone sync` the other way.
+   Targets (issue 16): wall time ≤ rclone's, client CPU ≤ 0.5 × rclone's.
 The no-change re-sync is bench/resync.py.
 
-Each contender gets a fresh server for each run (fake-gcs-server's inserts slow down as a
-bucket fills), runs alternate between ours and Python's, medians of `GCS_BENCH_RUNS` (default 3)
+For the upload each contender gets a fresh server for each run (fake-gcs-server's inserts slow
+down as a bucket fills); the downloads share one server, preloaded once, each run into a folder
+of its own. Runs alternate between the contenders, medians of `GCS_BENCH_RUNS` (default 3)
 runs are compared, and the server's CPU time is shown next to the client's (this process with
-its Rust threads, plus transfer_manager's worker processes).
+its Rust threads, plus transfer_manager's worker processes and rclone).
 """
 
 import json
@@ -132,16 +136,19 @@ def client_cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def on_fresh_server(server_class, work, preload=None):
-    """(seconds, server CPU seconds, client CPU seconds) of `work(server)` against a server of
-    its own."""
-    server = server_class(preload=preload).start()
+def measured(server, work) -> tuple:
+    """(seconds, server CPU seconds, client CPU seconds) of `work(server)`."""
+    cpu, client = server.cpu_seconds(), client_cpu_seconds()
+    seconds, _ = timed(lambda: work(server))
+    return seconds, server.cpu_seconds() - cpu, client_cpu_seconds() - client
+
+
+def on_fresh_server(server_class, work) -> tuple:
+    """`measured` against a server of its own, with an empty bucket "bench"."""
+    server = server_class().start()
     try:
-        if preload is None:
-            server.create_bucket("bench")
-        cpu, client = server.cpu_seconds(), client_cpu_seconds()
-        seconds, _ = timed(lambda: work(server))
-        return seconds, server.cpu_seconds() - cpu, client_cpu_seconds() - client
+        server.create_bucket("bench")
+        return measured(server, work)
     finally:
         server.close()
 
@@ -150,9 +157,10 @@ def medians(runs: list) -> tuple:
     return tuple(statistics.median(column) for column in zip(*runs))
 
 
-def compare(server_class, contenders: dict, preload=None) -> dict:
-    """Median (seconds, server CPU, client CPU) of each contender over RUNS runs, alternated
-    so that all see the same machine; a contender that fails (rclone absent, say) is None."""
+def compare(run, contenders: dict) -> dict:
+    """Median (seconds, server CPU, client CPU) of each contender's `run(work)` over RUNS runs,
+    alternated so that all see the same machine; a contender that fails (rclone absent, say)
+    is None."""
     runs = {name: [] for name in contenders}
     failed = {}
     for i in range(RUNS):
@@ -161,7 +169,7 @@ def compare(server_class, contenders: dict, preload=None) -> dict:
             if name in failed:
                 continue
             try:
-                runs[name].append(on_fresh_server(server_class, work, preload))
+                runs[name].append(run(work))
             except Exception as e:  # an anchor that cannot run is reported, not fatal
                 failed[name] = e
                 line.append(f"{name} failed ({e})")
@@ -190,22 +198,30 @@ def row(case, results, target, met):
     print("  ".join(cells) + f"  target {target}: {'met' if met else 'NOT MET'}")
 
 
-def add_to_summary(summary, server: str, upload: dict) -> None:
-    """The GCS upload rows of the final table: wall time against transfer_manager and rclone,
-    client CPU against rclone."""
+def against_rclone(results: dict) -> bool:
+    """Issue 16's targets against rclone: wall time <= rclone's, client CPU <= 0.5x."""
+    ours, rc = results["ours"], results["rclone"]
+    return rc is not None and ours[0] <= rc[0] and ours[2] <= 0.5 * rc[2]
+
+
+def add_to_summary(summary, server: str, upload: dict, download: dict) -> None:
+    """The GCS rows of the final table: the upload's wall time against transfer_manager; wall
+    time and client CPU of upload and download against rclone."""
     ours_up, python = upload["ours"], upload["python"]
     summary.add(
         f"GCS upload ({server})", ours_up[0], "transfer_manager", python[0],
         f">= {UPLOAD_SPEEDUP_TARGET}x faster", python[0] / ours_up[0] >= UPLOAD_SPEEDUP_TARGET,
     )  # fmt: skip
-    if upload["rclone"] is not None:
-        rc = upload["rclone"]
+    for what, results in (("upload", upload), ("download", download)):
+        ours, rc = results["ours"], results["rclone"]
+        if rc is None:
+            continue
         summary.add(
-            f"GCS upload ({server})", ours_up[0], "rclone", rc[0], "<= rclone", ours_up[0] <= rc[0]
+            f"GCS {what} ({server})", ours[0], "rclone", rc[0], "<= rclone", ours[0] <= rc[0]
         )
         summary.add(
-            f"GCS upload client CPU ({server})", ours_up[2], "rclone", rc[2],
-            "<= 0.5x rclone", ours_up[2] <= 0.5 * rc[2],
+            f"GCS {what} client CPU ({server})", ours[2], "rclone", rc[2],
+            "<= 0.5x rclone", ours[2] <= 0.5 * rc[2],
         )  # fmt: skip
 
 
@@ -227,11 +243,60 @@ def rclone_remote(server, path: str) -> list:
     return [f":gcs:{path}", "--gcs-endpoint", f"{server.url}/storage/v1/"]
 
 
+def python_download(server, names: list, dest: pathlib.Path) -> None:
+    from google.cloud.storage import transfer_manager
+
+    bucket = server.client().bucket("bench")
+    results = transfer_manager.download_many_to_path(
+        bucket, names, destination_directory=str(dest), max_workers=8
+    )
+    failures = [r for r in results if isinstance(r, Exception)]
+    if failures:
+        raise failures[0]
+
+
+def downloads(server_class, preload: pathlib.Path, names: list, tmp: pathlib.Path) -> dict:
+    """Each contender downloads the preloaded bucket into a folder of its own, RUNS times, from
+    one server; every file is checked for its size once the run is timed."""
+    server = server_class(preload=preload).start()
+    folders = iter(range(10**6))
+
+    def into_fresh_folder(download):
+        """One timed run of `download`, then the check and the clean-up."""
+
+        def run():
+            dest = tmp / f"download-{next(folders)}"
+            dest.mkdir()
+            result = measured(server, lambda s: download(s, dest))
+            for name in names:
+                if (dest / name).stat().st_size != (preload / "bench" / name).stat().st_size:
+                    raise RuntimeError(f"{name} was not downloaded whole")
+            shutil.rmtree(dest)
+            return result
+
+        return run
+
+    contenders = {
+        "ours": lambda s, d: dss_gke.gcs_sync("gs://bench", d, endpoint=s.url).check(),
+        "python": lambda s, d: python_download(s, names, d),
+        "rclone": lambda s, d: rclone("sync", *rclone_remote(s, "bench"), str(d)),
+    }
+    try:
+        return compare(
+            lambda run: run(),
+            {name: into_fresh_folder(download) for name, download in contenders.items()},
+        )
+    finally:
+        server.close()
+
+
 def main(summary=None) -> None:
     what = SERVERS["gke-emulator"][1].format(pathlib.Path(binary()).parent.name)
     SERVERS["gke-emulator"] = (EmulatorGcs, what)
     with tempfile.TemporaryDirectory(prefix="gcs-bench-") as tmp:
-        upload_dir = pathlib.Path(tmp, "upload")
+        # The files, as BUCKET/OBJECT under `preload` (the downloads' servers start with them).
+        preload = pathlib.Path(tmp, "preload")
+        upload_dir = preload / "bench"
         names = write_files(upload_dir, SMALL_FILES, SMALL_SIZE, "small")
         names += write_files(upload_dir, LARGE_FILES, LARGE_SIZE, "large")
         total_mib = (SMALL_FILES * SMALL_SIZE + LARGE_FILES * LARGE_SIZE) / 2**20
@@ -250,35 +315,40 @@ def main(summary=None) -> None:
             print(f"\nGCS against {server} ({what}, loopback), median of {RUNS} runs")
             print(f"  upload of {total_mib:.0f} MiB, a fresh server each run:")
             upload = compare(
-                server_class,
+                lambda work, server_class=server_class: on_fresh_server(server_class, work),
                 {"ours": ours_upload, "python": python_upload_, "rclone": rclone_upload},
             )
-            results[server] = upload
+            print(f"  download of {total_mib:.0f} MiB into an empty folder, one server:")
+            download = downloads(server_class, preload, names, pathlib.Path(tmp))
+            results[server] = upload, download
 
-    for server, upload in results.items():
+    for server, (upload, download) in results.items():
         print(f"\nGCS against {server} ({SERVERS[server][1]}), median of {RUNS} runs")
-        up_rclone = upload["rclone"]
+        rclone_target = "<= rclone, client CPU <= 0.5x rclone"
         row(
             f"upload {SMALL_FILES}x64KiB + {LARGE_FILES}x64MiB",
             upload,
-            f">= {UPLOAD_SPEEDUP_TARGET}x python; <= rclone, client CPU <= 0.5x rclone",
+            f">= {UPLOAD_SPEEDUP_TARGET}x python; {rclone_target}",
             upload["python"][0] / upload["ours"][0] >= UPLOAD_SPEEDUP_TARGET
-            and up_rclone is not None
-            and upload["ours"][0] <= up_rclone[0]
-            and upload["ours"][2] <= 0.5 * up_rclone[2],
+            and against_rclone(upload),
         )
+        row("download, the same files", download, rclone_target, against_rclone(download))
         if summary is not None:
-            add_to_summary(summary, server, upload)
-        print(
-            f"upload throughput: ours {total_mib / upload['ours'][0]:.0f} MiB/s, "
-            f"python {total_mib / upload['python'][0]:.0f} MiB/s"
-            + (f", rclone {total_mib / up_rclone[0]:.0f} MiB/s" if up_rclone else "")
-        )
+            add_to_summary(summary, server, upload, download)
+        for what, results_ in (("upload", upload), ("download", download)):
+            print(
+                f"{what} throughput: "
+                + ", ".join(
+                    f"{name} {total_mib / r[0]:.0f} MiB/s"
+                    for name, r in results_.items()
+                    if r is not None
+                )
+            )
     # fake-gcs-server's CPU per insert grows with the bucket (it scans the bucket's objects,
     # under a lock), whatever the object's size: its CPU time for our upload is a floor no
     # client can go under there. Inserts are serial (the small files take as long with 2
     # transfers at once as with 32); only the large files' bytes spread over the other core.
-    upload = results["fake-gcs-server"]
+    upload = results["fake-gcs-server"][0]
     ours_up, theirs_up = upload["ours"], upload["python"]
     cores = os.cpu_count() or 1
     serial, spread = ours_up[1], ours_up[1] / cores

@@ -8,7 +8,8 @@ docker-registry (htpasswd, on-disk storage, plain HTTP on loopback), in the same
 2. Warm re-push of the same image to the same repository (everything already there).
    Target: ours ≤ skopeo.
 3. Cold push of a `docker-archive` whose layers are uncompressed tars (compression included).
-4. Peak RSS of ours, whatever the image size. Target: ≤ 64 MB.
+4. Peak RSS of ours, whatever the image size. Target: ≤ 64 MB, over every push above and one
+   more: a `docker-archive` of `BENCH_BIG_IMAGE_MB` (default 2000) pushed once by ours alone.
 
 Each contender runs in its own process; wall time, CPU time (user + system) and peak RSS come
 from that process's rusage (`os.wait4`). Medians of 3 runs. `BENCH_IMAGE_MB` sets the size.
@@ -34,15 +35,16 @@ from tests.support.registry import PASSWORD, USER, LocalRegistry
 RUNS = 3
 LAYERS = 10
 IMAGE_MB = int(os.environ.get("BENCH_IMAGE_MB", "1000"))
+BIG_IMAGE_MB = int(os.environ.get("BENCH_BIG_IMAGE_MB", "2000"))
 COLD_VS_SKOPEO, COLD_VS_FLOOR, RSS_MB = 0.75, 1.15, 64
 
 
-def layer_tars(root: pathlib.Path) -> list:
+def layer_tars(root: pathlib.Path, image_mb: int = IMAGE_MB) -> list:
     """LAYERS uncompressed layer tars of incompressible bytes, written to files."""
-    size = IMAGE_MB * 1_000_000 // LAYERS
+    size = image_mb * 1_000_000 // LAYERS
     paths = []
     for i in range(LAYERS):
-        path = root / f"layer{i}.tar"
+        path = root / f"layer{image_mb}-{i}.tar"
         with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
             info = tarfile.TarInfo(f"l{i}/data.bin")
             info.size = size
@@ -274,6 +276,27 @@ def row(name: str, m: dict) -> None:
     print(f"{name:46} {m['wall']:8.2f} {m['cpu']:8.2f} {m['rss_mb']:8.0f}")
 
 
+def big_archive_push(work: pathlib.Path) -> dict:
+    """Ours alone pushing a BIG_IMAGE_MB docker-archive once (for its peak RSS); the files are
+    removed as soon as they are not needed."""
+    big = work / "big"
+    big.mkdir()
+    try:
+        tars = layer_tars(big, BIG_IMAGE_MB)
+        archive = big / "image.tar"
+        docker_archive(archive, tars)
+        for t in tars:
+            t.unlink()
+        registry = fresh_registry(work, "registry-big")
+        try:
+            return ours(f"docker-archive:{archive}", f"{registry.host}/b/big:1", big / "cache")
+        finally:
+            registry.close()
+            shutil.rmtree(registry.root, ignore_errors=True)
+    finally:
+        shutil.rmtree(big, ignore_errors=True)
+
+
 def main(summary=None) -> None:
     print(f"\nImage push: {IMAGE_MB} MB in {LAYERS} layers, medians of {RUNS} runs")
     with tempfile.TemporaryDirectory(prefix="bench-registry-", dir="/var/tmp") as tmp:
@@ -314,6 +337,7 @@ def main(summary=None) -> None:
         arch_skopeo = cold(
             work, "arch-skopeo", lambda r, i: skopeo(src_archive, f"{r.host}/b/arch:1")
         )
+        big = big_archive_push(work)
 
     print(f"{'case':46} {'wall s':>8} {'cpu s':>8} {'rss MB':>8}")
     m = {
@@ -330,7 +354,8 @@ def main(summary=None) -> None:
     ratio_skopeo = m["cold ours"]["wall"] / m["cold skopeo"]["wall"]
     ratio_floor = m["cold ours"]["wall"] / m["cold floor (parallel PUTs)"]["wall"]
     warm_ratio = m["warm ours"]["wall"] / m["warm skopeo"]["wall"]
-    peak = max(r["rss_mb"] for r in cold_ours + warm_ours + arch_ours)
+    row(f"docker-archive {BIG_IMAGE_MB} MB ours (once)", big)
+    peak = max(r["rss_mb"] for r in cold_ours + warm_ours + arch_ours + [big])
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "MISSED"
@@ -341,7 +366,10 @@ def main(summary=None) -> None:
         f"(target ≤ {COLD_VS_FLOOR}: {verdict(ratio_floor <= COLD_VS_FLOOR)})"
     )
     print(f"warm: ours/skopeo {warm_ratio:.2f} (target ≤ 1: {verdict(warm_ratio <= 1)})")
-    print(f"peak RSS of ours: {peak:.0f} MB (target ≤ {RSS_MB}: {verdict(peak <= RSS_MB)})")
+    print(
+        f"peak RSS of ours: {peak:.0f} MB, {big['rss_mb']:.0f} MB for the {BIG_IMAGE_MB} MB"
+        f" image (target ≤ {RSS_MB}: {verdict(peak <= RSS_MB)})"
+    )
     if summary is not None:
         wall = {k: v["wall"] for k, v in m.items()}
         summary.add(
@@ -364,8 +392,9 @@ def main(summary=None) -> None:
             "<= 0.5x skopeo", archive <= 0.5 * archive_skopeo,
         )  # fmt: skip
         summary.add(
-            "push peak RSS", peak, "target", RSS_MB, f"<= {RSS_MB} MB", peak <= RSS_MB, unit="MB"
-        )
+            f"push peak RSS (up to {BIG_IMAGE_MB} MB)", peak, "target", RSS_MB, f"<= {RSS_MB} MB",
+            peak <= RSS_MB, unit="MB",
+        )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -96,8 +96,13 @@ pub async fn create_or_resume(gke: &GkeApi, plan: &Plan) -> Result<(model::Clust
     let mut created = false;
     let mut conflicts = 0;
     let started = std::time::Instant::now();
+    // The cluster is read right after its creation ends (the operation's wait was the pause);
+    // every other round is paused.
+    let mut just_created = false;
     for round in 0..CLUSTER_ROUNDS.max {
-        CLUSTER_ROUNDS.pause_before(round).await;
+        if !std::mem::take(&mut just_created) {
+            CLUSTER_ROUNDS.pause_before(round).await;
+        }
         match gke.get_cluster(&path).await? {
             None => {
                 tracing::info!(
@@ -108,6 +113,7 @@ pub async fn create_or_resume(gke: &GkeApi, plan: &Plan) -> Result<(model::Clust
                     Ok(op) => {
                         created = true;
                         wait_creation(gke, &parent, &name, op, keep, timeout).await?;
+                        just_created = true;
                     }
                     // Someone (an earlier start, or this one whose answer was lost) created
                     // it meanwhile: look again, a few times. This call's POST may have made
