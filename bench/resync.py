@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 
-from bench.gcs import EmulatorGcs, write_files
+from bench.gcs import PARALLELISM, EmulatorGcs, write_files
 from tests.support.gcs import FakeGcs
 
 SIZE = 1024
@@ -40,7 +40,9 @@ RSS_PER_OBJECT_KIB = 1.0
 # (`report.entries()` would build a Python dict per file: the script's memory, not the sync's.)
 OURS = """
 import re, sys, dss_gke
-report = dss_gke.gcs_sync(sys.argv[1], sys.argv[2], endpoint=sys.argv[3])
+report = dss_gke.gcs_sync(
+    sys.argv[1], sys.argv[2], endpoint=sys.argv[3], parallelism=int(sys.argv[4])
+)
 counted = re.findall(r"(\\d+) ([a-z ]+?) \\(", report.summary)
 moved = [c for c in counted if c[1] != "skipped"]
 if moved or report.failed:
@@ -75,7 +77,8 @@ def rclone_command(server, folder: pathlib.Path, *mode) -> list:
     return [
         "rclone", "sync", *mode, str(folder), ":gcs:bench/resync",
         "--gcs-endpoint", f"{server.url}/storage/v1/", "--config", "/dev/null",
-        "--gcs-anonymous", "--gcs-no-check-bucket", "--transfers", "8", "--checkers", "8", "-q",
+        "--gcs-anonymous", "--gcs-no-check-bucket", "--transfers", str(PARALLELISM),
+        "--checkers", str(PARALLELISM), "-q",
     ]  # fmt: skip
 
 
@@ -91,7 +94,15 @@ def case(server_class, count: int, tmp: pathlib.Path) -> dict:
     server = server_class(preload=preload).start()
     try:
         contenders = {
-            "ours": [sys.executable, "-c", OURS, str(folder), "gs://bench/resync", server.url],
+            "ours": [
+                sys.executable,
+                "-c",
+                OURS,
+                str(folder),
+                "gs://bench/resync",
+                server.url,
+                str(PARALLELISM),
+            ],
         }
         if shutil.which("rclone"):
             contenders["rclone"] = rclone_command(server, folder)

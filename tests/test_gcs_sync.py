@@ -117,6 +117,26 @@ def test_download_verifies_and_mirrors(fake_gcs, tmp_path):
     assert set(actions(again).values()) == {"skipped"}
 
 
+def test_a_download_corrupted_on_the_way_never_becomes_a_file(fake_gcs, tmp_path):
+    # A small object (received whole, then written) and a large one (written as it comes, in
+    # batches): neither appears, nor replaces the file already there, nor leaves a part file.
+    bucket = fake_gcs.client().bucket("bkt")
+    content = {"small.bin": os.urandom(10_000), "large.bin": os.urandom(3 * 2**20)}
+    for name, data in content.items():
+        bucket.blob(f"c/{name}").upload_from_string(data)
+    (tmp_path / "large.bin").write_bytes(b"the user's own large.bin")
+    with GcsProxy(fake_gcs) as proxy:
+        proxy.corrupt_downloads = True
+        report = dss_gke.gcs_sync("gs://bkt/c", tmp_path, endpoint=proxy.url)
+    assert actions(report) == {"small.bin": "failed", "large.bin": "failed"}
+    assert all("checksum" in e["reason"].lower() for e in report.entries()), report.entries()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["large.bin"]
+    assert (tmp_path / "large.bin").read_bytes() == b"the user's own large.bin"
+    again = dss_gke.gcs_sync("gs://bkt/c", tmp_path, endpoint=fake_gcs.url)
+    assert actions(again) == {"small.bin": "downloaded", "large.bin": "downloaded"}
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == content
+
+
 def test_md5_is_compared_when_objects_have_no_crc32c(fake_gcs, tmp_path):
     (tmp_path / "f").write_bytes(b"same")
     dss_gke.gcs_sync(tmp_path, "gs://bkt", endpoint=fake_gcs.url)

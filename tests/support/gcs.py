@@ -157,7 +157,9 @@ class GcsProxy(Served):
     drops CRC32C from object listings, like objects that only have an MD5;
     `reset_uploads` (a count) resets that many resumable-upload data PUTs half-way through
     their body, forwarding nothing of them; `slow_downloads` (seconds) paces object downloads
-    (64 KiB per pause), so that a test can act while a download is in progress.
+    (64 KiB per pause), so that a test can act while a download is in progress;
+    `corrupt_downloads` flips one byte in the middle of every object download (length and
+    headers unchanged, as a corruption on the way would).
     `ranges` records the Content-Range of every PUT."""
 
     def __init__(self, upstream: FakeGcs):
@@ -169,6 +171,7 @@ class GcsProxy(Served):
         self.reset_uploads = 0
         self.resets = 0
         self.slow_downloads = None
+        self.corrupt_downloads = False
         self.requests = []
         self.ranges = []
         proxy = self
@@ -244,6 +247,9 @@ class GcsProxy(Served):
                 ]
                 conn.close()
                 media = "alt=media" in self.path or path.startswith("/download/")
+                if proxy.corrupt_downloads and self.command == "GET" and media and data:
+                    middle = len(data) // 2
+                    data = data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :]
                 if proxy.slow_downloads and self.command == "GET" and media:
                     self.send_response(response.status)
                     for k, v in out_headers:

@@ -195,15 +195,25 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 impl Object {
-    fn resource(&self) -> Value {
+    /// The object's JSON resource; its links name the emulator (`own`: its address) when
+    /// known, as fake-gcs-server's do, so that a client following them (rclone downloads
+    /// through `mediaLink`) stays on it.
+    fn resource(&self, own: Option<&str>) -> Value {
         let etag = STANDARD.encode(self.generation.to_be_bytes());
         let path = format!("b/{}/o/{}", self.bucket, encode(&self.name));
+        let (api, media) = match own {
+            Some(address) => (format!("http://{address}"), format!("http://{address}")),
+            None => (
+                "https://www.googleapis.com".to_string(),
+                "https://storage.googleapis.com".to_string(),
+            ),
+        };
         let mut out = json!({
             "kind": "storage#object",
             "id": format!("{}/{}/{}", self.bucket, self.name, self.generation),
-            "selfLink": format!("https://www.googleapis.com/storage/v1/{path}"),
+            "selfLink": format!("{api}/storage/v1/{path}"),
             "mediaLink": format!(
-                "https://storage.googleapis.com/download/storage/v1/{path}?generation={}&alt=media",
+                "{media}/download/storage/v1/{path}?generation={}&alt=media",
                 self.generation
             ),
             "name": self.name,
@@ -254,6 +264,11 @@ impl Bucket {
 impl Storage {
     pub fn set_address(&self, address: String) {
         let _ = self.address.set(address);
+    }
+
+    /// The emulator's own address (host:port), once it listens.
+    fn own(&self) -> Option<&str> {
+        self.address.get().map(String::as_str)
     }
 
     fn bucket(&self, name: &str) -> Option<Arc<Bucket>> {
@@ -562,7 +577,7 @@ fn list(storage: &Storage, bucket: &str, query: &Query) -> Response {
                 continue;
             }
         }
-        items.push(object.resource());
+        items.push(object.resource(storage.own()));
     }
     let mut out = Map::new();
     out.insert("kind".into(), json!("storage#objects"));
@@ -608,7 +623,7 @@ fn get_object(
         return e.into_response();
     }
     if !media {
-        return json_response(StatusCode::OK, &object.resource());
+        return json_response(StatusCode::OK, &object.resource(storage.own()));
     }
     let size = object.data.len() as u64;
     let range = header(headers, RANGE.as_str()).and_then(|r| r.trim().strip_prefix("bytes="));
@@ -738,7 +753,7 @@ fn copy_object(
         if_generation_match,
     };
     match storage.insert(&upload, source.data.clone()) {
-        Ok(object) => json_response(StatusCode::OK, &object.resource()),
+        Ok(object) => json_response(StatusCode::OK, &object.resource(storage.own())),
         Err(e) => e.into_response(),
     }
 }
@@ -788,7 +803,7 @@ async fn upload(
         Err(e) => return e.into_response(),
     };
     match storage.insert(&upload, data) {
-        Ok(object) => json_response(StatusCode::OK, &object.resource()),
+        Ok(object) => json_response(StatusCode::OK, &object.resource(storage.own())),
         Err(e) => e.into_response(),
     }
 }
@@ -1033,7 +1048,7 @@ async fn resumable_put(storage: &Storage, id: &str, headers: &HeaderMap, body: B
     };
     let mut s = session.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(done) = &s.done {
-        return json_response(StatusCode::OK, &done.resource());
+        return json_response(StatusCode::OK, &done.resource(storage.own()));
     }
     if let Some(total) = range.total {
         s.size = Some(total);
@@ -1075,7 +1090,7 @@ async fn resumable_put(storage: &Storage, id: &str, headers: &HeaderMap, body: B
             match storage.insert(&s.upload, data) {
                 Ok(object) => {
                     s.done = Some(object.clone());
-                    json_response(StatusCode::OK, &object.resource())
+                    json_response(StatusCode::OK, &object.resource(storage.own()))
                 }
                 Err(e) => e.into_response(),
             }

@@ -54,6 +54,12 @@ pub trait FolderIo: Send + Sync + 'static {
     /// Writes `path` from `content`, which fails instead of ending when the download behind
     /// it was not verified: the file then must not appear (or keep its old content).
     fn write(&self, path: &str, content: Box<dyn Read + Send>) -> Result<()>;
+    /// Whether writing a small file (a create, a write and a rename) is quick enough to be
+    /// done on an async task's own thread: true for a directory of this host, not for the DSS
+    /// API.
+    fn writes_inline(&self) -> bool {
+        false
+    }
     fn delete(&self, path: &str) -> Result<()>;
 }
 
@@ -61,6 +67,9 @@ pub trait FolderIo: Send + Sync + 'static {
 /// renamed to NAME once verified. Unique to each download, so that syncs into one folder
 /// never share one; never listed (whichever run it belongs to), never deleted by a listing.
 const PARTIAL_SUFFIX: &str = ".gke-native-part";
+
+/// The size of the writes of a download.
+const WRITE_BLOCK: usize = 256 * 1024;
 
 /// Room kept in a 255-byte file name for the dot, the tag and the suffix.
 const PARTIAL_NAME_MAX: usize = 200;
@@ -304,21 +313,39 @@ impl FolderIo for LocalDir {
         Ok(Box::new(file))
     }
 
+    fn writes_inline(&self) -> bool {
+        true
+    }
+
     fn write(&self, path: &str, mut content: Box<dyn Read + Send>) -> Result<()> {
         let full = self.resolve(path)?;
         let parent = full.parent().unwrap_or(&self.root);
-        fs::create_dir_all(parent).map_err(|e| io_error("creating", parent, e))?;
         let name = full.file_name().and_then(|n| n.to_str()).unwrap_or("file");
         let partial = parent.join(partial_name(name));
-        let mut created = false;
-        let outcome = (|| {
-            // Exclusive: never writes through a file (or a link) that is already there.
-            let mut out = fs::OpenOptions::new()
+        // Exclusive: never writes through a file (or a link) that is already there.
+        let create = || {
+            fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
-                .open(&partial)?;
+                .open(&partial)
+        };
+        // The folder is made when it is missing, not asked for before every file (a mkdir
+        // takes the lock of the folder above, which parallel downloads contend for).
+        let out = match create() {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(parent).map_err(|e| io_error("creating", parent, e))?;
+                create()
+            }
+            other => other,
+        };
+        let mut created = false;
+        let outcome = (|| {
+            let out = out?;
             created = true;
+            // Written in large blocks, not in the network's 8-16 KiB pieces.
+            let mut out = io::BufWriter::with_capacity(WRITE_BLOCK, out);
             io::copy(&mut content, &mut out)?;
+            out.into_inner().map_err(|e| e.into_error())?;
             // Renamed into place only once verified: readers never see half a file.
             fs::rename(&partial, &full)
         })();

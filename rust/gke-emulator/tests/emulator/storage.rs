@@ -1,6 +1,7 @@
 //! Cloud Storage's JSON API over plain HTTP, as Google's clients call it: a multipart upload
-//! listed and read back with its CRC32C, a resumable upload in two chunks with a status query in
-//! between, and the checks GCS makes (announced checksums, `ifGenerationMatch`).
+//! listed and read back with its CRC32C (its links lead back to the emulator), a resumable upload
+//! in two chunks with a status query in between, and the checks GCS makes (announced checksums,
+//! `ifGenerationMatch`).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -148,6 +149,12 @@ async fn a_multipart_upload_is_listed_and_read_back_with_its_crc32c() {
     assert_eq!(response.status(), 206);
     assert_eq!(response.headers()["content-range"], "bytes 10-19/100000");
     assert_eq!(response.bytes().await.unwrap().as_ref(), &data[10..20]);
+    // The object's links lead back to the emulator (rclone downloads through `mediaLink`).
+    let media_link = meta["mediaLink"].as_str().unwrap();
+    assert!(media_link.starts_with(&emulator.url), "{media_link}");
+    let response = emulator.http().get(media_link).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.bytes().await.unwrap().as_ref(), data.as_slice());
 
     // Deleted, it is gone.
     let (status, _) = emulator.raw(reqwest::Method::DELETE, path, None).await;

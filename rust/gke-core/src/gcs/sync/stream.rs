@@ -13,7 +13,9 @@ use crate::gcs::folder::FolderIo;
 const CHUNK: usize = 1024 * 1024;
 
 pub(super) enum Message {
-    Data(Bytes),
+    /// Pieces received, handed over together (at least [`BATCH`] bytes but for the last): the
+    /// network's pieces are 8-16 KiB, and a wake-up of the writer for each costs more than it.
+    Data(Vec<Bytes>),
     /// Everything was received and verified.
     End,
     Fail(String),
@@ -22,23 +24,63 @@ pub(super) enum Message {
 /// The blocking end of a download: reads what the async side received, and fails instead of
 /// ending unless the download was verified.
 pub(super) struct ChannelReader {
-    pub(super) rx: tokio::sync::mpsc::Receiver<Message>,
-    pub(super) current: Bytes,
+    rx: tokio::sync::mpsc::Receiver<Message>,
+    pending: Pieces,
+}
+
+/// The size of the batches of received pieces ([`Message::Data`]).
+pub(super) const BATCH: usize = 256 * 1024;
+
+impl ChannelReader {
+    pub(super) fn new(rx: tokio::sync::mpsc::Receiver<Message>) -> Self {
+        Self {
+            rx,
+            pending: Pieces::default(),
+        }
+    }
 }
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.current.is_empty() {
+        while self.pending.is_empty() {
             match self.rx.blocking_recv() {
-                Some(Message::Data(b)) => self.current = b,
+                Some(Message::Data(pieces)) => self.pending = Pieces(pieces.into()),
                 Some(Message::End) => return Ok(0),
                 Some(Message::Fail(reason)) => return Err(io::Error::other(reason)),
                 None => return Err(io::Error::other("the download stopped")),
             }
         }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current[..n]);
-        self.current = self.current.slice(n..);
+        self.pending.read(buf)
+    }
+}
+
+/// Received pieces, read in order: the whole of a small download, verified.
+#[derive(Default)]
+pub(super) struct Pieces(std::collections::VecDeque<Bytes>);
+
+impl Pieces {
+    pub(super) fn new(pieces: Vec<Bytes>) -> Self {
+        Self(pieces.into())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.iter().all(Bytes::is_empty)
+    }
+}
+
+impl Read for Pieces {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut n = 0;
+        while let Some(front) = self.0.front_mut() {
+            let take = (buf.len() - n).min(front.len());
+            buf[n..n + take].copy_from_slice(&front[..take]);
+            n += take;
+            if take < front.len() {
+                *front = front.slice(take..);
+                break;
+            }
+            self.0.pop_front();
+        }
         Ok(n)
     }
 }
@@ -168,5 +210,63 @@ impl Seek for FolderSource {
         self.offset = offset;
         self.state.lock().expect("no panics while held").hasher = hasher;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader fed `messages` (the channel holds them all), read `step` bytes at a time.
+    fn read_all(messages: Vec<Message>, step: usize) -> io::Result<Vec<u8>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(messages.len().max(1));
+        for m in messages {
+            tx.try_send(m)
+                .map_err(|_| io::Error::other("full"))
+                .unwrap();
+        }
+        drop(tx);
+        let mut reader = ChannelReader::new(rx);
+        let (mut out, mut buf) = (Vec::new(), vec![0u8; step]);
+        loop {
+            match reader.read(&mut buf)? {
+                0 => return Ok(out),
+                n => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    fn pieces(texts: &[&'static str]) -> Message {
+        Message::Data(
+            texts
+                .iter()
+                .map(|t| Bytes::from_static(t.as_bytes()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn batches_read_back_in_order_whatever_the_read_size() {
+        for step in [1, 2, 5, 64] {
+            let messages = vec![
+                pieces(&["ab", "", "cde"]),
+                pieces(&[]),
+                pieces(&["f", "ghij"]),
+                Message::End,
+            ];
+            assert_eq!(
+                read_all(messages, step).unwrap(),
+                b"abcdefghij",
+                "step {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failed_or_stopped_download_never_ends_as_a_file() {
+        let failed = vec![pieces(&["abc"]), Message::Fail("checksum".into())];
+        assert_eq!(read_all(failed, 2).unwrap_err().to_string(), "checksum");
+        // The sender gone without End (the download task stopped): an error, not an end.
+        assert!(read_all(vec![pieces(&["abc"])], 2).is_err());
     }
 }

@@ -10,7 +10,7 @@ use google_cloud_storage::streaming_source::{Payload, Seek, StreamingSource};
 use super::checksums::Checksums;
 use super::plan::{hash_file, step_path, Step};
 use super::report::{SyncAction, SyncEntry};
-use super::stream::{ChannelReader, FolderSource, Message, SourceState};
+use super::stream::{ChannelReader, FolderSource, Message, Pieces, SourceState, BATCH};
 use super::Direction;
 use crate::error::{Failure, GkeError, Result};
 use crate::gcs::checksum::Hasher;
@@ -300,6 +300,11 @@ async fn upload(ctx: &Context, file: LocalFile, known_crc32c: Option<u32>) -> Re
 
 /// Streams an object into the folder; the folder's file appears only once size and checksum
 /// match the object's metadata.
+///
+/// The received pieces go to a blocking writer in batches of [`BATCH`] bytes. The writer starts
+/// with the first batch: an object smaller than a batch is received and verified whole before
+/// any file is touched, then written on the spot in a folder of this host (a hand-over to a
+/// blocking thread costs more than such a write), or handed over once.
 async fn download(ctx: &Context, path: &str, object: RemoteObject) -> Result<()> {
     let name = ctx.location.object_name(path);
     let mut response = ctx
@@ -307,26 +312,31 @@ async fn download(ctx: &Context, path: &str, object: RemoteObject) -> Result<()>
         .download(&ctx.location.bucket, &name, object.generation)
         .await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Message>(8);
-    let folder = ctx.folder.clone();
-    let target = path.to_string();
-    let writer = tokio::task::spawn_blocking(move || {
-        folder.write(
-            &target,
-            Box::new(ChannelReader {
-                rx,
-                current: Bytes::new(),
-            }),
-        )
-    });
+    let mut rx = Some(rx);
+    let mut writer = None;
+    let mut start_writer = || {
+        let (folder, target) = (ctx.folder.clone(), path.to_string());
+        let rx = rx.take().expect("the writer starts once");
+        tokio::task::spawn_blocking(move || folder.write(&target, Box::new(ChannelReader::new(rx))))
+    };
     let mut hasher = Hasher::new(object.checksums.crc32c.is_none());
     let mut failed: Option<GkeError> = None;
+    let (mut batch, mut batched) = (Vec::new(), 0);
     while let Some(chunk) = response.next().await {
         match chunk {
             Ok(chunk) => {
                 hasher.update(&chunk);
                 ctx.done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                if tx.send(Message::Data(chunk)).await.is_err() {
-                    break;
+                batched += chunk.len();
+                batch.push(chunk);
+                if batched >= BATCH {
+                    batched = 0;
+                    writer.get_or_insert_with(&mut start_writer);
+                    let pieces = Message::Data(std::mem::take(&mut batch));
+                    if tx.send(pieces).await.is_err() {
+                        // The writer stopped (its error is the one reported).
+                        break;
+                    }
                 }
             }
             Err(e) => {
@@ -351,6 +361,22 @@ async fn download(ctx: &Context, path: &str, object: RemoteObject) -> Result<()>
             ));
         }
     }
+    let writer = match writer {
+        Some(writer) => writer,
+        // Nothing was handed over: the file is never touched.
+        None => match failed {
+            Some(reason) => return Err(reason),
+            // A small file of this host's is written here and now: handing it to a blocking
+            // thread would cost more (two context switches) than writing it.
+            None if ctx.folder.writes_inline() => {
+                return ctx.folder.write(path, Box::new(Pieces::new(batch)));
+            }
+            None => start_writer(),
+        },
+    };
+    if failed.is_none() && !batch.is_empty() {
+        let _ = tx.send(Message::Data(batch)).await;
+    }
     let _ = tx
         .send(match &failed {
             None => Message::End,
@@ -361,9 +387,10 @@ async fn download(ctx: &Context, path: &str, object: RemoteObject) -> Result<()>
     let written = writer
         .await
         .map_err(|e| GkeError::storage(format!("internal error: {e}")))?;
-    match (failed, written) {
-        (Some(reason), _) => Err(reason),
-        (None, Err(e)) => Err(e),
-        (None, Ok(())) => Ok(()),
+    match (written, failed) {
+        // A writer that failed (a full disk, say) stopped the download: its error says why.
+        (Err(e), _) => Err(e),
+        (Ok(()), Some(reason)) => Err(reason),
+        (Ok(()), None) => Ok(()),
     }
 }
