@@ -1,10 +1,13 @@
 //! The local side of a sync: a directory (DSS's local managed folders), or anything else that
 //! can list, stream, write and delete files (DSS's folder API, bridged from Python).
 
+use std::collections::VecDeque;
 use std::fs;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
+
+use bytes::Bytes;
 
 use crate::error::{GkeError, Result};
 
@@ -54,6 +57,13 @@ pub trait FolderIo: Send + Sync + 'static {
     /// Writes `path` from `content`, which fails instead of ending when the download behind
     /// it was not verified: the file then must not appear (or keep its old content).
     fn write(&self, path: &str, content: Box<dyn Read + Send>) -> Result<()>;
+    /// Writes `path` from a download's batches of received bytes, in order (an error in place
+    /// of the end when the download was not verified); by default through [`write`].
+    ///
+    /// [`write`]: FolderIo::write
+    fn write_batches(&self, path: &str, batches: Batches) -> Result<()> {
+        self.write(path, Box::new(BatchReader::new(batches)))
+    }
     /// Whether writing a small file (a create, a write and a rename) is quick enough to be
     /// done on an async task's own thread: true for a directory of this host, not for the DSS
     /// API.
@@ -61,6 +71,68 @@ pub trait FolderIo: Send + Sync + 'static {
         false
     }
     fn delete(&self, path: &str) -> Result<()>;
+}
+
+/// A download's received bytes, batch by batch; an error instead of the end when it was not
+/// verified.
+pub type Batches = Box<dyn Iterator<Item = io::Result<Vec<Bytes>>> + Send>;
+
+/// [`Batches`] as a reader, for folders written from one.
+pub struct BatchReader {
+    batches: Batches,
+    pending: VecDeque<Bytes>,
+}
+
+impl BatchReader {
+    pub fn new(batches: Batches) -> Self {
+        Self {
+            batches,
+            pending: VecDeque::new(),
+        }
+    }
+}
+
+impl Read for BatchReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pending.iter().all(Bytes::is_empty) {
+            match self.batches.next() {
+                Some(batch) => self.pending = batch?.into(),
+                None => return Ok(0),
+            }
+        }
+        let mut n = 0;
+        while let Some(front) = self.pending.front_mut() {
+            let take = (buf.len() - n).min(front.len());
+            buf[n..n + take].copy_from_slice(&front[..take]);
+            n += take;
+            if take < front.len() {
+                *front = front.slice(take..);
+                break;
+            }
+            self.pending.pop_front();
+        }
+        Ok(n)
+    }
+}
+
+/// All of `pieces` written to `out` in as few calls as the system allows (no copy into a
+/// buffer of ours first).
+fn write_pieces(out: &mut fs::File, pieces: &[Bytes]) -> io::Result<()> {
+    let mut slices: Vec<io::IoSlice> = pieces
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| io::IoSlice::new(p))
+        .collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        match out.write_vectored(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => io::IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// The end of the name of a download in progress: `.NAME.PID-RANDOM.gke-native-part`,
@@ -138,6 +210,49 @@ impl LocalDir {
             ));
         }
         Ok(Self { root })
+    }
+
+    /// Writes `path` through `fill` into a new partial file beside it, renamed into place once
+    /// `fill` succeeded: readers never see half a file, and a failed write leaves nothing.
+    fn write_with(
+        &self,
+        path: &str,
+        fill: impl FnOnce(&mut fs::File) -> io::Result<()>,
+    ) -> Result<()> {
+        let full = self.resolve(path)?;
+        let parent = full.parent().unwrap_or(&self.root);
+        let name = full.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+        let partial = parent.join(partial_name(name));
+        // Exclusive: never writes through a file (or a link) that is already there.
+        let create = || {
+            fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&partial)
+        };
+        // The folder is made when it is missing, not asked for before every file (a mkdir
+        // takes the lock of the folder above, which parallel downloads contend for).
+        let out = match create() {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(parent).map_err(|e| io_error("creating", parent, e))?;
+                create()
+            }
+            other => other,
+        };
+        let mut created = false;
+        let outcome = (|| {
+            let mut out = out?;
+            created = true;
+            fill(&mut out)?;
+            drop(out);
+            fs::rename(&partial, &full)
+        })();
+        outcome.map_err(|e| {
+            if created {
+                let _ = fs::remove_file(&partial);
+            }
+            io_error("writing", &full, e)
+        })
     }
 
     /// `relative` under the root, refusing anything that would leave it.
@@ -318,42 +433,20 @@ impl FolderIo for LocalDir {
     }
 
     fn write(&self, path: &str, mut content: Box<dyn Read + Send>) -> Result<()> {
-        let full = self.resolve(path)?;
-        let parent = full.parent().unwrap_or(&self.root);
-        let name = full.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-        let partial = parent.join(partial_name(name));
-        // Exclusive: never writes through a file (or a link) that is already there.
-        let create = || {
-            fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&partial)
-        };
-        // The folder is made when it is missing, not asked for before every file (a mkdir
-        // takes the lock of the folder above, which parallel downloads contend for).
-        let out = match create() {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                fs::create_dir_all(parent).map_err(|e| io_error("creating", parent, e))?;
-                create()
-            }
-            other => other,
-        };
-        let mut created = false;
-        let outcome = (|| {
-            let out = out?;
-            created = true;
-            // Written in large blocks, not in the network's 8-16 KiB pieces.
+        self.write_with(path, |out| {
+            // Written in large blocks, not in the pieces the reader gives.
             let mut out = io::BufWriter::with_capacity(WRITE_BLOCK, out);
             io::copy(&mut content, &mut out)?;
-            out.into_inner().map_err(|e| e.into_error())?;
-            // Renamed into place only once verified: readers never see half a file.
-            fs::rename(&partial, &full)
-        })();
-        outcome.map_err(|e| {
-            if created {
-                let _ = fs::remove_file(&partial);
+            out.flush()
+        })
+    }
+
+    fn write_batches(&self, path: &str, batches: Batches) -> Result<()> {
+        self.write_with(path, |out| {
+            for batch in batches {
+                write_pieces(out, &batch?)?;
             }
-            io_error("writing", &full, e)
+            Ok(())
         })
     }
 
@@ -375,6 +468,39 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    fn batches(items: Vec<io::Result<Vec<&'static str>>>) -> Batches {
+        Box::new(items.into_iter().map(|item| {
+            item.map(|texts| {
+                texts
+                    .into_iter()
+                    .map(|t| Bytes::from_static(t.as_bytes()))
+                    .collect()
+            })
+        }))
+    }
+
+    #[test]
+    fn batches_are_written_whole_or_not_at_all() {
+        let root = temp_dir("batches");
+        let dir = LocalDir::new(&root, "folder").unwrap();
+        let whole = batches(vec![Ok(vec!["ab", "", "c"]), Ok(vec![]), Ok(vec!["def"])]);
+        dir.write_batches("new/f.txt", whole).unwrap();
+        assert_eq!(fs::read(root.join("new/f.txt")).unwrap(), b"abcdef");
+        // A download that fails after its first batch: the old file stays, nothing else.
+        let failed = batches(vec![Ok(vec!["xyz"]), Err(io::Error::other("checksum"))]);
+        let error = dir.write_batches("new/f.txt", failed).unwrap_err();
+        assert!(error.to_string().contains("checksum"), "{error}");
+        assert_eq!(fs::read(root.join("new/f.txt")).unwrap(), b"abcdef");
+        assert_eq!(fs::read_dir(root.join("new")).unwrap().count(), 1);
+        // Through a reader, as the DSS API's folders are written: the same bytes.
+        let mut out = Vec::new();
+        BatchReader::new(batches(vec![Ok(vec!["a", "bc"]), Ok(vec!["d"])]))
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, b"abcd");
+        fs::remove_dir_all(&root).unwrap();
     }
 
     fn files(dir: &LocalDir) -> Vec<(String, u64)> {

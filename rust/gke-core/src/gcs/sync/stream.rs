@@ -21,67 +21,37 @@ pub(super) enum Message {
     Fail(String),
 }
 
-/// The blocking end of a download: reads what the async side received, and fails instead of
-/// ending unless the download was verified.
-pub(super) struct ChannelReader {
+/// The blocking end of a download: the batches the async side received, then an error instead
+/// of the end unless the download was verified.
+pub(super) struct ChannelBatches {
     rx: tokio::sync::mpsc::Receiver<Message>,
-    pending: Pieces,
+    ended: bool,
 }
 
 /// The size of the batches of received pieces ([`Message::Data`]).
 pub(super) const BATCH: usize = 256 * 1024;
 
-impl ChannelReader {
+impl ChannelBatches {
     pub(super) fn new(rx: tokio::sync::mpsc::Receiver<Message>) -> Self {
-        Self {
-            rx,
-            pending: Pieces::default(),
-        }
+        Self { rx, ended: false }
     }
 }
 
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pending.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Message::Data(pieces)) => self.pending = Pieces(pieces.into()),
-                Some(Message::End) => return Ok(0),
-                Some(Message::Fail(reason)) => return Err(io::Error::other(reason)),
-                None => return Err(io::Error::other("the download stopped")),
-            }
+impl Iterator for ChannelBatches {
+    type Item = io::Result<Vec<Bytes>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.ended {
+            return None;
         }
-        self.pending.read(buf)
-    }
-}
-
-/// Received pieces, read in order: the whole of a small download, verified.
-#[derive(Default)]
-pub(super) struct Pieces(std::collections::VecDeque<Bytes>);
-
-impl Pieces {
-    pub(super) fn new(pieces: Vec<Bytes>) -> Self {
-        Self(pieces.into())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.iter().all(Bytes::is_empty)
-    }
-}
-
-impl Read for Pieces {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut n = 0;
-        while let Some(front) = self.0.front_mut() {
-            let take = (buf.len() - n).min(front.len());
-            buf[n..n + take].copy_from_slice(&front[..take]);
-            n += take;
-            if take < front.len() {
-                *front = front.slice(take..);
-                break;
-            }
-            self.0.pop_front();
-        }
-        Ok(n)
+        let item = match self.rx.blocking_recv() {
+            Some(Message::Data(pieces)) => return Some(Ok(pieces)),
+            Some(Message::End) => None,
+            Some(Message::Fail(reason)) => Some(Err(io::Error::other(reason))),
+            None => Some(Err(io::Error::other("the download stopped"))),
+        };
+        self.ended = true;
+        item
     }
 }
 
@@ -216,8 +186,10 @@ impl Seek for FolderSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gcs::folder::BatchReader;
 
-    /// A reader fed `messages` (the channel holds them all), read `step` bytes at a time.
+    /// The batches of `messages` (the channel holds them all) as a folder reads them, `step`
+    /// bytes at a time.
     fn read_all(messages: Vec<Message>, step: usize) -> io::Result<Vec<u8>> {
         let (tx, rx) = tokio::sync::mpsc::channel(messages.len().max(1));
         for m in messages {
@@ -226,7 +198,7 @@ mod tests {
                 .unwrap();
         }
         drop(tx);
-        let mut reader = ChannelReader::new(rx);
+        let mut reader = BatchReader::new(Box::new(ChannelBatches::new(rx)));
         let (mut out, mut buf) = (Vec::new(), vec![0u8; step]);
         loop {
             match reader.read(&mut buf)? {

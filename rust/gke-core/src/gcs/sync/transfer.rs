@@ -10,7 +10,7 @@ use google_cloud_storage::streaming_source::{Payload, Seek, StreamingSource};
 use super::checksums::Checksums;
 use super::plan::{hash_file, step_path, Step};
 use super::report::{SyncAction, SyncEntry};
-use super::stream::{ChannelReader, FolderSource, Message, Pieces, SourceState, BATCH};
+use super::stream::{ChannelBatches, FolderSource, Message, SourceState, BATCH};
 use super::Direction;
 use crate::error::{Failure, GkeError, Result};
 use crate::gcs::checksum::Hasher;
@@ -317,15 +317,25 @@ async fn download(ctx: &Context, path: &str, object: RemoteObject) -> Result<()>
     let mut start_writer = || {
         let (folder, target) = (ctx.folder.clone(), path.to_string());
         let rx = rx.take().expect("the writer starts once");
-        tokio::task::spawn_blocking(move || folder.write(&target, Box::new(ChannelReader::new(rx))))
+        tokio::task::spawn_blocking(move || {
+            folder.write_batches(&target, Box::new(ChannelBatches::new(rx)))
+        })
     };
+    // Google's client checks the CRC32C the response announces (an error at the end of the
+    // body otherwise): when that is the one the listing gave, hashing again is only counting.
+    let announced = response.object().checksums.and_then(|c| c.crc32c);
+    let checked_by_client = announced.is_some() && announced == object.checksums.crc32c;
     let mut hasher = Hasher::new(object.checksums.crc32c.is_none());
+    let (mut received, mut writer_stopped) = (0u64, false);
     let mut failed: Option<GkeError> = None;
     let (mut batch, mut batched) = (Vec::new(), 0);
     while let Some(chunk) = response.next().await {
         match chunk {
             Ok(chunk) => {
-                hasher.update(&chunk);
+                received += chunk.len() as u64;
+                if !checked_by_client {
+                    hasher.update(&chunk);
+                }
                 ctx.done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                 batched += chunk.len();
                 batch.push(chunk);
@@ -335,9 +345,15 @@ async fn download(ctx: &Context, path: &str, object: RemoteObject) -> Result<()>
                     let pieces = Message::Data(std::mem::take(&mut batch));
                     if tx.send(pieces).await.is_err() {
                         // The writer stopped (its error is the one reported).
+                        writer_stopped = true;
                         break;
                     }
                 }
+            }
+            // Google's client saw the bytes differ from the CRC32C announced: as ours would say.
+            Err(e) if is_checksum_mismatch(&e) => {
+                failed = Some(GkeError::storage(MISMATCH));
+                break;
             }
             Err(e) => {
                 failed = Some(ctx.client.crate_error(
@@ -349,16 +365,13 @@ async fn download(ctx: &Context, path: &str, object: RemoteObject) -> Result<()>
         }
     }
     if failed.is_none() {
-        if hasher.len() != object.size {
+        if received != object.size {
             failed = Some(GkeError::storage(format!(
-                "got {} bytes of {}: the download was cut short",
-                hasher.len(),
+                "got {received} bytes of {}: the download was cut short",
                 object.size
             )));
-        } else if hasher.matches(&object.checksums) == Some(false) {
-            failed = Some(GkeError::storage(
-                "the downloaded bytes do not match the object's checksum",
-            ));
+        } else if !checked_by_client && hasher.matches(&object.checksums) == Some(false) {
+            failed = Some(GkeError::storage(MISMATCH));
         }
     }
     let writer = match writer {
@@ -369,7 +382,8 @@ async fn download(ctx: &Context, path: &str, object: RemoteObject) -> Result<()>
             // A small file of this host's is written here and now: handing it to a blocking
             // thread would cost more (two context switches) than writing it.
             None if ctx.folder.writes_inline() => {
-                return ctx.folder.write(path, Box::new(Pieces::new(batch)));
+                let whole = std::iter::once(Ok(batch));
+                return ctx.folder.write_batches(path, Box::new(whole));
             }
             None => start_writer(),
         },
@@ -389,8 +403,28 @@ async fn download(ctx: &Context, path: &str, object: RemoteObject) -> Result<()>
         .map_err(|e| GkeError::storage(format!("internal error: {e}")))?;
     match (written, failed) {
         // A writer that failed (a full disk, say) stopped the download: its error says why.
-        (Err(e), _) => Err(e),
-        (Ok(()), Some(reason)) => Err(reason),
+        (Err(e), _) if writer_stopped => Err(e),
+        (_, Some(reason)) => Err(reason),
+        (Err(e), None) => Err(e),
         (Ok(()), None) => Ok(()),
     }
+}
+
+const MISMATCH: &str = "the downloaded bytes do not match the object's checksum: they were corrupted on the way, nothing was written; run the sync again";
+
+/// Whether Google's client stopped a download because its bytes did not match the checksum
+/// the response announced.
+fn is_checksum_mismatch(e: &google_cloud_storage::Error) -> bool {
+    use google_cloud_storage::error::ReadError;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if matches!(
+            s.downcast_ref::<ReadError>(),
+            Some(ReadError::ChecksumMismatch(_))
+        ) {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
