@@ -61,14 +61,18 @@ def main() -> None:
     # Upload sessions and remembered checksums go to a directory of the bench's own.
     os.environ["GKE_NATIVE_STATE_DIR"] = tempfile.mkdtemp(prefix="gke-native-bench-state-")
     summary = Summary()
-    import_time(summary)
-    lifecycle.main(summary)
-    # The push first: its peak RSS is each process's rusage, which also counts the memory of
-    # this process at the fork (the GCS benches' preloads grow it).
-    registry.main(summary)
-    gcs.main(summary)
-    resync.main(summary)
+    started = time.perf_counter()
+    # The push before the GCS cases: its peak RSS is each process's rusage, which also counts
+    # the memory of this process at the fork (the GCS benches' preloads grow it).
+    for section in (import_time, lifecycle.main, registry.main, gcs.main, resync.main):
+        begun = time.perf_counter()
+        section(summary)
+        print(
+            f"[{section.__module__}.{section.__name__}: {time.perf_counter() - begun:.0f} s]",
+            flush=True,
+        )
     summary.print()
+    print(f"make bench's cases took {(time.perf_counter() - started) / 60:.1f} min (budget 15)")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """`dss_gke.push_image` against Debian's docker-registry on loopback, read back by skopeo."""
 
+import base64
 import gzip
 import hashlib
 import json
 import os
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 
@@ -16,6 +18,7 @@ from tests.support.registry import PASSWORD, USER
 from tests.support.token_registry import TokenRegistry
 
 CREDS = {"username": USER, "password": PASSWORD}
+BASIC = {"Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}
 
 
 def push(source, destination, tmp_path, **kwargs):
@@ -58,6 +61,33 @@ def test_oci_layout_keeps_its_digest_and_a_re_push_skips_everything(registry, tm
     assert again.bytes_uploaded == 0
     html = again.to_html()
     assert "already there" in html and report.digest in html
+
+
+def test_a_re_push_asks_for_its_manifest_once_and_a_lost_blob_is_pushed_again(registry, tmp_path):
+    """What the repository holds already is tagged after one HEAD of its manifest, not a HEAD
+    per blob; a blob the repository lost meanwhile (its manifest still there) is found missing
+    and pushed again, and the image reads back whole."""
+    layers = images.random_layers(3, 200_000, seed=21)
+    layout = images.oci_layout(tmp_path / "layout", layers, tag="v1")
+    source = f"oci:{tmp_path / 'layout'}:v1"
+    first = push(source, f"{registry.host}/dss/again:v1", tmp_path)
+    with TokenRegistry(registry.host, USER, PASSWORD) as front:
+        again = push(source, f"{front.host}/dss/again:v2", tmp_path)
+        asked = [(method, path.split("/")[-2]) for method, path in front.forwarded]
+    assert (again.layers_pushed, again.layers_skipped, again.bytes_uploaded) == (0, 3, 0)
+    assert asked.count(("HEAD", "manifests")) == 1 and ("PUT", "manifests") in asked, asked
+    assert ("HEAD", "blobs") not in asked, asked
+    assert registry.inspect("dss/again:v2")["Digest"] == first.digest
+
+    lost = layout["layers"][1]
+    request = urllib.request.Request(
+        f"{registry.url}/v2/dss/again/blobs/{lost}", method="DELETE", headers=BASIC
+    )
+    assert urllib.request.urlopen(request, timeout=10).status == 202
+    restored = push(source, f"{registry.host}/dss/again:v3", tmp_path)
+    assert restored.layers_skipped == 2
+    assert restored.layers_pushed + restored.layers_mounted == 1
+    read_back(registry, "dss/again:v3", tmp_path, layers)
 
 
 def test_progress_counts_bytes_and_layers(registry, tmp_path):

@@ -1,7 +1,7 @@
 """A registry token service in front of Debian's docker-registry, as Artifact Registry's docker
 endpoint works: `/v2/…` wants `Bearer` tokens that `/token` hands out for Basic credentials,
 and a token expires: `expire_after(n)` has the n+1-th request from now refused with 401 and the
-Bearer challenge, as when a token expires mid-push."""
+Bearer challenge, as when a token expires mid-push. `forwarded` lists the requests passed on."""
 
 import base64
 import http.client
@@ -20,6 +20,7 @@ class TokenRegistry(Served):
         self.basic = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         self.tokens_issued = 0
         self.refused = []  # (method, path) answered 401 for an expired token
+        self.forwarded = []  # (method, path) passed on to the registry
         self._expire_at = None
         self._valid = None
         self._forwarded = 0
@@ -87,6 +88,8 @@ class TokenRegistry(Served):
                         f'Bearer realm="http://{service.host}/token",service="token-registry"'
                     )
                     return self._answer(401, [("WWW-Authenticate", challenge)])
+                with service._lock:
+                    service.forwarded.append((self.command, self.path.split("?")[0]))
                 upstream = http.client.HTTPConnection(service.upstream_host, timeout=60)
                 headers = {
                     k: v

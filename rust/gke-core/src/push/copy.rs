@@ -147,6 +147,8 @@ struct Context {
     image_name: String,
     cache: Mutex<BlobCache>,
     tracker: Tracker,
+    /// Blobs in flight at once.
+    parallelism: usize,
     level: u32,
     threads: usize,
     /// Layers being compressed at once: each already uses every core, so more would only add
@@ -234,51 +236,16 @@ pub async fn push(
             last: Mutex::new(Instant::now() - Duration::from_secs(1)),
             callback: progress,
         },
+        parallelism: options.parallelism,
         level: options.compression_level.clamp(1, 9),
         threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         compressing: tokio::sync::Semaphore::new(2),
     });
     ctx.tracker.tell();
-    let results: Vec<Result<LayerReport>> = futures::stream::iter(image.layers.iter().cloned())
-        .map(|layer| {
-            let ctx = ctx.clone();
-            async move {
-                tokio::spawn(push_layer(ctx, layer))
-                    .await
-                    .unwrap_or_else(|e| {
-                        Err(GkeError::registry(format!("a layer upload stopped: {e}")))
-                    })
-            }
-        })
-        .buffered(options.parallelism)
-        .collect()
-        .await;
-    let mut layers = Vec::new();
-    let mut first_error = None;
-    for r in results {
-        match r {
-            Ok(l) => layers.push(l),
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    if let Some(e) = first_error {
-        ctx.cache.lock().expect("no panics while held").save();
-        return Err(e);
-    }
-    let config = push_config(&ctx, &image).await?;
-    let blobs: Vec<(Digest, u64)> = layers.iter().map(|l| (l.digest.clone(), l.size)).collect();
-    let manifest = image.manifest_for(&blobs);
-    let digest = ctx
-        .registry
-        .put_manifest(
-            &dst.repository,
-            &dst.tag,
-            &image.manifest_media_type,
-            manifest,
-        )
-        .await?;
+    let (layers, config_uploaded, digest) = match already_there(&ctx, &image).await {
+        Some(done) => done,
+        None => push_blobs_and_tag(&ctx, &image).await?,
+    };
     ctx.cache.lock().expect("no panics while held").save();
     ctx.tracker.tell();
     let count = |o: Outcome| layers.iter().filter(|l| l.outcome == o).count();
@@ -295,11 +262,111 @@ pub async fn push(
             .filter(|l| l.outcome == Outcome::Pushed)
             .map(|l| l.size)
             .sum::<u64>()
-            + if config.1 { config_len } else { 0 },
+            + if config_uploaded { config_len } else { 0 },
         bytes_total: layers.iter().map(|l| l.size).sum::<u64>() + config_len,
         seconds: started.elapsed().as_secs_f64(),
         layers,
     })
+}
+
+/// A re-push of what the repository holds already: when the manifest this push would tag is
+/// there (by digest), so is every blob it names (a registry accepts a manifest only once they
+/// are), and the tag is all that is left: one HEAD, not one per blob. Whatever does not go
+/// this way (a blob's digest not known before reading it, the manifest missing, the tag
+/// refused) goes the whole way instead.
+async fn already_there(
+    ctx: &Arc<Context>,
+    image: &Image,
+) -> Option<(Vec<LayerReport>, bool, Digest)> {
+    let blobs = {
+        let cache = ctx.cache.lock().expect("no panics while held");
+        image
+            .layers
+            .iter()
+            .map(|layer| known_digest(layer, &cache))
+            .collect::<Option<Vec<(Digest, u64)>>>()?
+    };
+    let manifest = image.manifest_for(&blobs);
+    let (registry, repo) = (&ctx.registry, &ctx.destination.repository);
+    let media_type = &image.manifest_media_type;
+    match registry
+        .has_manifest(repo, &Digest::of(&manifest), media_type)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(e) => {
+            tracing::debug!("{}: {e}; checking blob by blob", ctx.image_name);
+            return None;
+        }
+    }
+    let tagged = registry
+        .put_manifest(repo, &ctx.destination.tag, media_type, manifest)
+        .await;
+    let digest = match tagged {
+        Ok(digest) => digest,
+        Err(e) => {
+            tracing::info!("{}: {e}; checking blob by blob", ctx.image_name);
+            return None;
+        }
+    };
+    ctx.tracker.add(image.config.len() as u64, 0);
+    let layers = image
+        .layers
+        .iter()
+        .zip(blobs)
+        .map(|(layer, (d, size))| done(ctx, layer, d, size, Outcome::Skipped))
+        .collect();
+    Some((layers, false, digest))
+}
+
+/// Every blob checked and pushed when missing, then the manifest tagged: the layers' reports,
+/// whether the config was uploaded, the manifest's digest.
+async fn push_blobs_and_tag(
+    ctx: &Arc<Context>,
+    image: &Image,
+) -> Result<(Vec<LayerReport>, bool, Digest)> {
+    let results: Vec<Result<LayerReport>> = futures::stream::iter(image.layers.iter().cloned())
+        .map(|layer| {
+            let ctx = ctx.clone();
+            async move {
+                tokio::spawn(push_layer(ctx, layer))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(GkeError::registry(format!("a layer upload stopped: {e}")))
+                    })
+            }
+        })
+        .buffered(ctx.parallelism)
+        .collect()
+        .await;
+    let mut layers = Vec::new();
+    let mut first_error = None;
+    for r in results {
+        match r {
+            Ok(l) => layers.push(l),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        ctx.cache.lock().expect("no panics while held").save();
+        return Err(e);
+    }
+    let (_, config_uploaded) = push_config(ctx, image).await?;
+    let blobs: Vec<(Digest, u64)> = layers.iter().map(|l| (l.digest.clone(), l.size)).collect();
+    let manifest = image.manifest_for(&blobs);
+    let digest = ctx
+        .registry
+        .put_manifest(
+            &ctx.destination.repository,
+            &ctx.destination.tag,
+            &image.manifest_media_type,
+            manifest,
+        )
+        .await?;
+    Ok((layers, config_uploaded, digest))
 }
 
 /// Reads the source into an `Image` (spooling a Docker Engine's save stream to a temp file).

@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use reqwest::header::{
-    HeaderMap, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE,
+    HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE,
 };
 use reqwest::{Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
@@ -552,6 +552,34 @@ impl Registry {
     }
 
     /// Tags the manifest; returns the digest the registry computed (checked against ours).
+    /// Whether the repository holds the manifest `digest`, of type `media_type`.
+    pub async fn has_manifest(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        media_type: &str,
+    ) -> Result<bool> {
+        let url = self.url(&format!("/v2/{repository}/manifests/{digest}"));
+        let mut headers = HeaderMap::new();
+        if let Ok(accept) = media_type.parse() {
+            headers.insert(ACCEPT, accept);
+        }
+        let response = self
+            .send(
+                Method::HEAD,
+                url,
+                Some((reqwest::Body::from(Vec::new()), headers)),
+            )
+            .await?;
+        match response.status() {
+            s if s.is_success() => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(self
+                .refusal(&format!("checking manifest {}", digest.short()), response)
+                .await),
+        }
+    }
+
     pub async fn put_manifest(
         &self,
         repository: &str,
