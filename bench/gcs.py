@@ -70,13 +70,20 @@ def timed(fn):
     return time.perf_counter() - start, value
 
 
-def python_upload(server: FakeGcs, root: pathlib.Path, names: list) -> None:
+def python_transfer(server, names: list, folder: pathlib.Path, upload: bool) -> None:
+    """transfer_manager uploading `names` from `folder` to the bucket "bench", or downloading
+    them into it."""
     from google.cloud.storage import transfer_manager
 
     bucket = server.client().bucket("bench")
-    results = transfer_manager.upload_many_from_filenames(
-        bucket, names, source_directory=str(root), max_workers=PARALLELISM
-    )
+    if upload:
+        results = transfer_manager.upload_many_from_filenames(
+            bucket, names, source_directory=str(folder), max_workers=PARALLELISM
+        )
+    else:
+        results = transfer_manager.download_many_to_path(
+            bucket, names, destination_directory=str(folder), max_workers=PARALLELISM
+        )
     failures = [r for r in results if isinstance(r, Exception)]
     if failures:
         raise failures[0]
@@ -247,23 +254,10 @@ def rclone_remote(server, path: str) -> list:
     return [f":gcs:{path}", "--gcs-endpoint", f"{server.url}/storage/v1/"]
 
 
-def python_download(server, names: list, dest: pathlib.Path) -> None:
-    from google.cloud.storage import transfer_manager
-
-    bucket = server.client().bucket("bench")
-    results = transfer_manager.download_many_to_path(
-        bucket, names, destination_directory=str(dest), max_workers=PARALLELISM
-    )
-    failures = [r for r in results if isinstance(r, Exception)]
-    if failures:
-        raise failures[0]
-
-
 def downloads(server_class, preload: pathlib.Path, names: list, tmp: pathlib.Path) -> dict:
     """Each contender downloads the preloaded bucket into a folder of its own, RUNS times, from
     one server; every file is checked for its size once the run is timed."""
     server = server_class(preload=preload).start()
-    folders = iter(range(10**6))
 
     def into_fresh_folder(download):
         """One timed run of `download`, then the check. The folders are kept until the end:
@@ -271,8 +265,7 @@ def downloads(server_class, preload: pathlib.Path, names: list, tmp: pathlib.Pat
         for its files (a kernel cost that would fall on whoever runs next)."""
 
         def run():
-            dest = tmp / f"download-{next(folders)}"
-            dest.mkdir()
+            dest = pathlib.Path(tempfile.mkdtemp(prefix="download-", dir=tmp))
             result = measured(server, lambda s: download(s, dest))
             for name in names:
                 if (dest / name).stat().st_size != (preload / "bench" / name).stat().st_size:
@@ -285,7 +278,7 @@ def downloads(server_class, preload: pathlib.Path, names: list, tmp: pathlib.Pat
         "ours": lambda s, d: dss_gke.gcs_sync(
             "gs://bench", d, endpoint=s.url, parallelism=PARALLELISM
         ).check(),
-        "python": lambda s, d: python_download(s, names, d),
+        "python": lambda s, d: python_transfer(s, names, d, upload=False),
         "rclone": lambda s, d: rclone("sync", *rclone_remote(s, "bench"), str(d)),
     }
     try:
@@ -314,7 +307,7 @@ def main(summary=None) -> None:
             ).check()
 
         def python_upload_(server):
-            python_upload(server, upload_dir, names)
+            python_transfer(server, names, upload_dir, upload=True)
 
         def rclone_upload(server):
             rclone("sync", str(upload_dir), *rclone_remote(server, "bench"))

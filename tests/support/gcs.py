@@ -159,7 +159,8 @@ class GcsProxy(Served):
     their body, forwarding nothing of them; `slow_downloads` (seconds) paces object downloads
     (64 KiB per pause), so that a test can act while a download is in progress;
     `corrupt_downloads` flips one byte in the middle of every object download (length and
-    headers unchanged, as a corruption on the way would).
+    headers unchanged, as a corruption on the way would); `strip_download_hash` drops the
+    `x-goog-hash` header of downloads (Google's client then checks nothing itself).
     `ranges` records the Content-Range of every PUT."""
 
     def __init__(self, upstream: FakeGcs):
@@ -172,6 +173,7 @@ class GcsProxy(Served):
         self.resets = 0
         self.slow_downloads = None
         self.corrupt_downloads = False
+        self.strip_download_hash = False
         self.requests = []
         self.ranges = []
         proxy = self
@@ -240,10 +242,13 @@ class GcsProxy(Served):
                     for item in listing.get("items", []):
                         item.pop("crc32c", None)
                     data = json.dumps(listing).encode()
+                dropped = {"content-length", "transfer-encoding", "connection"}
+                if proxy.strip_download_hash:
+                    dropped.add("x-goog-hash")
                 out_headers = [
                     (k, v.replace(proxy.upstream.url, proxy.url))
                     for k, v in response.getheaders()
-                    if k.lower() not in ("content-length", "transfer-encoding", "connection")
+                    if k.lower() not in dropped
                 ]
                 conn.close()
                 media = "alt=media" in self.path or path.startswith("/download/")
