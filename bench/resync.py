@@ -145,7 +145,7 @@ def main(summary=None) -> None:
             )  # fmt: skip
             summary.add(
                 f"GCS re-sync client CPU {count} ({server})", ours["cpu"], "rclone (size+time)",
-                rclone["cpu"], "<= rclone", ours["cpu"] <= rclone["cpu"],
+                rclone["cpu"], "<= 0.5x rclone", ours["cpu"] <= 0.5 * rclone["cpu"],
             )  # fmt: skip
     small = results.get(("gke-emulator", 10_000), {}).get("ours")
     large = results.get(("gke-emulator", 100_000), {}).get("ours")
