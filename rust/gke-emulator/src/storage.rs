@@ -239,6 +239,15 @@ impl Object {
 }
 
 impl Bucket {
+    /// The current generation of object `name`, if any.
+    fn object(&self, name: &str) -> Option<Arc<Object>> {
+        self.objects
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
+    }
+
     fn resource(&self) -> Value {
         json!({
             "kind": "storage#bucket",
@@ -604,12 +613,7 @@ fn get_object(
     let Some(bucket) = storage.bucket(bucket) else {
         return not_found("The specified bucket does not exist.").into_response();
     };
-    let object = bucket
-        .objects
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(name)
-        .cloned();
+    let object = bucket.object(name);
     let generation = match generation_param(query, "generation") {
         Ok(g) => g,
         Err(e) => return e.into_response(),
@@ -717,13 +721,7 @@ fn copy_object(
     let Some(bucket) = storage.bucket(src_bucket) else {
         return not_found("The specified bucket does not exist.").into_response();
     };
-    let source = bucket
-        .objects
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(src)
-        .cloned();
-    let Some(source) = source else {
+    let Some(source) = bucket.object(src) else {
         return not_found(format!("No such object: {src_bucket}/{src}")).into_response();
     };
     let given: Value = if body.iter().all(u8::is_ascii_whitespace) {
@@ -920,13 +918,10 @@ fn start_session(
     }
     // A precondition that already fails refuses the session, as GCS does.
     if upload.if_generation_match.is_some() {
-        let current = storage.bucket(bucket).and_then(|b| {
-            b.objects
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(&upload.name)
-                .map(|o| o.generation)
-        });
+        let current = storage
+            .bucket(bucket)
+            .and_then(|b| b.object(&upload.name))
+            .map(|o| o.generation);
         if let Err(e) = check_generation(upload.if_generation_match, current) {
             return e.into_response();
         }

@@ -503,6 +503,62 @@ mod tests {
         fs::remove_dir_all(&root).unwrap();
     }
 
+    mod generated {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Batches of pieces (empty ones included), as a download hands them over.
+        fn batches_of() -> impl Strategy<Value = Vec<Vec<Vec<u8>>>> {
+            let piece = proptest::collection::vec(any::<u8>(), 0..40);
+            proptest::collection::vec(proptest::collection::vec(piece, 0..6), 0..6)
+        }
+
+        fn boxed(batches: &[Vec<Vec<u8>>], fail: bool) -> Batches {
+            let mut items: Vec<io::Result<Vec<Bytes>>> = batches
+                .iter()
+                .map(|b| Ok(b.iter().map(|p| Bytes::from(p.clone())).collect()))
+                .collect();
+            if fail {
+                items.push(Err(io::Error::other("checksum")));
+            }
+            Box::new(items.into_iter())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
+            /// Whatever the batches and the reader's buffer: the bytes in order, through a
+            /// reader (the DSS API's folders) and through `writev` (a local folder); a failed
+            /// download leaves the file there as it was and nothing beside it.
+            #[test]
+            fn batches_arrive_whole_in_order_or_not_at_all(
+                batches in batches_of(),
+                step in 1usize..50,
+                fail in any::<bool>(),
+            ) {
+                let whole: Vec<u8> = batches.iter().flatten().flatten().copied().collect();
+                let mut reader = BatchReader::new(boxed(&batches, false));
+                let (mut read, mut buf) = (Vec::new(), vec![0u8; step]);
+                loop {
+                    match reader.read(&mut buf).unwrap() {
+                        0 => break,
+                        n => read.extend_from_slice(&buf[..n]),
+                    }
+                }
+                prop_assert_eq!(&read, &whole);
+
+                let root = temp_dir("generated-batches");
+                let dir = LocalDir::new(&root, "folder").unwrap();
+                fs::write(root.join("f"), b"before").unwrap();
+                let written = dir.write_batches("f", boxed(&batches, fail));
+                prop_assert_eq!(written.is_err(), fail);
+                let expected: &[u8] = if fail { b"before" } else { &whole };
+                prop_assert_eq!(fs::read(root.join("f")).unwrap(), expected);
+                prop_assert_eq!(fs::read_dir(&root).unwrap().count(), 1);
+                fs::remove_dir_all(&root).unwrap();
+            }
+        }
+    }
+
     fn files(dir: &LocalDir) -> Vec<(String, u64)> {
         let listing = dir.list().unwrap();
         listing
